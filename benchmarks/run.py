@@ -1,0 +1,469 @@
+#!/usr/bin/env python
+"""sourcediff benchmark suite.
+
+    python benchmarks/run.py                 # full run (make bench)
+    python benchmarks/run.py --quick         # smoke run, < 60 s
+    python benchmarks/run.py --only W1,W4    # a subset of workloads
+    python benchmarks/run.py --check         # verify the hand-written gradients (finite differences)
+
+For every workload: check each contender's gradient against the hand-written
+one, then time all contenders in INTERLEAVED rounds (each round times every
+contender once; each sample repeats the call enough times to take ~20 ms;
+2 ms with --quick) and report medians over rounds and the ratio to the
+hand-written gradient. The summary compares sourcediff with the target ratios.
+See benchmarks/README.md.
+"""
+# --- one thread everywhere: must happen before NumPy / JAX / torch are imported ---
+import os
+
+for _k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+           "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_k] = "1"
+_xla = os.environ.get("XLA_FLAGS", "")
+if "xla_cpu_multi_thread_eigen" not in _xla:
+    os.environ["XLA_FLAGS"] = (_xla + " --xla_cpu_multi_thread_eigen=false"
+                               " intra_op_parallelism_threads=1").strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import timeit  # noqa: E402
+import tracemalloc  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+
+import workloads as W  # noqa: E402  (also puts the repo root on sys.path)
+
+HAND = "hand-written"
+SD = "sourcediff"
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _flatten(x, path="g"):
+    """Gradient structure -> list of (path, float64 ndarray), deterministic order."""
+    if isinstance(x, dict):
+        out = []
+        for k in sorted(x, key=str):
+            out += _flatten(x[k], "%s[%r]" % (path, k))
+        return out
+    if isinstance(x, (tuple, list)):
+        out = []
+        for i, v in enumerate(x):
+            out += _flatten(v, "%s[%d]" % (path, i))
+        return out
+    return [(path, np.asarray(x, dtype=np.float64))]
+
+
+def _structure(x):
+    if isinstance(x, dict):
+        return {k: _structure(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return tuple(_structure(v) for v in x)
+    return np.shape(x)
+
+
+def compare_grads(ref, got, rtol=1e-6, atol_rel=1e-9):
+    """Return None when ``got`` matches ``ref``; otherwise a description."""
+    try:
+        if _structure(ref) != _structure(got):
+            # a tuple vs list or float vs 0-d array is fine; shapes/keys are not
+            fr, fg = _flatten(ref), _flatten(got)
+            if [p for p, _ in fr] != [p for p, _ in fg] or \
+                    [a.shape for _, a in fr] != [a.shape for _, a in fg]:
+                return "structure differs: expected %s, got %s" % (
+                    _structure(ref), _structure(got))
+        worst = None
+        for (path, a), (_, b) in zip(_flatten(ref), _flatten(got)):
+            scale = max(1.0, float(np.max(np.abs(a))) if a.size else 1.0)
+            if not np.all(np.isfinite(b)):
+                return "%s has non-finite values" % path
+            if not np.allclose(b, a, rtol=rtol, atol=atol_rel * scale):
+                err = float(np.max(np.abs(b - a)))
+                if worst is None or err > worst[1]:
+                    worst = (path, err, float(np.max(np.abs(a))))
+        if worst:
+            return "max |diff| %.3g in %s (max |expected| %.3g)" % (worst[1], worst[0], worst[2])
+        return None
+    except Exception as e:  # noqa: BLE001
+        return "could not compare: %s" % W._short_exc(e)
+
+
+def _make_timer(fn, args):
+    """A timeit.Timer calling fn(a0, a1, ...) with everything bound as locals."""
+    names = ["_a%d" % i for i in range(len(args))]
+    g = {"_fn": fn}
+    g.update(zip(names, args))
+    setup = "; ".join(["f = _fn"] + ["%s = %s" % (n[1:], n) for n in names])
+    stmt = "f(%s)" % ", ".join(n[1:] for n in names)
+    return timeit.Timer(stmt=stmt, setup=setup, globals=g)
+
+
+def _fmt_time(sec, unit):
+    if sec is None:
+        return "-"
+    if unit == "ms" or sec >= 1e-3:
+        return "%.3f ms" % (sec * 1e3)
+    return "%.2f us" % (sec * 1e6)
+
+
+def _fmt_bytes(n):
+    if n is None:
+        return "-"
+    if n >= 1 << 20:
+        return "%.2f MiB" % (n / (1 << 20))
+    return "%.1f KiB" % (n / 1024)
+
+
+class Row:
+    def __init__(self, name):
+        self.name = name
+        self.status = "ok"          # ok | unavailable | error | wrong
+        self.short = ""             # what the table shows when not ok
+        self.note = ""
+        self.contender = None
+        self.timer = None
+        self.number = 1
+        self.samples = []
+        self.setup_s = None         # build + first call (transformation / compilation)
+        self.peak = None
+
+    @property
+    def median(self):
+        return statistics.median(self.samples) if self.samples else None
+
+
+# ---------------------------------------------------------------------------
+# one case
+# ---------------------------------------------------------------------------
+def run_case(case, cfg):
+    print()
+    print("=" * 100)
+    print(case.title)
+    print("=" * 100)
+    data = case.make_data()
+    builders = [(HAND, case.hand)] + [
+        (n, b) for n, b in case.contenders
+        if cfg.peers or n.startswith(SD)]
+    rows = []
+    ref = None
+    for name, build in builders:
+        row = Row(name)
+        rows.append(row)
+        try:
+            t0 = time.perf_counter()
+            c = build(data)
+            out = c.fn(*c.args)
+            row.setup_s = time.perf_counter() - t0
+            if c.to_numpy is not None:
+                out = c.to_numpy(out)
+            row.contender = c
+        except W.Unavailable as u:
+            row.status, row.short, row.note = "unavailable", u.short, u.reason
+            continue
+        except Exception as e:  # noqa: BLE001 - a broken contender must not stop the suite
+            row.status, row.short, row.note = "error", "n/a" if name.startswith(SD) else "error", \
+                W._short_exc(e)
+            continue
+        if name == HAND:
+            ref = out
+            continue
+        if ref is None:
+            row.status, row.short, row.note = "error", "n/a", "no hand-written reference"
+            continue
+        problem = compare_grads(ref, out)
+        if problem:
+            row.status, row.short = "wrong", "WRONG GRADIENT"
+            row.note = "!!! gradient MISMATCH vs hand-written: " + problem
+            print("!!! %s: %s gives a WRONG gradient: %s" % (case.key, name, problem))
+    if ref is None:
+        print("hand-written reference failed: %s" % rows[0].note)
+        return rows
+
+    live = [r for r in rows if r.status == "ok"]
+    # warm-up, then choose the inner repetition count (timeit.autorange style)
+    def _failed(r, e):
+        r.status, r.short = "error", "n/a" if r.name.startswith(SD) else "error"
+        r.note = "raised while being timed: " + W._short_exc(e)
+        r.samples = []
+
+    for r in live:
+        c = r.contender
+        r.timer = _make_timer(c.fn, c.args)
+        try:
+            t_end = time.perf_counter() + cfg.warmup_s
+            r.timer.timeit(1)
+            while time.perf_counter() < t_end:
+                r.timer.timeit(1)
+            t = r.timer.timeit(1)
+            n = 1
+            while t < cfg.sample_s and n < 10**7:
+                n = max(n * 2, int(n * cfg.sample_s / max(t, 1e-9) * 1.1))
+                t = r.timer.timeit(n)
+            r.number = n
+        except Exception as e:  # noqa: BLE001
+            _failed(r, e)
+    live = [r for r in live if r.status == "ok"]
+    # interleaved rounds, order rotated every round
+    for k in range(cfg.rounds):
+        order = live[k % len(live):] + live[:k % len(live)] if live else []
+        for r in order:
+            if r.status != "ok":
+                continue
+            gc.collect()
+            try:
+                r.samples.append(r.timer.timeit(r.number) / r.number)
+            except Exception as e:  # noqa: BLE001
+                _failed(r, e)
+    live = [r for r in live if r.status == "ok"]
+
+    if case.memory:
+        for r in live:
+            if r.name in case.memory and r.contender.traced_memory:
+                try:
+                    r.peak = measure_peak(r.contender)
+                except Exception as e:  # noqa: BLE001
+                    r.note = (r.note + "; " if r.note else "") + "memory: " + W._short_exc(e)
+
+    print_table(case, rows)
+    if case.memory:
+        print_memory(rows, case)
+    return rows
+
+
+def measure_peak(c):
+    """tracemalloc peak (bytes above the baseline) of ONE gradient call."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        out = c.fn(*c.args)
+        peak = tracemalloc.get_traced_memory()[1]
+        del out
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+def print_table(case, rows):
+    hand = rows[0].median
+    w = max(24, max(len(r.name) for r in rows) + 2)
+    print("%-*s %14s %9s %9s %9s  %s" % (w, "contender", "median/call", "vs hand", "spread",
+                                        "reps", "build+1st call"))
+    print("-" * (w + 62))
+    for r in rows:
+        if r.status != "ok":
+            print("%-*s %14s" % (w, r.name, r.short))
+            continue
+        m = r.median
+        q = statistics.quantiles(r.samples, n=4) if len(r.samples) >= 2 else [m, m, m]
+        spread = "+-%.1f%%" % (50.0 * (q[2] - q[0]) / m) if m else "-"
+        ratio = "%.2fx" % (m / hand) if hand else "-"
+        print("%-*s %14s %9s %9s %9d  %s" % (w, r.name, _fmt_time(m, case.time_unit), ratio,
+                                            spread, r.number, _fmt_time(r.setup_s, "ms")))
+    # peers that are simply not installed are already named in the header
+    notes = [r for r in rows if r.note and r.short != "not installed"]
+    for r in notes:
+        print("  note [%s]: %s" % (r.name, r.note))
+
+
+def print_memory(rows, case):
+    hand = rows[0].peak
+    print("peak memory of one gradient call (tracemalloc, forward + reverse sweep):")
+    for r in rows:
+        if r.name not in case.memory and r.status == "ok":
+            continue
+        if r.status != "ok":
+            if r.name in case.memory:
+                print("  %-24s %12s" % (r.name, r.short))
+            continue
+        ratio = ("%.2fx" % (r.peak / hand)) if (hand and r.peak is not None) else "-"
+        print("  %-24s %12s %8s" % (r.name, _fmt_bytes(r.peak), ratio))
+    print("  (jax / torch allocate outside the Python allocator; tracemalloc cannot see them)")
+
+
+# ---------------------------------------------------------------------------
+# W4 transformation time, in fresh subprocesses
+# ---------------------------------------------------------------------------
+def probe_transform_main():
+    """Child process: time sd.grad(mlp_loss) + the first call; print one JSON line."""
+    res = {}
+    try:
+        s = W.require_sd()  # sourcediff itself was imported with workloads (not timed)
+        d = W.make_mlp_data()
+        args = (d["params"], d["x"], d["y"])
+        t1 = time.perf_counter()
+        g = s.grad(W.mlp_loss)
+        t2 = time.perf_counter()
+        g(*args)
+        t3 = time.perf_counter()
+        g(*args)
+        t4 = time.perf_counter()
+        res.update(grad_ms=(t2 - t1) * 1e3, first_call_ms=(t3 - t2) * 1e3,
+                   second_call_ms=(t4 - t3) * 1e3, total_ms=(t3 - t1) * 1e3)
+    except W.Unavailable as u:
+        res["error"] = u.reason
+    except Exception as e:  # noqa: BLE001
+        res["error"] = W._short_exc(e)
+    print("PROBE " + json.dumps(res))
+
+
+def run_transform_probe():
+    print("transformation time of sd.grad(mlp_loss) (fresh subprocess each; "
+          "time of sd.grad() + its first call):")
+    cache = tempfile.mkdtemp(prefix="sourcediff-bench-cache-")
+    results = {}
+    try:
+        env = dict(os.environ, SOURCEDIFF_CACHE_DIR=cache)
+        env.pop("SOURCEDIFF_CACHE", None)
+        for label in ("cold (empty cache dir)", "warm-from-disk"):
+            try:
+                p = subprocess.run([sys.executable, os.path.abspath(__file__), "--_probe-transform"],
+                                   env=env, capture_output=True, text=True, timeout=300)
+                line = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
+                if not line:
+                    raise RuntimeError("probe failed (rc=%d): %s" % (
+                        p.returncode, " ".join(p.stderr.split())[-300:]))
+                r = json.loads(line[-1][6:])
+            except Exception as e:  # noqa: BLE001
+                r = {"error": W._short_exc(e)}
+            results[label] = r
+            nfiles = sum(len(f) for _, _, f in os.walk(cache))
+            if "error" in r:
+                print("  %-24s n/a (%s)" % (label, r["error"]))
+            else:
+                print("  %-24s %9.1f ms  (sd.grad %.1f ms + first call %.1f ms; the next call "
+                      "takes %.1f ms; files in cache dir: %d)" % (
+                          label, r["total_ms"], r["grad_ms"], r["first_call_ms"],
+                          r["second_call_ms"], nfiles))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return results
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+class Cfg:
+    pass
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="few rounds, short samples (< 60 s)")
+    ap.add_argument("--only", default="", help="comma-separated workload ids, e.g. W1,W4")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 21; 3 with --quick)")
+    ap.add_argument("--sample-ms", type=float, default=None,
+                    help="target duration of one timing sample (default 20; 2 with --quick)")
+    ap.add_argument("--no-peers", action="store_true", help="skip autograd / jax / torch")
+    ap.add_argument("--no-transform", action="store_true", help="skip the W4 transformation-time subprocesses")
+    ap.add_argument("--check", action="store_true",
+                    help="only verify the hand-written gradients against finite differences")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 when a target is missed or any gradient is wrong")
+    ap.add_argument("--list", action="store_true", help="list workloads and exit")
+    ap.add_argument("--_probe-transform", dest="probe", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+
+    if a.probe:
+        probe_transform_main()
+        return 0
+    if a.check:
+        import check_handwritten
+        return check_handwritten.main()
+    if a.list:
+        for c in W.CASES:
+            print("%-6s target <= %.2f  %s" % (c.key, c.target, c.title))
+        return 0
+
+    cfg = Cfg()
+    cfg.rounds = a.rounds or (3 if a.quick else 21)
+    cfg.sample_s = (a.sample_ms if a.sample_ms is not None else (2.0 if a.quick else 20.0)) / 1e3
+    cfg.warmup_s = 0.05 if a.quick else 0.3
+    cfg.peers = not a.no_peers
+    only = {s.strip().upper() for s in a.only.split(",") if s.strip()}
+    unknown = only - set(W.WORKLOAD_IDS)
+    if unknown:
+        ap.error("unknown workload(s) %s; known: %s" % (",".join(sorted(unknown)), ",".join(W.WORKLOAD_IDS)))
+    cases = [c for c in W.CASES if not only or c.wid in only]
+
+    print("sourcediff benchmarks  (%s mode: %d interleaved rounds, ~%.0f ms samples)" % (
+        "quick" if a.quick else "full", cfg.rounds, cfg.sample_s * 1e3))
+    print("python %s, numpy %s, %s; threads: OMP/OPENBLAS/MKL=1" % (
+        platform.python_version(), np.__version__, platform.machine()))
+    sd_ver = "n/a (%s)" % W.SD_ERROR if W.sd is None else getattr(W.sd, "__version__", "?")
+    print("sourcediff: %s" % sd_ver)
+    if cfg.peers:
+        print("peers: autograd %s, jax %s, torch %s" % tuple(
+            W.peer_version(n) for n in ("autograd", "jax", "torch")))
+
+    t_start = time.perf_counter()
+    summary = []
+    report = {"sourcediff": sd_ver, "quick": a.quick, "cases": {}}
+    for case in cases:
+        rows = run_case(case, cfg)
+        probe = None
+        if case.transform_probe and not a.no_transform:
+            probe = run_transform_probe()
+        hand, sdr = rows[0], next((r for r in rows if r.name == SD), None)
+        if sdr is None or sdr.status == "unavailable":
+            verdict, ratio = "n/a", None
+        elif sdr.status == "error":
+            verdict, ratio = "n/a (sourcediff raised an error, see the note above)", None
+        elif sdr.status == "wrong":
+            verdict, ratio = "FAIL (WRONG GRADIENT)", None
+        elif hand.median is None:
+            verdict, ratio = "n/a", None
+        else:
+            ratio = sdr.median / hand.median
+            verdict = "PASS" if ratio <= case.target else "FAIL"
+        summary.append((case, ratio, verdict))
+        report["cases"][case.key] = {
+            "title": case.title, "target": case.target, "ratio": ratio, "verdict": verdict,
+            "rows": {r.name: {"status": r.status, "median_s": r.median, "reps": r.number,
+                              "setup_s": r.setup_s, "peak_bytes": r.peak, "note": r.note}
+                     for r in rows},
+            "transform_probe": probe,
+        }
+
+    print()
+    print("=" * 100)
+    print("SUMMARY  (sourcediff time / hand-written time; lower is better)")
+    print("=" * 100)
+    any_bad = False
+    for case, ratio, verdict in summary:
+        rs = "%.2fx" % ratio if ratio is not None else "n/a"
+        print("%-6s sourcediff/hand = %-7s target <= %.2f  %s" % (case.key, rs, case.target, verdict))
+        any_bad |= verdict.startswith("FAIL")
+    wrong = [(c.key, r["rows"]) for c, _, _ in summary for r in [report["cases"][c.key]]]
+    for key, rws in wrong:
+        for name, info in rws.items():
+            if info["status"] == "wrong":
+                any_bad = True
+                print("!!! %s: %s computed a WRONG gradient (%s)" % (key, name, info["note"]))
+    print("total wall time %.1f s" % (time.perf_counter() - t_start))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+        print("wrote %s" % a.json)
+    return 1 if (a.strict and any_bad) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""sourcediff: source-to-source automatic differentiation for Python and NumPy.
+
+    import sourcediff as sd
+
+    @sd.grad
+    def f(x):
+        return x * x + 1.0
+
+    f(3.0)            # 6.0
+    print(f.source)   # the generated derivative, as plain Python
+"""
+from .version import VERSION as __version__  # noqa: F401
+from .errors import SourcediffError  # noqa: F401
+from . import rules  # noqa: F401  (registers every rule)
+from .api import (check_grads, checkpoint, defjvp, defvjp, grad, hessian, jacobian, jvp, lower, source,  # noqa: F401
+                  stop_gradient, value_and_grad, vjp)
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower", "check_grads",
+           "stop_gradient", "checkpoint", "defvjp", "defjvp", "SourcediffError"]

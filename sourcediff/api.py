@@ -1,0 +1,346 @@
+"""The public API: differential operators, inspection calls and helpers (see API.md)."""
+import functools
+import inspect
+import itertools
+
+import numpy as np
+
+from . import pipeline, runtime
+from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .errors import SourcediffError
+from .rules import registry as R
+
+_MEMO = {}
+
+
+def _decorator(op):
+    """Let ``op`` be used as ``@op``, ``@op(wrt=...)`` and ``op(f, ...)``."""
+    @functools.wraps(op)
+    def wrapper(f=None, *args, **kw):
+        if f is None:
+            return lambda g: op(g, *args, **kw)
+        return op(f, *args, **kw)
+    return wrapper
+
+
+def _params(f):
+    f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else f
+    try:
+        return list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        raise SourcediffError("%r is not a Python function" % (f,), hint="pass a plain function or lambda")
+
+
+def _wrt(f, wrt):
+    """(indices, was_tuple) of ``wrt``: None, a position, a name, or a tuple of those."""
+    params = _params(f)
+    many = isinstance(wrt, (tuple, list))
+    out = []
+    for w in (wrt if many else [0 if wrt is None else wrt]):
+        if isinstance(w, str):
+            if w not in params:
+                raise SourcediffError("`%s` is not a parameter of %s (it has %s)" % (w, f.__name__, ", ".join(params) or "none"),
+                                      hint="name one of the parameters in wrt=")
+            out.append(params.index(w))
+        elif isinstance(w, int) and -len(params) <= w < len(params):
+            out.append(w % len(params))
+        else:
+            raise SourcediffError("wrt=%r does not name a parameter of %s" % (w, getattr(f, "__name__", f)),
+                                  hint="use a position (0..%d) or a parameter name" % (len(params) - 1))
+    return tuple(out), many
+
+
+def _mode(mode):
+    if mode not in ("forward", "reverse"):
+        raise SourcediffError("mode must be 'forward' or 'reverse', not %r" % (mode,))
+    return mode
+
+
+def _build(f, wrt, kind, mode, optimize=True, many=False):
+    if isinstance(f, CHECKPOINT):
+        f = f.fn
+    key = (f, wrt, kind, mode, bool(optimize), many)
+    fn = _MEMO.get(key)
+    if fn is None:
+        from . import store
+        fn = store.build(f, wrt, kind, mode, optimize, many)
+        _MEMO[key] = fn
+    return fn
+
+
+def _finish(fn, f, source=None):
+    fn.source = source if source is not None else getattr(fn, "source", "")
+    fn.__wrapped__ = f
+    return fn
+
+
+def _scalar(x):
+    return isinstance(x, (float, int)) or (isinstance(x, np.ndarray) and x.ndim == 0) or isinstance(x, np.generic)
+
+
+@_decorator
+def grad(f, wrt=None, mode="reverse", optimize=True):
+    """A function with ``f``'s signature returning df/d(wrt); ``f`` must return a scalar."""
+    return _grad(f, wrt, mode, optimize, "grad")
+
+
+@_decorator
+def value_and_grad(f, wrt=None, mode="reverse", optimize=True):
+    """A function returning ``(f(*args), gradient)`` from one primal sweep."""
+    return _grad(f, wrt, mode, optimize, "value_and_grad")
+
+
+def _grad(f, wrt, mode, optimize, kind):
+    idx, many = _wrt(f, wrt)
+    gen = _build(f, idx, kind, _mode(mode), optimize, many)
+    if mode == "reverse":
+        out = _clone(gen)
+        return _finish(out, f, gen.source)
+    jv = None
+
+    @functools.wraps(f)
+    def fwd(*args, **kw):
+        nonlocal jv
+        args = _bind(f, args, kw)
+        if all(_scalar(args[i]) for i in idx):
+            return gen(*args)
+        jv = jv or _build(f, idx, "jvp", "forward", optimize, True)
+        grads = tuple(_jac_fwd(jv, args, idx, args[i], i, out_shape=()) for i in idx)
+        g = grads if many else grads[0]
+        if kind == "value_and_grad":
+            return f(*args), g
+        return g
+    return _finish(fwd, f, gen.source)
+
+
+def _clone(fn):
+    """A fresh function object sharing the code (so attributes can differ per operator)."""
+    import types
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__dict__.update(fn.__dict__)
+    return new
+
+
+def _bind(f, args, kw):
+    if not kw:
+        return list(args)
+    b = inspect.signature(f).bind(*args, **kw)
+    b.apply_defaults()
+    return list(b.args)
+
+
+def jvp(f=None, wrt=None):
+    """``(*args, tangents) -> (value, directional derivative)``, forward mode."""
+    if f is None:
+        return lambda g: jvp(g, wrt)
+    idx, many = _wrt(f, wrt)
+    gen = _build(f, idx, "jvp", "forward", True, True)
+
+    def jvp_fn(*args):
+        *args, tangents = args
+        ts = tuple(tangents) if many else (tangents,)
+        if len(ts) != len(idx):
+            raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
+        val, tan = gen(*args, *ts)
+        return val, _like(tan, val)
+    return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
+
+
+def vjp(f=None, wrt=None):
+    """``(*args, seed) -> (value, cotangents)``, reverse mode."""
+    if f is None:
+        return lambda g: vjp(g, wrt)
+    idx, many = _wrt(f, wrt)
+    gen = _build(f, idx, "vjp", "reverse", True, many)
+
+    def vjp_fn(*args):
+        val, ct = gen(*args)
+        return val, ct
+    return _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+
+
+def _like(t, v):
+    if isinstance(t, float) and t == 0.0 and not isinstance(v, float):
+        return runtime.zeros_like(v)
+    return t
+
+
+def _basis(x):
+    x = np.asarray(x, dtype=float)
+    for j in range(x.size):
+        e = np.zeros(x.size)
+        e[j] = 1.0
+        yield e.reshape(x.shape) if x.ndim else float(e[0])
+
+
+def _jac_fwd(jv, args, idx, x, i, out_shape=None):
+    cols = []
+    for e in _basis(x):
+        ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
+        val, tan = jv(*args, *ts)
+        cols.append(np.asarray(_like(tan, val), dtype=float))
+    O = np.shape(cols[0]) if cols else ()
+    J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
+    return J.reshape(O + np.shape(x))
+
+
+@_decorator
+def jacobian(f, wrt=None, mode="reverse"):
+    """The Jacobian: for input shape I and output shape O, an array of shape O + I."""
+    idx, many = _wrt(f, wrt)
+    _mode(mode)
+    if mode == "forward":
+        jv = _build(f, idx, "jvp", "forward", True, True)
+
+        def jac(*args, **kw):
+            args = _bind(f, args, kw)
+            out = tuple(_jac_fwd(jv, args, idx, args[i], i) for i in idx)
+            return out if many else out[0]
+        return _finish(functools.wraps(f)(jac), f, jv.source)
+    vj = _build(f, idx, "vjp", "reverse", True, True)
+
+    def jac(*args, **kw):
+        args = _bind(f, args, kw)
+        y = f(*args)
+        rows = [[] for _ in idx]
+        for e in _basis(y):
+            _, cts = vj(*args, e)
+            for r, c in zip(rows, cts):
+                r.append(np.asarray(c, dtype=float))
+        O = np.shape(y)
+        out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r, i in zip(rows, idx))
+        return out if many else out[0]
+    return _finish(functools.wraps(f)(jac), f, vj.source)
+
+
+@_decorator
+def hessian(f, wrt=None):
+    """The Hessian, by forward mode over the generated reverse code."""
+    idx, many = _wrt(f, wrt)
+    if many and len(idx) > 1:
+        g = grad(f, wrt=wrt)
+        inner = _build(f, idx, "grad", "reverse", True, True)
+
+        def hess(*args, **kw):
+            args = _bind(f, args, kw)
+            return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
+        return _finish(functools.wraps(f)(hess), f, g.source)
+    inner = _build(f, idx, "grad", "reverse", True, False)
+    jac = jacobian(inner, wrt=idx[0], mode="forward")
+
+    def hess(*args, **kw):
+        return jac(*_bind(f, args, kw))
+    return _finish(functools.wraps(f)(hess), f, jac.source)
+
+
+def _hess_block(inner, args, k, j, idx):
+    def comp(*a):
+        return inner(*a)[k]
+    comp.__name__ = inner.__name__
+    jv = _build(inner, (j,), "jvp", "forward", True, True)
+    cols = []
+    for e in _basis(args[j]):
+        ts = [e]
+        val, tan = jv(*args, *ts)
+        cols.append(np.asarray(_like(tan[k] if isinstance(tan, tuple) else tan, val[k]), dtype=float))
+    O = np.shape(cols[0])
+    return np.stack(cols, axis=-1).reshape(O + np.shape(args[j]))
+
+
+def source(f, wrt=None, mode="reverse", optimize=True):
+    """The generated Python source of the derivative (``str``)."""
+    idx, many = _wrt(f, wrt)
+    return _build(f, idx, "grad", _mode(mode), optimize, many).source
+
+
+def lower(f):
+    """``f`` lowered to three-address primitive steps (``str``)."""
+    return pipeline.lowered_source(f.fn if isinstance(f, CHECKPOINT) else f)
+
+
+def stop_gradient(x):
+    """``x``, treated as a constant by every derivative."""
+    return x
+
+
+R.nondiff(stop_gradient)
+
+
+def checkpoint(g):
+    """``g`` unchanged in value; differentiated callers store only its inputs and recompute it."""
+    return CHECKPOINT(g)
+
+
+def defvjp(func, *rules):
+    """Register reverse rules for ``func``: one ``lambda g, ans, *args`` per positional argument."""
+    USER_VJP[func] = list(rules)
+    _invalidate()
+    return func
+
+
+def defjvp(func, *rules):
+    """Register forward rules for ``func``: one ``lambda dx, ans, *args`` per positional argument."""
+    USER_JVP[func] = list(rules)
+    _invalidate()
+    return func
+
+
+def _invalidate():
+    _MEMO.clear()
+    from . import cache
+    cache.clear_memory()
+
+
+def _flat(x):
+    if isinstance(x, dict):
+        return [v for k in x for v in _flat(x[k])]
+    if isinstance(x, (list, tuple)):
+        return [v for e in x for v in _flat(e)]
+    return list(np.ravel(np.asarray(x, dtype=float)))
+
+
+def _perturb(x, j, h):
+    """``x`` with its ``j``-th scalar (in ``_flat`` order) moved by ``h``."""
+    counter = itertools.count()
+
+    def go(v):
+        if isinstance(v, dict):
+            return {k: go(v[k]) for k in v}
+        if isinstance(v, (list, tuple)):
+            return type(v)(go(e) for e in v)
+        a = np.array(v, dtype=float)
+        flat = a.reshape(-1)
+        for q in range(flat.size):
+            if next(counter) == j:
+                flat[q] += h
+        return float(a) if np.ndim(v) == 0 and not isinstance(v, np.ndarray) else a
+    return go(x)
+
+
+def numerical_grad(f, args, i, h=1e-6):
+    """Central finite differences of scalar ``f`` w.r.t. argument ``i`` (flattened)."""
+    n = len(_flat(args[i]))
+    out = []
+    for j in range(n):
+        a1, a2 = list(args), list(args)
+        a1[i], a2[i] = _perturb(args[i], j, h), _perturb(args[i], j, -h)
+        out.append((float(np.sum(f(*a1))) - float(np.sum(f(*a2)))) / (2 * h))
+    return np.array(out)
+
+
+def check_grads(f, *args, wrt=None, modes=("forward", "reverse"), rtol=1e-5, atol=1e-6):
+    """Raise AssertionError with the worst mismatch when a mode disagrees with finite differences."""
+    idx, many = _wrt(f, wrt)
+    refs = [numerical_grad(f, args, i) for i in idx]
+    for mode in modes:
+        g = grad(f, wrt=tuple(idx), mode=mode)(*args)
+        for k, (i, ref) in enumerate(zip(idx, refs)):
+            got = np.array(_flat(g[k]))
+            if got.shape != ref.shape:
+                raise AssertionError("%s mode: gradient for argument %d has %d entries, expected %d" % (mode, i, got.size, ref.size))
+            err = np.abs(got - ref) - (atol + rtol * np.abs(ref))
+            if np.any(err > 0) or not np.all(np.isfinite(got)):
+                j = int(np.nanargmax(np.where(np.isfinite(got), err, np.inf)))
+                raise AssertionError("%s mode: d%s/d(arg %d)[%d] = %r, finite differences give %r" % (
+                    mode, f.__name__, i, j, got[j], ref[j]))
+    return True

@@ -1,0 +1,189 @@
+"""The ``sourcediff`` command line: print a function's derivative source.
+
+    sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] [--no-optimize]
+    python -m sourcediff ...        # the same
+
+FILE is imported as a fresh module (its ``if __name__ == "__main__"`` block does
+not run; anything it prints goes to stderr so stdout holds only the source).
+FUNC may be dotted (``Class.method``). ``--wrt`` takes parameter names or
+positions (``--wrt 0,b``); one name gives a single ``wrt``, several a tuple.
+
+Exit status: 0 the source is on stdout; 1 sourcediff refused the function (the
+``SourcediffError`` message is on stderr); 2 usage errors (bad ``FILE::FUNC``,
+missing file or function, FILE fails to import); 3 an internal error. No
+tracebacks are printed.
+"""
+import argparse
+import contextlib
+import importlib.machinery
+import importlib.util
+import itertools
+import os
+import sys
+
+from .version import VERSION
+
+__all__ = ["main"]
+
+_counter = itertools.count()
+
+
+class UsageError(Exception):
+    """A user mistake on the command line: reported as ``sourcediff: error: ...``, exit 2."""
+
+    def __init__(self, message, usage=False):
+        super().__init__(message)
+        self.usage = usage
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would sys.exit(2) itself; let main() decide
+        raise UsageError(message, usage=True)
+
+
+def _parser():
+    p = _Parser(prog="sourcediff", description="Print the generated derivative source of a Python function.",
+                epilog="exit status: 0 ok, 1 sourcediff refused the function, 2 usage error, 3 internal error")
+    p.add_argument("target", metavar="FILE::FUNC", help="a Python file and a function in it, e.g. model.py::loss")
+    p.add_argument("--mode", choices=("forward", "reverse"), default=None, help="derivative mode (default: reverse)")
+    p.add_argument("--wrt", metavar="NAME[,NAME...]", default=None,
+                   help="parameters to differentiate with respect to: names or positions (default: the first)")
+    p.add_argument("--lowered", action="store_true", help="print the three-address form (sourcediff.lower) instead")
+    p.add_argument("--no-optimize", action="store_true", help="skip the optimisation passes")
+    p.add_argument("--version", action="version", version="sourcediff " + VERSION)
+    return p
+
+
+def parse_target(spec):
+    """``'path/f.py::Cls.meth'`` -> ``('path/f.py', ['Cls', 'meth'])``; UsageError when malformed."""
+    path, sep, func = spec.rpartition("::")
+    if not sep or not path or not func:
+        raise UsageError("expected FILE::FUNC (for example model.py::loss), got %r" % spec, usage=True)
+    names = func.split(".")
+    if not all(n.isidentifier() for n in names):
+        raise UsageError("%r is not a function name (use FUNC or Class.method)" % func)
+    return path, names
+
+
+def parse_wrt(text):
+    """``None`` -> None; ``'x'`` -> 'x'; ``'0'`` -> 0; ``'a, 1'`` -> ('a', 1)."""
+    if text is None:
+        return None
+    items = [s.strip() for s in text.split(",")]
+    out = []
+    for s in items:
+        if s.isdigit():
+            out.append(int(s))
+        elif s.isidentifier():
+            out.append(s)
+        else:
+            raise UsageError("--wrt expects parameter names or positions separated by commas, got %r" % text,
+                             usage=True)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def load_function(path, names):
+    """Import ``path`` as a uniquely named module and return the object at ``names``.
+
+    The module stays in ``sys.modules`` (``inspect`` needs it to find sources)
+    and its directory is on ``sys.path`` only while it executes.
+    """
+    if not os.path.exists(path):
+        raise UsageError("no such file: %s" % path)
+    if not os.path.isfile(path):
+        raise UsageError("not a file: %s" % path)
+    path = os.path.abspath(path)
+    stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0])
+    modname = "_sourcediff_cli_%s_%d" % (stem, next(_counter))
+    loader = importlib.machinery.SourceFileLoader(modname, path)
+    spec = importlib.util.spec_from_file_location(modname, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    folder = os.path.dirname(path)
+    sys.path.insert(0, folder)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
+    except SyntaxError as e:
+        sys.modules.pop(modname, None)
+        raise UsageError("cannot import %s: %s:%s: %s" % (path, e.filename or path, e.lineno, e.msg))
+    except (Exception, SystemExit) as e:
+        sys.modules.pop(modname, None)
+        from .errors import SourcediffError
+        if isinstance(e, SourcediffError):  # e.g. a decorator refused a function at import time
+            raise
+        raise UsageError("cannot import %s: %s: %s" % (path, type(e).__name__, e))
+    finally:
+        try:
+            sys.path.remove(folder)
+        except ValueError:
+            pass
+    obj = module
+    for i, n in enumerate(names):
+        try:
+            obj = getattr(obj, n)
+        except AttributeError:
+            where = path if i == 0 else "%s::%s" % (path, ".".join(names[:i]))
+            raise UsageError("%s has no attribute %r" % (where, n))
+        except Exception as e:
+            raise UsageError("cannot get %s: %s: %s" % (".".join(names[:i + 1]), type(e).__name__, e))
+    if not callable(obj):
+        raise UsageError("%s::%s is not a function (it is a %s)" % (path, ".".join(names), type(obj).__name__))
+    return obj
+
+
+def _run(argv):
+    args = _parser().parse_args(argv)
+    path, names = parse_target(args.target)
+    wrt = parse_wrt(args.wrt)
+    func = load_function(path, names)
+    import sourcediff
+    if args.lowered:
+        ignored = [o for o, v in (("--mode", args.mode), ("--wrt", args.wrt), ("--no-optimize", args.no_optimize)) if v]
+        if ignored:
+            print("sourcediff: note: %s ignored with --lowered" % ", ".join(ignored), file=sys.stderr)
+        text = sourcediff.lower(func)
+    else:
+        text = sourcediff.source(func, wrt=wrt, mode=args.mode or "reverse", optimize=not args.no_optimize)
+    text = str(text)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def main(argv=None):
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        from .errors import SourcediffError
+    except Exception:  # pragma: no cover - only while the package is broken
+        SourcediffError = ()
+    try:
+        return _run(argv)
+    except SystemExit as e:  # --help / --version from argparse
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except UsageError as e:
+        if e.usage:
+            print("usage: sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] "
+                  "[--no-optimize]", file=sys.stderr)
+        print("sourcediff: error: %s" % e, file=sys.stderr)
+        return 2
+    except SourcediffError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `sourcediff f.py::f | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        print("sourcediff: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        print("sourcediff: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""Codegen: gast -> Python source text -> a compiled function, registered for tracebacks.
+
+``to_source`` is the one printer (astor, falling back to ``ast.unparse`` where astor
+cannot print a node). ``comment(text)`` makes a statement that prints as ``# text``.
+``compile_source`` compiles a module of generated ``def``s inside a factory whose
+parameters bind the helpers the code calls, with the user's module as globals, and
+registers the text in ``linecache`` so tracebacks, ``pdb`` and ``inspect`` see it.
+"""
+import ast
+import hashlib
+import linecache
+import re
+import types
+
+import astor
+import gast
+
+_COMMENTS = {}
+_MARK = "__sd_comment_%d__"
+_MARK_RE = re.compile(r"^(\s*)__sd_comment_(\d+)__\s*$", re.M)
+
+
+def comment(text):
+    """A statement that prints as ``# text``."""
+    k = len(_COMMENTS)
+    _COMMENTS[k] = text
+    return gast.Expr(value=gast.Name(id=_MARK % k, ctx=gast.Load(), annotation=None, type_comment=None))
+
+
+def to_source(node):
+    """Python source text of a gast (or ast) node."""
+    tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+    ast.fix_missing_locations(tree)
+    try:
+        src = astor.to_source(tree)
+    except Exception:  # astor lags behind new node types
+        src = ast.unparse(tree) + "\n"
+    return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), _COMMENTS[int(m.group(2))]), src)
+
+
+def compile_source(src, main, module_globals, bindings):
+    """Compile generated ``src`` and return its function ``main``.
+
+    The defs run with ``module_globals`` (the user's module, so globals stay live) and
+    see ``bindings`` (name -> object) as closure variables.
+    """
+    names = sorted(bindings)
+    factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (
+        ", ".join(names), "\n".join("    " + l if l.strip() else "" for l in src.splitlines()), main)
+    tree = ast.parse(factory)
+    ast.increment_lineno(tree, -1)  # generated line k is file line k
+    filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
+    code = compile(tree, filename, "exec")
+    make = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    return types.FunctionType(make, module_globals)(*[bindings[n] for n in names])

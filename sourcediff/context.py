@@ -1,0 +1,204 @@
+"""The state of one derivative generation: names, bindings, callee functions, rule lookup.
+
+A ``Gen`` is shared by every function generated for one request (the differentiated
+function and the pairs of the user functions it calls), so callees are generated once
+and recursion finds the names it needs before the body exists.
+"""
+import builtins
+import copy
+import inspect
+
+import gast
+
+from . import desugar, fence, lower
+from .frontend import Func
+from .names import Names, names_in
+from .rules import registry as R
+
+NONDIFF_ATTR_KEYS = {"attr." + a for a in lower.NONDIFF_ATTRS}
+STRUCT = {"copy": None, "tuple": None, "list": None, "dict": None, "getitem": [0], "setitem": [0, 1],
+          "append": [0, 1], "pop": [0], "attr.T": [0], "attr.real": [0]}
+
+
+def is_user_function(obj):
+    return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and not R.is_nondiff(obj)
+
+
+class Gen:
+    def __init__(self, optimize=True, scalar=False):
+        self.optimize, self.scalar = optimize, scalar
+        self.bindings, self.defs, self.pairs, self.funcs = {}, [], {}, {}
+        self.fn_names = set()
+        self.sources = {}
+
+    # -- functions ---------------------------------------------------------------------------
+    def prepare(self, fn):
+        """Parse, fence, desugar and lower ``fn`` once per generation; a fresh copy each call."""
+        if fn not in self.funcs:
+            func = Func(fn)
+            fence.check(func)
+            names = Names(names_in(func.node))
+            desugar.desugar(func, names)
+            lower.lower(func, names)
+            self.funcs[fn] = (func, names)
+            self.sources[fn] = func.source
+            for n, v in func.closure_names().items():
+                self.bind(n, v)
+        func, names = self.funcs[fn]
+        clone = copy.copy(func)
+        clone.node = copy.deepcopy(func.node)
+        self.names = Names(names.used)
+        self.names.n = names.n
+        return clone
+
+    def fn_name(self, base):
+        name, k = base, 1
+        while name in self.fn_names or name in self.bindings:
+            name, k = "%s_%d" % (base, k), k + 1
+        self.fn_names.add(name)
+        return name
+
+    def bind(self, name, obj):
+        if name in self.bindings and self.bindings[name] is not obj:
+            raise AssertionError("two helpers named %s" % name)
+        self.bindings[name] = obj
+
+    # -- rules -------------------------------------------------------------------------------
+    def diff_positions(self, p):
+        """Indices (and keyword names) of a step's differentiable operands."""
+        k = p.key
+        if isinstance(k, str):
+            if k in STRUCT:
+                pos = STRUCT[k]
+                return list(range(len(p.args))) if pos is None else pos
+            if k in NONDIFF_ATTR_KEYS or k.startswith("attr.") or R.is_nondiff(k):
+                return []
+            rule = R.lookup(R.VJP, k)
+            return list(range(R.n_diff_args(R.VJP, rule))) if rule else list(range(len(p.args)))
+        if k is None or R.is_nondiff(k) or k in (builtins.len, builtins.range, builtins.print):
+            return []
+        rule = R.lookup(R.VJP, k)
+        if rule is not None and not getattr(rule, "sd_user", False):
+            _, _, _, outs = R.parsed(rule)
+            n = R.n_diff_args(R.VJP, rule)
+            return [i for i in range(n) if not (isinstance(outs[i], gast.Constant) and outs[i].value is None)]
+        return list(range(len(p.args))) + list(p.kwargs)
+
+
+# -- user rules, checkpoints, errors shared by the passes ---------------------------------------
+USER_VJP, USER_JVP = {}, {}
+
+
+class CHECKPOINT:
+    """What ``sd.checkpoint(g)`` returns: calls ``g``; differentiated code recomputes it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", "checkpointed")
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __call__(self, *args, **kw):
+        return self.fn(*args, **kw)
+
+    def __repr__(self):
+        return "checkpoint(%r)" % (self.fn,)
+
+
+def missing_rule(func, node, key):
+    name = getattr(key, "__name__", str(key))
+    mod = getattr(key, "__module__", None) or ""
+    full = ("%s.%s" % (mod, name)) if mod and mod != "builtins" else name
+    return func.error("no derivative rule for `%s`, and it has no Python source to differentiate" % full, node,
+                      hint="register rules with sd.defvjp(%s, ...) and sd.defjvp(%s, ...), or wrap its "
+                           "arguments in sd.stop_gradient(...) if no derivative should flow through it" % (name, name))
+
+
+def index_value(idx):
+    """An index node as an expression value: slices become ``slice(...)`` calls."""
+    if isinstance(idx, gast.Slice):
+        return gast.Call(func=gast.Name(id="slice", ctx=gast.Load(), annotation=None, type_comment=None),
+                         args=[copy.deepcopy(getattr(idx, k)) if getattr(idx, k) is not None else gast.Constant(value=None, kind=None)
+                               for k in ("lower", "upper", "step")], keywords=[])
+    if isinstance(idx, gast.Tuple):
+        return gast.Tuple(elts=[index_value(x) for x in idx.elts], ctx=gast.Load())
+    return copy.deepcopy(idx)
+
+
+def _gen_methods():
+    from . import runtime
+    from .inline import inline as _inline
+    import math
+
+    def bind_rt(self, name):
+        self.bind(name, getattr(runtime, name))
+
+    def bind_user(self, rule, kind):
+        for n, obj in self.bindings.items():
+            if obj is rule:
+                return n
+        name = self.fn_name("%s_%s" % (kind, getattr(rule, "__name__", "rule").replace("<lambda>", "rule")))
+        self.bind(name, rule)
+        return name
+
+    def bind_call(self, fn, args, kwargs, func, node):
+        """[(parameter index, atom)] for every parameter of user function ``fn`` at a call."""
+        code = fn.__code__
+        params = code.co_varnames[:code.co_argcount]
+        defaults = fn.__defaults__ or ()
+        first_default = len(params) - len(defaults)
+        if len(args) > len(params) or set(kwargs) - set(params):
+            raise func.error("this call does not match the parameters of %s" % fn.__name__, node)
+        out = []
+        for i, p in enumerate(params):
+            if i < len(args):
+                out.append((i, args[i]))
+            elif p in kwargs:
+                out.append((i, kwargs[p]))
+            elif i >= first_default:
+                val = defaults[i - first_default]
+                if val is None or isinstance(val, (bool, int, float, str)):
+                    out.append((i, gast.Constant(value=val, kind=None)))
+                else:
+                    name = "%s_%s_default" % (fn.__name__, p)
+                    self.bind(name, val)
+                    out.append((i, gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)))
+            else:
+                raise func.error("missing argument `%s` in this call of %s" % (p, fn.__name__), node)
+        return out
+
+    def scope(self, fn):
+        saved = getattr(self, "names", None)
+        func = self.prepare(fn)
+        return func, saved
+
+    def pair_of(self, fn, act):
+        key = ("pair", fn, act)
+        if key not in self.pairs:
+            self.pairs[key] = (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd"))
+            from .pipeline import build_pair
+            func, saved = scope(self, fn)
+            build_pair(self, func, act, *self.pairs[key])
+            self.names = saved
+        return self.pairs[key]
+
+    def jvp_of(self, fn, act):
+        key = ("jvp", fn, act)
+        if key not in self.pairs:
+            self.pairs[key] = self.fn_name(fn.__name__ + "_jvp")
+            from .pipeline import build_jvp
+            func, saved = scope(self, fn)
+            build_jvp(self, func, act, self.pairs[key])
+            self.names = saved
+        return self.pairs[key]
+
+    def inline(self, rule, table, head, args, kwargs, ans, want, where):
+        if self.scalar:
+            self.bind("math", math)
+        return _inline(rule, table, self, head, args, kwargs, ans, want, self.scalar, where)
+
+    for f in (bind_rt, bind_user, bind_call, pair_of, jvp_of, inline):
+        setattr(Gen, f.__name__, f)
+
+
+_gen_methods()

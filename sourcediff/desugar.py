@@ -1,0 +1,240 @@
+"""Desugar: rewrite Python's convenience forms into the few core forms lowering knows.
+
+Takes a fenced ``FunctionDef``; gives one where
+* ``x += e`` is ``x = x + e``, ``a = b = e`` and ``a, b = e`` are single-target assignments,
+  ``assert c, m`` is ``if not c: raise AssertionError(m)``;
+* every ``for`` runs over ``range(...)`` (lists, arrays, ``zip``, ``enumerate``, ``dict.items()``
+  and ``reversed`` become index loops with subscript reads);
+* ``break``, ``continue`` and ``return`` appear only in structured form: a ``return`` is an
+  assignment to ``retval`` with the single ``return retval`` at the end; code after a jump
+  that may have happened is guarded by a flag; the only ``break`` left is ``if brk: break``
+  at the very end of a loop body. Where a branch always jumps, the code after the ``if``
+  moves into the other branch instead of being guarded.
+
+Before::                              After::
+    for x in xs:                          for idx in range(len(xs)):
+        if x < 0:                             x = xs[idx]
+            continue                          if x < 0:
+        s = s + x                                 pass
+                                              else:
+                                                  s = s + x
+"""
+import builtins
+
+import gast
+
+from .names import assign, call, const, load, store
+
+
+class _Loop:
+    def __init__(self, names):
+        self.names, self.brk, self.cont = names, None, None
+
+    def flag(self, kind):
+        if getattr(self, kind) is None:
+            setattr(self, kind, self.names.fresh(kind))
+        return getattr(self, kind)
+
+
+class Desugar:
+    def __init__(self, func, names):
+        self.func, self.names = func, names
+        self.retval = self.returned = None
+
+    # -- statements one by one ---------------------------------------------------------
+    def stmts(self, body):
+        out = []
+        for s in body:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        t = type(s)
+        if t is gast.AugAssign:
+            tgt = s.target
+            read = gast.Subscript(value=tgt.value, slice=tgt.slice, ctx=gast.Load()) if isinstance(tgt, gast.Subscript) \
+                else load(tgt.id) if isinstance(tgt, gast.Name) else tgt
+            return self.stmt(gast.copy_location(assign(tgt, gast.copy_location(gast.BinOp(left=read, op=s.op, right=s.value), s)), s))
+        if t is gast.AnnAssign:
+            return self.stmt(gast.copy_location(assign(s.target, s.value), s)) if s.value is not None else []
+        if t is gast.Assign:
+            return self.assign(s)
+        if t is gast.Assert:
+            msg = [s.msg] if s.msg is not None else []
+            r = gast.Raise(exc=call("AssertionError", *msg), cause=None)
+            return [gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=s.test), body=[gast.copy_location(r, s)], orelse=[]), s)]
+        if t is gast.If:
+            s.body, s.orelse = self.stmts(s.body), self.stmts(s.orelse)
+            return [s]
+        if t is gast.While:
+            s.body = self.stmts(s.body)
+            return [s]
+        if t is gast.For:
+            return self.for_(s)
+        if t is gast.Expr and isinstance(s.value, gast.Constant):
+            return []  # docstrings and bare constants
+        return [s]
+
+    def assign(self, s):
+        value, targets = s.value, s.targets
+        if len(targets) > 1:
+            tmp = self.names.fresh("tup")
+            return [gast.copy_location(assign(tmp, value), s)] + \
+                [x for tg in targets for x in self.stmt(gast.copy_location(assign(tg, load(tmp)), s))]
+        tg = targets[0]
+        if isinstance(tg, (gast.Tuple, gast.List)):
+            names_rhs = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+            names_lhs = {n.id for n in gast.walk(tg) if isinstance(n, gast.Name)}
+            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(tg.elts) and not names_rhs & names_lhs:
+                return [x for e, v in zip(tg.elts, value.elts) for x in self.stmt(gast.copy_location(assign(e, v), s))]
+            if not isinstance(value, gast.Name):
+                tmp = self.names.fresh("tup")
+                return [gast.copy_location(assign(tmp, value), s)] + self.assign(gast.copy_location(assign(tg, load(tmp)), s))
+            out = []
+            for k, e in enumerate(tg.elts):
+                item = gast.Subscript(value=load(value.id), slice=const(k), ctx=gast.Load())
+                out += self.stmt(gast.copy_location(assign(e, gast.copy_location(item, s)), s))
+            return out
+        return [s]
+
+    def for_(self, s):
+        it, tgt = s.iter, s.target
+        body = self.stmts(s.body)
+        fname = self._callee(it)
+        if fname == "range" and isinstance(tgt, gast.Name):
+            s.body = body
+            return [s]
+        pre, idx = [], self.names.fresh("idx")
+
+        def seq(e):  # evaluate an iterable once, before the loop
+            if isinstance(e, gast.Name):
+                return e.id
+            n = self.names.fresh("seq")
+            pre.append(gast.copy_location(assign(n, e), s))
+            return n
+
+        def item(name, i=None):
+            return gast.Subscript(value=load(name), slice=i or load(idx), ctx=gast.Load())
+
+        binds = []
+        if fname == "enumerate" and isinstance(tgt, gast.Tuple) and len(tgt.elts) == 2 and len(it.args) >= 1:
+            xs = seq(it.args[0])
+            n = call("len", load(xs))
+            start = it.args[1] if len(it.args) > 1 else None
+            binds = [assign(tgt.elts[0], gast.BinOp(left=load(idx), op=gast.Add(), right=start) if start else load(idx)),
+                     assign(tgt.elts[1], item(xs))]
+        elif fname == "zip" and it.args:
+            xs = [seq(a) for a in it.args]
+            n = call("min", *[call("len", load(x)) for x in xs]) if len(xs) > 1 else call("len", load(xs[0]))
+            elts = tgt.elts if isinstance(tgt, gast.Tuple) and len(tgt.elts) == len(xs) else None
+            binds = [assign(e, item(x)) for e, x in zip(elts, xs)] if elts else [assign(tgt, gast.Tuple(elts=[item(x) for x in xs], ctx=gast.Load()))]
+        elif fname == "reversed" and len(it.args) == 1:
+            xs = seq(it.args[0])
+            n = call("len", load(xs))
+            binds = [assign(tgt, item(xs, gast.BinOp(left=gast.BinOp(left=call("len", load(xs)), op=gast.Sub(), right=const(1)), op=gast.Sub(), right=load(idx))))]
+        elif isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "keys", "values") and not it.args:
+            d = seq(it.func.value)
+            keys = self.names.fresh("keys")
+            pre.append(gast.copy_location(assign(keys, call("list", load(d))), s))
+            n = call("len", load(keys))
+            k = item(keys)
+            a = it.func.attr
+            binds = [assign(tgt, k if a == "keys" else item(d, k) if a == "values" else gast.Tuple(elts=[k, item(d, k)], ctx=gast.Load()))]
+        else:
+            xs = seq(it)
+            n = call("len", load(xs))
+            binds = [assign(tgt, item(xs))]
+        binds = [x for b in binds for x in self.stmt(gast.copy_location(b, s))]
+        loop = gast.For(target=store(idx), iter=call("range", n), body=binds + body, orelse=[], type_comment=None)
+        return pre + [gast.copy_location(loop, s)]
+
+    def _callee(self, e):
+        if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
+            obj = self.func.resolve(e.func.id, None)
+            for b in ("range", "enumerate", "zip", "reversed"):
+                if obj is getattr(builtins, b):
+                    return b
+        return None
+
+    # -- structured jumps ---------------------------------------------------------------
+    def flow(self, stmts, loop):
+        """(new statements, kinds that always jump, kinds that may jump)."""
+        out = []
+        for i, s in enumerate(stmts):
+            t = type(s)
+            if t is gast.Return:
+                self.retval = self.retval or self.names.fresh("retval")
+                out.append(gast.copy_location(assign(self.retval, s.value if s.value is not None else const(None)), s))
+                if loop is not None:
+                    self.returned = self.returned or self.names.fresh("returned")
+                    out.append(gast.copy_location(assign(self.returned, const(True)), s))
+                return out, {"ret"}, {"ret"}
+            if t in (gast.Break, gast.Continue):
+                kind = "brk" if t is gast.Break else "cont"
+                out.append(gast.copy_location(assign(loop.flag(kind), const(True)), s))
+                return out, {kind}, {kind}
+            if t is gast.If:
+                a, aa, am = self.flow(s.body, loop)
+                b, ba, bm = self.flow(s.orelse, loop)
+                rest = stmts[i + 1:]
+                if rest and aa and not ba:
+                    b, ba, bm = self.flow(s.orelse + rest, loop)
+                    rest = []
+                elif rest and ba and not aa:
+                    a, aa, am = self.flow(s.body + rest, loop)
+                    rest = []
+                s.body, s.orelse = a or [gast.Pass()], b
+                out.append(s)
+                always, may = aa & ba, am | bm
+                if always or not rest:
+                    return out, always, may
+                if may:
+                    r, _, rm = self.flow(rest, loop)
+                    out.append(self._guard(may, loop, r, s))
+                    return out, set(), may | rm
+                continue
+            if t in (gast.For, gast.While):
+                inner = _Loop(self.names)
+                body, _, bm = self.flow(s.body, inner)
+                if inner.cont:
+                    body.insert(0, assign(inner.cont, const(False)))
+                if "ret" in bm:
+                    body.append(gast.If(test=load(self.returned), body=[gast.Break()], orelse=[]))
+                if inner.brk:
+                    body.append(gast.If(test=load(inner.brk), body=[gast.Break()], orelse=[]))
+                    out.append(gast.copy_location(assign(inner.brk, const(False)), s))
+                s.body = body
+                out.append(s)
+                if "ret" in bm:
+                    r, _, rm = self.flow(stmts[i + 1:], loop)
+                    if r:
+                        out.append(self._guard({"ret"}, loop, r, s))
+                    return out, set(), {"ret"} | rm
+                continue
+            out.append(s)
+        return out, set(), set()
+
+    def _guard(self, kinds, loop, body, at):
+        flags = [self.returned if k == "ret" else getattr(loop, k) for k in sorted(kinds) if not (k == "ret" and loop is None)]
+        flags = [f for f in flags if f]
+        if not flags:
+            return gast.If(test=const(True), body=body, orelse=[])
+        test = load(flags[0]) if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=[load(f) for f in flags])
+        return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
+
+
+def desugar(func, names):
+    """Desugar ``func.node`` in place (see the module docstring)."""
+    d = Desugar(func, names)
+    node = func.node
+    body = d.stmts(node.body)
+    last = body[-1] if body else None
+    simple = isinstance(last, gast.Return) and not any(isinstance(n, (gast.Return, gast.Break, gast.Continue))
+                                                      for s in body[:-1] for n in gast.walk(s))
+    if not simple:
+        body, _, _ = d.flow(body, None)
+        if d.returned:
+            body.insert(0, assign(d.returned, const(False)))
+        body.append(gast.Return(value=load(d.retval) if d.retval else const(None)))
+    node.body = body
+    return node

@@ -1,0 +1,75 @@
+"""Fence: refuse, with a located SourcediffError, syntax sourcediff cannot differentiate.
+
+Takes a ``Func``; gives nothing (raises on the first refused construct).
+
+    def f(x):                 sourcediff: f.py:2:5: `yield` (generators) cannot be differentiated
+        yield x               ->     yield x
+                                     ^
+                              hint: return a value (or a list of values) instead
+"""
+import gast
+
+_REFUSED = {
+    gast.Yield: ("`yield` (generators) cannot be differentiated", "return a value (or a list of values) instead"),
+    gast.YieldFrom: ("`yield from` cannot be differentiated", "return a value instead"),
+    gast.Await: ("`await` cannot be differentiated", "differentiate a synchronous function"),
+    gast.AsyncFunctionDef: ("async functions cannot be differentiated", "write a plain `def`"),
+    gast.AsyncFor: ("`async for` cannot be differentiated", "use a plain `for` loop"),
+    gast.AsyncWith: ("`async with` cannot be differentiated", "move it outside the differentiated function"),
+    gast.Try: ("`try` statements cannot be differentiated", "move the error handling outside the differentiated function"),
+    gast.With: ("`with` statements cannot be differentiated", "move the context manager outside the differentiated function"),
+    gast.Global: ("`global` writes cannot be differentiated", "return the value instead of assigning a global"),
+    gast.Nonlocal: ("`nonlocal` writes cannot be differentiated", "return the value instead of assigning an enclosing variable"),
+    gast.ClassDef: ("classes defined inside a differentiated function are not supported", "define the class at module level"),
+    gast.Delete: ("`del` is not supported in differentiated code", "leave the name unused instead"),
+    gast.Import: ("imports inside a differentiated function are not supported", "import at module level"),
+    gast.ImportFrom: ("imports inside a differentiated function are not supported", "import at module level"),
+    gast.NamedExpr: ("assignment expressions (`:=`) are not supported", "assign on a separate line"),
+    gast.Set: ("sets are not supported in differentiated code", "use a list or tuple"),
+    gast.SetComp: ("set comprehensions are not supported", "use a list comprehension"),
+    gast.DictComp: ("dict comprehensions are not supported", "build the dict with a loop"),
+    gast.Starred: ("starred expressions (`*args`) are not supported", "pass the arguments one by one"),
+}
+if hasattr(gast, "Match"):
+    _REFUSED[gast.Match] = ("`match` statements are not supported", "use `if`/`elif`")
+if hasattr(gast, "TryStar"):
+    _REFUSED[gast.TryStar] = _REFUSED[gast.Try]
+
+_CALLS = {"exec": "exec", "eval": "eval", "compile": "compile", "globals": "globals", "locals": "locals", "vars": "vars",
+          "setattr": "setattr", "delattr": "delattr", "open": "open", "input": "input"}
+
+
+def check(func):
+    """Raise a located SourcediffError on the first construct sourcediff refuses."""
+    node = func.node
+    a = node.args
+    if a.vararg or a.kwarg or a.kwonlyargs:
+        raise func.error("*args, **kwargs and keyword-only parameters are not supported in differentiated functions",
+                         node, hint="give every parameter a name before any `*`")
+    for n in gast.walk(node):
+        if n is not node and isinstance(n, gast.FunctionDef):
+            raise func.error("nested `def` inside a differentiated function is not supported", n,
+                             hint="define the helper at module level and call it")
+        if isinstance(n, gast.Lambda) and n is not node:
+            raise func.error("lambdas inside a differentiated function are not supported", n,
+                             hint="define the function at module level (or pass the lambda itself to sd.grad)")
+        hit = _REFUSED.get(type(n))
+        if hit:
+            raise func.error(hit[0], n, hint=hit[1])
+        if isinstance(n, (gast.For, gast.While)) and n.orelse:
+            raise func.error("`for`/`while` with an `else:` clause is not supported", n,
+                             hint="use a flag variable and an `if` after the loop")
+        if isinstance(n, gast.Call):
+            if isinstance(n.func, gast.Name) and n.func.id in _CALLS:
+                raise func.error("`%s` cannot be differentiated" % n.func.id, n,
+                                 hint="compute the value directly in Python code")
+            if any(k.arg is None for k in n.keywords):
+                raise func.error("`**kwargs` in calls is not supported", n, hint="pass keyword arguments by name")
+        if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            for t in (n.targets if isinstance(n, gast.Assign) else [n.target]):
+                for sub in gast.walk(t):
+                    if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
+                        raise func.error("assigning to an attribute (mutating an object the function does not own) "
+                                         "cannot be differentiated", sub, hint="return the new value instead")
+        if isinstance(n, gast.Constant) and isinstance(n.value, complex):
+            raise func.error("complex numbers are not supported", n, hint="split into real and imaginary parts")

@@ -1,0 +1,204 @@
+"""Forward mode: each primal step is followed by the tangent steps of its active result.
+
+Takes a lowered function, its active parameters and the tangent *directions*; gives a
+new ``FunctionDef``. With several directions (``sd.grad(f, wrt=("a", "b"), mode="forward")``)
+one sweep carries ``dv_da`` and ``dv_db`` beside each ``v``, seeded with 1; with one
+direction (``jvp`` and callees) the tangent of ``v`` is ``dv`` and the seeds are parameters.
+A tangent known to be zero has no line; control-flow joins give the missing side a zero.
+
+Before::                         After (wrt a, b)::
+    t0 = x + a                       t0 = x + a
+    t1 = x + b                       t1 = x + b
+    t2 = t0 * t1                     t2 = t0 * t1
+    return t2                        dt2_da = t1
+                                     dt2_db = t0
+                                     return dt2_da, dt2_db
+"""
+import gast
+
+from . import activity
+from .lower import classify
+from .names import assign, call, const, load
+from .rules import registry as R
+from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
+
+ZERO = 0.0
+
+
+class Forward:
+    def __init__(self, gen, func, active_params, dirs, ret):
+        self.gen, self.func, self.dirs = gen, func, dirs
+        self.active = activity.analyse(func.node, active_params, gen.diff_positions, ret)
+        self.tnames = {}
+
+    def t(self, v, d):
+        key = (v, d)
+        if key not in self.tnames:
+            self.tnames[key] = self.gen.names.fresh("d" + v if d is None else "d%s_d%s" % (v, d))
+        return self.tnames[key]
+
+    def err(self, node):
+        return lambda msg, hint=None: self.func.error(msg, node, hint)
+
+    # -- blocks ------------------------------------------------------------------------------
+    def block(self, stmts, live):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s, live))
+        return out
+
+    def zero(self, names):
+        return [assign(self.t(v, d), const(ZERO)) for v, d in sorted(names, key=str)]
+
+    def stmt(self, s, live):
+        t = type(s)
+        if t is gast.If:
+            la, lb = set(live), set(live)
+            a, b = self.block(s.body, la), self.block(s.orelse, lb)
+            a += self.zero(lb - la)
+            b += self.zero(la - lb)
+            live |= la | lb
+            s.body, s.orelse = a or [gast.Pass()], b
+            return [s]
+        if t in (gast.For, gast.While):
+            head = set(live)
+            while True:
+                end = set(head)
+                body = self.block(_copy(s.body), end)
+                if end <= head:
+                    break
+                head |= end
+            body += self.zero(head - end)
+            pre = self.zero(head - live)
+            live |= head
+            s.body = body
+            return pre + [s]
+        if t is gast.Return:
+            return [s]
+        p = classify(s)
+        if p is None:
+            return [s]
+        return self.prim(p, s, live)
+
+    # -- one primitive step ----------------------------------------------------------------------
+    def prim(self, p, s, live):
+        v = p.target
+        if p.key == "append":
+            lst, a = p.args[0].id, p.args[1]
+            out = [s]
+            for d in self.dirs:
+                if lst in self.active:
+                    pre = [] if (lst, d) in live else [assign(self.t(lst, d), call("zeros_like", load(lst)))]
+                    self.gen.bind_rt("zeros_like")
+                    out = pre + out + [gast.Expr(value=call(gast.Attribute(value=load(self.t(lst, d)), attr="append", ctx=gast.Load()),
+                                                            self.tan(a, d, live)))]
+                    live.add((lst, d))
+            return out
+        if v is None or v not in self.active:
+            if v is not None:
+                live -= {(v, d) for d in self.dirs}
+            return [s]
+        k = p.key
+        if is_user_function(k) or isinstance(k, CHECKPOINT):
+            return self.user_call(p, s, live)
+        out = [s]
+        for d in self.dirs:
+            line = self.tangent(p, d, live, s)
+            if line is None:
+                live.discard((v, d))
+            else:
+                out.extend(line)
+                live.add((v, d))
+        return out
+
+    def tan(self, a, d, live):
+        return load(self.t(a.id, d)) if isinstance(a, gast.Name) and (a.id, d) in live else const(ZERO)
+
+    def is_live(self, a, d, live):
+        return isinstance(a, gast.Name) and (a.id, d) in live
+
+    def tangent(self, p, d, live, s):
+        """Statements assigning the tangent of ``p.target`` in direction ``d`` (None if zero)."""
+        k, v, args = p.key, p.target, p.args
+        dv = self.t(v, d)
+        lv = [self.is_live(a, d, live) for a in args]
+        if k == "copy":
+            return [assign(dv, self.tan(args[0], d, live))] if lv[0] else None
+        if k in ("tuple", "list", "dict"):
+            if not any(lv) and k != "list":
+                return None
+            elts = [self.tan(a, d, live) for a in args]
+            node = gast.Dict(keys=p.extra, values=elts) if k == "dict" else (gast.Tuple if k == "tuple" else gast.List)(elts=elts, ctx=gast.Load())
+            return [assign(dv, node)]
+        if k == "getitem":
+            if not lv[0]:
+                return None
+            self.gen.bind_rt("tindex")
+            return [assign(dv, call("tindex", self.tan(args[0], d, live), _index_value(p.extra)))]
+        if k == "setitem":
+            if not (lv[0] or lv[1]):
+                return None
+            self.gen.bind_rt("tsetitem")
+            cur = load(dv) if (v, d) in live else const(None)
+            return [assign(dv, call("tsetitem", cur, load(v), _index_value(p.extra), self.tan(args[1], d, live)))]
+        if k == "pop":
+            return [assign(dv, call(gast.Attribute(value=load(self.t(args[0].id, d)), attr="pop", ctx=gast.Load())))] if lv[0] else None
+        user = USER_JVP.get(k) if not isinstance(k, str) else None
+        if user is not None:
+            terms = [call(self.gen.bind_user(user[i], "jvp"), self.tan(a, d, live), load(v), *args) for i, a in enumerate(args)
+                     if lv[i] and i < len(user) and user[i] is not None]
+            return [assign(dv, _sum(terms))] if terms else None
+        if isinstance(k, str) and k.startswith("attr."):
+            k = {"attr.T": _np("transpose"), "attr.real": _np("real")}[k]
+        rule = R.lookup(R.JVP, k)
+        if rule is None:
+            raise missing_rule(self.func, s, k)
+        n = R.n_diff_args(R.JVP, rule)
+        want = [i for i in range(min(n, len(args))) if lv[i]]
+        kw_live = [kk for kk, a in p.kwargs.items() if self.is_live(a, d, live)]
+        if kw_live:
+            raise self.func.error("pass `%s` positionally to differentiate through it" % kw_live[0], s)
+        if not want:
+            return None
+        head = [load(self.t(a.id, d)) if i < len(args) and lv[i] else None for i, a in enumerate(args[:n])] + [None] * max(0, n - len(args))
+        stmts, exprs = self.gen.inline(rule, R.JVP, head, args, p.kwargs, load(v), want, self.err(s))
+        terms = [e for e in exprs if e is not None]
+        return stmts + [assign(dv, _sum(terms))] if terms else None
+
+    def user_call(self, p, s, live):
+        v, args = p.target, p.args
+        fn = p.key.fn if isinstance(p.key, CHECKPOINT) else p.key
+        pos = self.gen.bind_call(fn, args, p.kwargs, self.func, s)
+        out, first = [], True
+        for d in self.dirs:
+            act = [i for i, a in pos if self.is_live(a, d, live)]
+            if not act:
+                live.discard((v, d))
+                continue
+            name = self.gen.jvp_of(fn, tuple(act))
+            tans = [self.tan(a, d, live) for i, a in pos if i in act]
+            target = v if first else self.gen.names.temp()
+            out.append(gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None),
+                                                            gast.Name(id=self.t(v, d), ctx=gast.Store(), annotation=None, type_comment=None)],
+                                                      ctx=gast.Store())],
+                                   value=call(name, *[a for _, a in pos], *tans), type_comment=None))
+            live.add((v, d))
+            first = False
+        return out if out else [s]
+
+
+def _copy(stmts):
+    import copy
+    return copy.deepcopy(stmts)
+
+
+def _np(name):
+    import numpy as np
+    return getattr(np, name)
+
+
+def _sum(terms):
+    e = terms[0]
+    for t in terms[1:]:
+        e = gast.BinOp(left=e, op=gast.Add(), right=t)
+    return e

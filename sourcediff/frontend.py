@@ -1,0 +1,109 @@
+"""Front end: a Python function -> its gast ``FunctionDef`` plus name resolution.
+
+Takes a function object; gives a ``Func`` holding the parsed definition (decorators
+stripped, lambdas turned into ``def``), where its lines are in the file, and a
+``resolve(name)`` that finds what a free name means (closure cell, module global,
+builtin). Generated derivative code is registered in ``linecache``, so this works
+on it too (that is how ``sd.hessian`` differentiates the reverse code).
+
+    >>> Func(lambda x: x * 2).node          # doctest: +SKIP
+    def lambda_(x):
+        return x * 2
+"""
+import builtins
+import inspect
+import linecache
+import textwrap
+
+import gast
+
+from .errors import SourcediffError
+
+_MISSING = object()
+
+
+class Func:
+    """A user function with its parsed source and where each line came from."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.code = getattr(fn, "__code__", None)
+        if self.code is None:
+            raise SourcediffError("%r is not a Python function with source" % (fn,),
+                                  hint="pass a plain `def` function or a lambda")
+        self.filename = self.code.co_filename
+        self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
+        try:
+            lines, start = inspect.getsourcelines(fn)
+        except (OSError, TypeError):
+            raise SourcediffError("cannot find the source of %s" % fn.__qualname__, self.filename,
+                                  self.code.co_firstlineno, hint="define it in a file (not an interactive prompt or exec)")
+        self.first = max(start, 1)
+        raw = "".join(lines)
+        src = textwrap.dedent(raw)
+        self.indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+        try:
+            tree = gast.parse(src)
+        except SyntaxError:  # a lambda in the middle of an expression that spans lines
+            tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
+            if tree is None:
+                raise
+        self.node = self._find(tree)
+        self.node.decorator_list = []
+        self.source = src
+
+    def _find(self, tree):
+        if self.fn.__name__ == "<lambda>":
+            lams = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda)]
+            if len(lams) != 1:
+                raise self.error("cannot tell which lambda on this line to differentiate", lams[0] if lams else tree,
+                                 hint="give the lambda its own line, or use a `def`")
+            lam = lams[0]
+            ret = gast.Return(value=lam.body)
+            gast.copy_location(ret, lam.body)
+            fdef = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],
+                                    returns=None, type_comment=None, type_params=[])
+            return gast.copy_location(fdef, lam)
+        for n in gast.walk(tree):
+            if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef)) and n.name == self.fn.__name__:
+                if isinstance(n, gast.AsyncFunctionDef):
+                    raise self.error("async functions cannot be differentiated", n, hint="write a plain `def`")
+                return n
+        raise SourcediffError("cannot find the definition of %s in its source" % self.fn.__qualname__, self.filename, self.first)
+
+    # -- locations -----------------------------------------------------------------
+    def where(self, node):
+        """(filename, file line, column, source line) of a node of this function."""
+        ln = getattr(node, "lineno", None) or 1
+        fl = self.first + ln - 1
+        col = (getattr(node, "col_offset", 0) or 0) + self.indent
+        return self.filename, fl, col, linecache.getline(self.filename, fl).rstrip("\n") or None
+
+    def error(self, message, node, hint=None):
+        f, ln, col, line = self.where(node)
+        return SourcediffError(message, f, ln, col, line, hint)
+
+    def line_of(self, node):
+        """The stripped source line of a node, for `# grad of:` comments."""
+        return (self.where(node)[3] or "").strip()
+
+    # -- names -----------------------------------------------------------------------
+    def resolve(self, name, default=_MISSING):
+        """The object a free name refers to: closure cell, module global or builtin."""
+        code, fn = self.code, self.fn
+        if name in code.co_freevars and fn.__closure__:
+            try:
+                return fn.__closure__[code.co_freevars.index(name)].cell_contents
+            except ValueError:
+                pass
+        g = fn.__globals__
+        if name in g:
+            return g[name]
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        if default is not _MISSING:
+            return default
+        raise KeyError(name)
+
+    def closure_names(self):
+        return dict(zip(self.code.co_freevars, [c.cell_contents for c in (self.fn.__closure__ or ())]))

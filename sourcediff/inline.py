@@ -1,0 +1,90 @@
+"""Inline a rule from the tables into generated code.
+
+Takes a rule function, the call's operands, and the adjoint (or tangents) and result
+names; gives the rule's statements with parameters renamed to those operands and its
+locals given fresh names, plus the returned expressions of the wanted arguments.
+
+    @vjp(np.multiply, "Mult")                      inline(mult_vjp, g=dt2, ans=t2, args=[t0, t1], want=[1])
+    def multiply(g, ans, x, y):           ->        ([], [unbroadcast(dt2 * t0, t1)])
+        return unbroadcast(g * y, x), unbroadcast(g * x, y)
+
+In scalar mode (every operand a Python float) ``unbroadcast(e, x)`` is just ``e`` and
+``np.cos`` is ``math.cos``: plain float arithmetic, no dispatch.
+"""
+import copy
+import math
+
+import gast
+
+from .rules.registry import JVP, parsed
+
+_MATH = {n for n in dir(math) if not n.startswith("_")}
+
+
+class _Subst(gast.NodeTransformer):
+    def __init__(self, env, scalar):
+        self.env, self.scalar = env, scalar
+
+    def visit_Name(self, node):
+        if node.id in self.env:
+            new = self.env[node.id]
+            return copy.deepcopy(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if self.scalar and isinstance(node.func, gast.Name) and node.func.id in ("unbroadcast", "broadcast_like") and len(node.args) == 2:
+            return node.args[0]
+        return node
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if self.scalar and isinstance(node.value, gast.Name) and node.value.id == "np" and node.attr in _MATH:
+            node.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)
+        return node
+
+
+def _defaults(node):
+    return node.value if isinstance(node, gast.Constant) else node
+
+
+def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=None):
+    """(statements, [expression per wanted argument index]) of ``rule`` applied to a call.
+
+    ``head`` is ``[g]`` for a reverse rule or the tangent names (None where zero) for a
+    forward rule; ``args``/``kwargs`` are the call's atoms; ``want`` the argument indices.
+    """
+    params, defaults, body, outs = parsed(rule)
+    nhead = params.index("ans") if table is JVP else 1
+    rest = params[nhead + 1:]
+    if len(args) > len(rest):
+        raise where("this call passes more arguments than sourcediff's rule for it takes (%s)" % rule.__name__)
+    env = {}
+    for p, h in zip(params[:nhead], head):
+        env[p] = h if h is not None else gast.Constant(value=0.0, kind=None)
+    env[params[nhead]] = ans
+    for p, a in zip(rest, args):
+        env[p] = a
+    for k, v in kwargs.items():
+        if k not in rest or k in env:
+            raise where("keyword `%s` is not supported by sourcediff's rule for this function" % k)
+        env[k] = v
+    for p in rest[len(args):]:
+        if p not in env:
+            if p not in defaults:
+                raise where("missing argument `%s` for this call" % p)
+            env[p] = copy.deepcopy(defaults[p])
+    local = {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for n in sorted(local):
+        env[n] = gen.names.temp()
+    free = {n.id for n in gast.walk(gast.Module(body=list(body) + [gast.Expr(value=o) for o in outs], type_ignores=[]))
+            if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
+    for n in free:
+        gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))
+    sub = _Subst(env, scalar)
+    stmts = [sub.visit(copy.deepcopy(s)) for s in body]
+    exprs = []
+    for i in want:
+        o = outs[i] if i < len(outs) else None
+        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else sub.visit(copy.deepcopy(o)))
+    return stmts, exprs

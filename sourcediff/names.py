@@ -1,0 +1,51 @@
+"""Deterministic, collision-free names for temporaries, flags and derivatives."""
+import gast
+
+
+class Names:
+    """Hands out ``t0, t1, ...`` and readable fresh names that avoid every name in use."""
+
+    def __init__(self, used=()):
+        self.used = set(used)
+        self.n = 0
+
+    def temp(self):
+        while "t%d" % self.n in self.used:
+            self.n += 1
+        name = "t%d" % self.n
+        self.used.add(name)
+        self.n += 1
+        return name
+
+    def fresh(self, base):
+        name, k = base, 1
+        while name in self.used:
+            name, k = "%s_%d" % (base, k), k + 1
+        self.used.add(name)
+        return name
+
+
+def names_in(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | \
+           {a.id for n in gast.walk(node) if isinstance(n, gast.arguments) for a in n.args if isinstance(a, gast.Name)}
+
+
+def load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def const(v):
+    return gast.Constant(value=v, kind=None)
+
+
+def assign(target, value):
+    return gast.Assign(targets=[store(target) if isinstance(target, str) else target], value=value, type_comment=None)
+
+
+def call(fn, *args, **kw):
+    f = load(fn) if isinstance(fn, str) else fn
+    return gast.Call(func=f, args=list(args), keywords=[gast.keyword(arg=k, value=v) for k, v in kw.items()])

@@ -1,0 +1,165 @@
+"""Optimize: drop dead code, forward copies and constants, fold 0 and 1; repeat to a fixpoint.
+
+Takes a generated ``FunctionDef``; gives it back simplified, semantics unchanged.
+
+Before::                         After::
+    da_da = 1.0                      dt0_da = 1.0   ->  (folded into its uses)
+    dt0_da = da_da                   dt2_da = t1
+    dt2_da = t1 * dt0_da
+"""
+import gast
+
+from .names import const
+
+_PURE_ATTRS = {"append": False, "pop": False}
+
+
+def _names(node, ctx):
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)]
+
+
+def _pure(e, pure_calls):
+    for n in gast.walk(e):
+        if isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute):
+                if f.attr in _PURE_ATTRS or not (isinstance(f.value, gast.Name) and f.value.id in ("np", "math")) and \
+                        not _is_global_chain(f):
+                    return False
+            elif not (isinstance(f, gast.Name) and f.id in pure_calls):
+                return False
+    return True
+
+
+def _is_global_chain(f):
+    while isinstance(f, gast.Attribute):
+        f = f.value
+    return isinstance(f, gast.Name) and f.id in ("np", "math", "numpy")
+
+
+class _Replace(gast.NodeTransformer):
+    def __init__(self, env):
+        self.env = env
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.env:
+            new = self.env[node.id]
+            return gast.Constant(value=new.value, kind=None) if isinstance(new, gast.Constant) else \
+                gast.Name(id=new.id, ctx=gast.Load(), annotation=None, type_comment=None)
+        return node
+
+
+def _is(e, v):
+    return isinstance(e, gast.Constant) and type(e.value) in (int, float) and not isinstance(e.value, bool) and e.value == v
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        l, r, op = node.left, node.right, type(node.op)
+        if op is gast.Mult and _is(r, 1) or op is gast.Div and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
+            return l
+        if op is gast.Mult and _is(l, 1) or op is gast.Add and _is(l, 0):
+            return r
+        if op is gast.Sub and _is(l, 0):
+            return gast.UnaryOp(op=gast.USub(), operand=r)
+        if op is gast.Mult and _is(l, -1):
+            return gast.UnaryOp(op=gast.USub(), operand=r)
+        if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) and type(r.value) in (int, float):
+            try:
+                return const(eval(compile(gast.gast_to_ast(gast.Expression(body=node)), "<fold>", "eval")))
+            except Exception:
+                return node
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
+            return node.operand.operand
+        return node
+
+
+def _assign_counts(fn):
+    counts = {}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    for a in fn.args.args:
+        counts[a.id] = counts.get(a.id, 0) + 1
+    return counts
+
+
+def _propagate(fn):
+    counts = _assign_counts(fn)
+    env = {}
+    for s in fn.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and counts.get(s.targets[0].id) == 1:
+            v, val = s.targets[0].id, s.value
+            if isinstance(val, gast.Constant) and type(val.value) in (int, float) or \
+                    isinstance(val, gast.Name) and counts.get(val.id, 0) <= 1:
+                env[v] = env.get(val.id, val) if isinstance(val, gast.Name) else val
+    if not env:
+        return False
+    fn.body = [s for s in fn.body if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id in env)]
+    _Replace(env).visit(fn)
+    return True
+
+
+def _dce(fn, pure_calls):
+    loads = set(_names(fn, gast.Load)) | {n.target.id for n in gast.walk(fn) if isinstance(n, gast.AugAssign)}
+    changed = [False]
+
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Assign):
+                tg = s.targets[0]
+                names = _names(tg, gast.Store) if not isinstance(tg, gast.Subscript) else [None]
+                if None not in names and not any(n in loads for n in names) and _pure(s.value, pure_calls):
+                    changed[0] = True
+                    continue
+            elif isinstance(s, gast.If):
+                s.body, s.orelse = block(s.body), block(s.orelse)
+                if _empty(s.body) and _empty(s.orelse):
+                    changed[0] = True
+                    continue
+                if _empty(s.body):
+                    s.body = [gast.Pass()]
+            elif isinstance(s, (gast.For, gast.While)):
+                s.body = block(s.body)
+                if _empty(s.body) and isinstance(s, gast.For):
+                    changed[0] = True
+                    continue
+            out.append(s)
+        return _clean_comments(out)
+    fn.body = block(fn.body)
+    return changed[0]
+
+
+def _is_comment(s):
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Name) and s.value.id.startswith("__sd_comment_")
+
+
+def _empty(stmts):
+    return all(isinstance(s, gast.Pass) or _is_comment(s) for s in stmts)
+
+
+def _clean_comments(stmts):
+    out = []
+    for i, s in enumerate(stmts):
+        if _is_comment(s) and (i + 1 == len(stmts) or _is_comment(stmts[i + 1])):
+            continue
+        out.append(s)
+    return out
+
+
+def optimize(fn, pure_calls=()):
+    """Simplify ``fn`` in place to a fixpoint; returns it."""
+    pure_calls = set(pure_calls)
+    for _ in range(50):
+        _Fold().visit(fn)
+        changed = _propagate(fn)
+        changed = _dce(fn, pure_calls) or changed
+        if not changed:
+            break
+    return fn

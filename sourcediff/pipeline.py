@@ -1,0 +1,223 @@
+"""The compiler in one place: the passes in order, and how generated functions are assembled.
+
+    f --frontend--> gast FunctionDef (+ globals, closures)        frontend.Func
+      --fence-----> refuse unsupported syntax                      fence.check
+      --desugar---> core forms, structured jumps                   desugar.desugar
+      --lower-----> three-address IR                               lower.lower
+      --activity--> active names                                   activity.analyse
+      --forward---> primal + tangent steps       (mode="forward")  forward.Forward
+      --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
+      --optimize--> no zero lines, dead code or copies              optimize.optimize
+      --codegen---> Python source, compiled and registered          codegen
+"""
+import gast
+
+from . import codegen, optimize as opt, runtime
+from .context import CHECKPOINT, Gen, is_user_function
+from .lower import classify
+from .forward import Forward
+from .lower import validate
+from .names import assign, call, const, load
+from .reverse import Reverse
+
+PURE = {"unbroadcast", "zeros_like", "tindex", "getitem_vjp", "setitem_vjp", "getitem_copy", "add", "grad_like",
+        "tsetitem", "range", "reversed", "len", "slice", "float", "abs", "min", "max", "seed_one"}
+
+
+def _split_return(func):
+    body = func.node.body
+    assert isinstance(body[-1], gast.Return), "lowered functions end in their only return"
+    func.node.body = body[:-1]
+    return body[-1].value
+
+
+def _def(name, params, body, func=None):
+    args = gast.arguments(args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in params],
+                          posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    if func is not None and func.node.args.defaults and len(params) >= len(func.params):
+        args.defaults = func.node.args.defaults
+    return gast.FunctionDef(name=name, args=args, body=body or [gast.Pass()], decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+
+
+def _tuple(elts):
+    return elts[0] if len(elts) == 1 else gast.Tuple(elts=list(elts), ctx=gast.Load())
+
+
+def _finish(gen, fdef):
+    if gen.optimize:
+        opt.optimize(fdef, PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))})
+    gen.defs.append(fdef)
+    return fdef
+
+
+def _grads(gen, rv, st, params, wrap):
+    out = []
+    for p in params:
+        if p in st:
+            g = load(rv.a(p))
+            if wrap or p in rv.maybe_zero:
+                gen.bind_rt("grad_like")
+                g = call("grad_like", g, load(p))
+            out.append(g)
+        else:
+            gen.bind_rt("zeros_like")
+            out.append(call("zeros_like", load(p)))
+    return out
+
+
+# -- reverse mode -----------------------------------------------------------------------------
+def build_reverse(gen, func, wrt, kind, name):
+    """``grad`` / ``value_and_grad`` / ``vjp`` of ``func`` w.r.t. parameter indices ``wrt``."""
+    params = func.params
+    ret = _split_return(func)
+    rv = Reverse(gen, func, [params[i] for i in wrt], ret)
+    extra = []
+    if kind == "vjp":
+        seed = load(gen.names.fresh("seed"))
+        extra = [seed.id]
+    elif gen.scalar:
+        seed = const(1.0)
+    else:
+        gen.bind_rt("seed_one")
+        seed = call("seed_one", ret)
+    prim, adj, st, _ = rv.run(ret, seed)
+    grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=False)
+    g = grads[0] if kind != "vjp" and len(wrt) == 1 and not getattr(gen, "tuple_wrt", False) else _tuple(grads) if kind != "vjp" or len(grads) != 1 else grads[0]
+    out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
+    return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))
+
+
+def build_pair(gen, func, act, fwd, bwd):
+    """A user function's split sweeps: ``fwd`` returns (value, residuals), ``bwd`` the adjoints."""
+    params = func.params
+    ret = _split_return(func)
+    rv = Reverse(gen, func, [params[i] for i in act], ret)
+    dret = rv.a(ret.id) if isinstance(ret, gast.Name) else gen.names.fresh("dret")
+    prim, adj, st, reads = rv.run(ret, None)
+    res = ([rv.tape] if rv.tape else []) + sorted(reads - {dret})
+    resn = gen.names.fresh("res")
+    _finish(gen, _def(fwd, params, prim + [gast.Return(value=gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load()))]))
+    unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None, type_comment=None) for r in res], ctx=gast.Store())],
+                          value=load(resn), type_comment=None)] if res else []
+    grads = [load(rv.a(params[i])) if params[i] in st else const(0.0) for i in act]
+    _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads) if len(grads) != 1 else grads[0])]))
+
+
+# -- forward mode -----------------------------------------------------------------------------
+def build_forward(gen, func, wrt, kind, name):
+    """Seeded forward ``grad`` (one direction per ``wrt`` parameter) of ``func``."""
+    params = func.params
+    ret = _split_return(func)
+    act = [params[i] for i in wrt]
+    fw = Forward(gen, func, act, act, ret)
+    live = {(p, p) for p in act if p in fw.active}
+    seeds = [assign(fw.t(p, p), const(1.0)) for p in act if p in fw.active]
+    body = seeds + fw.block(func.node.body, live)
+    tans = [load(fw.t(ret.id, p)) if isinstance(ret, gast.Name) and (ret.id, p) in live else const(0.0) for p in act]
+    g = tans[0] if len(tans) == 1 and not getattr(gen, "tuple_wrt", False) else _tuple(tans) if len(tans) > 1 else gast.Tuple(elts=tans, ctx=gast.Load())
+    out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind == "value_and_grad" else g
+    return _finish(gen, _def(name, params, body + [gast.Return(value=out)], func))
+
+
+def build_jvp(gen, func, act, name):
+    """Single-direction forward mode: ``name(*params, *tangents) -> (value, tangent)``."""
+    params = func.params
+    ret = _split_return(func)
+    ap = [params[i] for i in act]
+    fw = Forward(gen, func, ap, [None], ret)
+    tparams = [fw.t(p, None) for p in ap]
+    live = {(p, None) for p in ap}
+    body = fw.block(func.node.body, live)
+    tan = load(fw.t(ret.id, None)) if isinstance(ret, gast.Name) and (ret.id, None) in live else const(0.0)
+    return _finish(gen, _def(name, params + tparams, body + [gast.Return(value=gast.Tuple(elts=[ret, tan], ctx=gast.Load()))]))
+
+
+# -- entry points -----------------------------------------------------------------------------
+def lowered_source(fn):
+    """``sd.lower``: the three-address form of ``fn`` as source text."""
+    gen = Gen()
+    func = gen.prepare(fn)
+    validate(func.node)
+    return codegen.to_source(func.node)
+
+
+def scalar_params(fn):
+    """The parameters that must be floats for the float fast path, or None when ``fn``
+    (or a function it calls) uses anything but Python scalar arithmetic and ``math``."""
+    gen = Gen()
+    seen, todo, out = set(), [fn], None
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        func = gen.prepare(f)
+        for s in _all(func.node.body):
+            p = classify(s)
+            if p is None:
+                continue
+            k = p.key
+            if isinstance(k, CHECKPOINT) or is_user_function(k):
+                todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
+            elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)):
+                return None
+            if f is fn:
+                ins = {n.id for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
+                       for n in gast.walk(p.args[i]) if isinstance(n, gast.Name)}
+                out = (out or set()) | (ins & set(func.params))
+        if f is fn:
+            params = func.params
+    return [p for p in params if p in (out or ())] or None
+
+
+SCALAR_KEYS = {"copy", "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "Eq", "NotEq", "Lt",
+               "LtE", "Gt", "GtE", "Is", "IsNot", "And", "Or"}
+
+
+def _scalar_fn(k):
+    import builtins
+    import math
+    return getattr(k, "__module__", None) == "math" or getattr(math, getattr(k, "__name__", ""), None) is k or \
+        k in (builtins.abs, builtins.min, builtins.max, builtins.pow, builtins.float, builtins.int, builtins.round,
+              builtins.range, builtins.len, builtins.print, builtins.bool)
+
+
+def _all(body):
+    for s in body:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _all(s.body)
+            yield from _all(getattr(s, "orelse", []))
+
+
+def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix=""):
+    """(source text, main function name, bindings, sources) of one derivative of ``fn``."""
+    gen = Gen(optimize=optimize, scalar=scalar)
+    gen.tuple_wrt = tuple_wrt
+    func = gen.prepare(fn)
+    base = func.name
+    name = gen.fn_name("%s_%s%s" % (base, kind, suffix))
+    if mode == "forward" and kind == "jvp":
+        build_jvp(gen, func, wrt, name)
+    elif mode == "forward":
+        build_forward(gen, func, wrt, kind, name)
+    else:
+        build_reverse(gen, func, wrt, kind, name)
+    main = gen.defs.pop()
+    if guard:  # the float fast path hands anything else to the generic version
+        floats, generic = guard
+        test = gast.BoolOp(op=gast.And(), values=[gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")])
+                                                  for p in floats]) if len(floats) > 1 else \
+            gast.Compare(left=call("type", load(floats[0])), ops=[gast.Is()], comparators=[load("float")])
+        back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
+        main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
+    src = "\n\n".join(codegen.to_source(d).rstrip() for d in [main] + gen.defs) + "\n"
+    return src, name, gen.bindings, gen.sources
+
+
+def build(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False):
+    src, name, bindings, sources = generate(fn, wrt, kind, mode, optimize, scalar, tuple_wrt)
+    f = codegen.compile_source(src, name, fn.__globals__, bindings)
+    f.source = src
+    return f

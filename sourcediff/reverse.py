@@ -1,0 +1,361 @@
+"""Reverse mode: a primal sweep that records what the adjoint needs, then the adjoint sweep.
+
+Takes a lowered function and its active parameters; gives the primal statements (with
+tape pushes), the adjoint statements, and what the adjoint reads, from which the
+pipeline assembles one ``grad`` function or a callee's ``fwd``/``bwd`` pair.
+
+Overwritten values are handled by *restoring*: where a step overwrites a name that the
+adjoint reads (in a loop, or a re-assignment), the primal pushes the old value first and
+the adjoint pops it back right after that step's adjoint. Nothing else is recorded:
+loop trip counts come from the ``range`` itself (a counter only with ``break`` or
+``while``), branch conditions are names the adjoint reads like any other.
+Adjoints are ``dv``; the first contribution assigns, later ones accumulate; an adjoint
+known to be zero has no line.
+
+Before::                              After (adjoint part)::
+    for i in t0:                          dy = 1.0
+        tape-free: y = y * a              for i in reversed(t0):
+                                              # grad of: y = y * a
+                                              da = da + dy * y     (y restored from the tape)
+"""
+import copy
+
+import gast
+
+from . import activity
+from .codegen import comment
+from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
+from .lower import classify
+from .names import assign, call, const, load, store
+from .rules import registry as R
+
+NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
+
+
+def _stmts(body):
+    for s in body:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _stmts(s.body)
+            yield from _stmts(getattr(s, "orelse", []))
+
+
+def _loads(stmts):
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _targets(s):
+    if isinstance(s, gast.Assign):
+        t = s.targets[0]
+        return [t.value.id] if isinstance(t, gast.Subscript) else [t.id]
+    if isinstance(s, gast.For):
+        return [s.target.id]
+    return []
+
+
+class Reverse:
+    def __init__(self, gen, func, active_params, ret):
+        self.gen, self.func = gen, func
+        node = func.node
+        self.params = [a.id for a in node.args.args]
+        self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
+        self.locals = set(self.params) | {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        self.anames, self.res, self.counters = {}, {}, {}
+        self.pushed = {}          # id(statement) -> names it pushes
+        self.maybe_zero = set()
+        self.tape = None
+        self._scan()
+
+    def _scan(self):
+        """Where each name is assigned, what is in a loop, and the loops that need a counter."""
+        self.sites, self.in_loop, self.before, self.nested = {}, set(), {}, set()
+        seen = set(self.params)
+
+        def walk(stmts, loop, compound):
+            for s in stmts:
+                for v in _targets(s):
+                    self.sites[v] = self.sites.get(v, 0) + 1
+                    self.before[id(s)] = v in seen
+                    if compound:
+                        self.nested.add(v)
+                    seen.add(v)
+                if loop:
+                    self.in_loop.add(id(s))
+                if isinstance(s, gast.If):
+                    walk(s.body, loop, True)
+                    walk(s.orelse, loop, True)
+                elif isinstance(s, (gast.For, gast.While)):
+                    if isinstance(s, gast.While) or any(isinstance(x, gast.Break) for x in gast.walk(s)):
+                        self.counters[id(s)] = self.gen.names.fresh("n")
+                    walk(s.body, True, True)
+        walk(self.func.node.body, False, False)
+        self.kinds = {}
+        for s in _stmts(self.func.node.body):
+            p = classify(s)
+            if p is not None and p.target is not None:
+                num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
+                self.kinds[p.target] = self.kinds.get(p.target, True) and num
+
+    def a(self, v):
+        if v not in self.anames:
+            self.anames[v] = self.gen.names.fresh("d" + v)
+        return self.anames[v]
+
+    # -- accumulation --------------------------------------------------------------------------
+    def acc(self, x, expr, st, out):
+        if not (isinstance(x, gast.Name) and x.id in self.active):
+            return
+        dx = self.a(x.id)
+        if x.id not in st:
+            out.append(assign(dx, expr))
+        elif self.gen.scalar:
+            out.append(gast.AugAssign(target=store(dx), op=gast.Add(), value=expr))
+        elif self.kinds.get(x.id):
+            out.append(assign(dx, gast.BinOp(left=load(dx), op=gast.Add(), right=expr)))
+        else:
+            self.gen.bind_rt("add")
+            out.append(assign(dx, call("add", load(dx), expr)))
+        st.add(x.id)
+
+    def zeros(self, names):
+        self.maybe_zero |= names
+        return [assign(self.a(v), const(0.0)) for v in sorted(names)]
+
+    # -- the adjoint sweep ------------------------------------------------------------------------
+    def adjoint(self, stmts, st):
+        out, line = [], None
+        for s in reversed(stmts):
+            code = self.adj_stmt(s, st)
+            ln = getattr(s, "sd_line", None)
+            if code and ln is not None and ln != line and not isinstance(s, (gast.If, gast.For, gast.While)):
+                text = self.func.line_of(s)
+                if text:
+                    out.append(comment("grad of: " + text))
+                line = ln
+            out.extend(code)
+        return out
+
+    def adj_stmt(self, s, st):
+        t = type(s)
+        if t is gast.If:
+            sa, sb = set(st), set(st)
+            a, b = self.adjoint(s.body, sa), self.adjoint(s.orelse, sb)
+            a += self.zeros(sb - sa)
+            b += self.zeros(sa - sb)
+            st |= sa | sb
+            if not a and not b:
+                return []
+            return [gast.If(test=load(s.test.id), body=a or [gast.Pass()], orelse=b)]
+        if t in (gast.For, gast.While):
+            head = set(st)
+            while True:
+                end = set(head)
+                body = self.adjoint(s.body, end)
+                if end <= head:
+                    break
+                head |= end
+            body += self.zeros(head - end)
+            pre = self.zeros(head - st)
+            st |= head
+            n = self.counters.get(id(s))
+            pops = self.pop_names(s)
+            if not body:
+                return pops
+            if t is gast.While:
+                it = call("range", load(n))
+                tgt = store(self.gen.names.fresh("_"))
+            else:
+                rng = gast.Subscript(value=load(s.iter.id), slice=gast.Slice(lower=None, upper=load(n), step=None), ctx=gast.Load()) if n else load(s.iter.id)
+                it, tgt = call("reversed", rng), store(s.target.id)
+            return pre + [gast.For(target=tgt, iter=it, body=body, orelse=[], type_comment=None)] + pops
+        p = classify(s)
+        if p is None:
+            return []
+        out = []
+        if p.key == "append":
+            lst, a = p.args[0].id, p.args[1]
+            if lst in self.active and lst in st:
+                tmp = self.gen.names.temp()
+                self.gen.bind_rt("adj_pop")
+                out.append(assign(tmp, call("adj_pop", load(self.a(lst)))))
+                self.acc(a, load(tmp), st, out)
+            if lst in self.reads_hint:
+                out.append(gast.Expr(value=call(gast.Attribute(value=load(lst), attr="pop", ctx=gast.Load()))))
+            return out
+        v = p.target
+        if v is not None and v in self.active and v in st:
+            self.adj_prim(p, s, st, out)
+        return out + self.pop_names(s)
+
+    def pop_names(self, s):
+        names = self.pushed.get(id(s), [])
+        out = []
+        for v in reversed(names):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+                tgt = gast.Subscript(value=load(v), slice=copy.deepcopy(s.targets[0].slice), ctx=gast.Store())
+                out.append(gast.Assign(targets=[tgt], value=call(gast.Attribute(value=load(self.tape), attr="pop", ctx=gast.Load())), type_comment=None))
+            else:
+                out.append(assign(v, call(gast.Attribute(value=load(self.tape), attr="pop", ctx=gast.Load()))))
+        return out
+
+    def adj_prim(self, p, s, st, out):
+        k, v, args = p.key, p.target, p.args
+        g = load(self.a(v))
+        where = lambda msg, hint=None: self.func.error(msg, s, hint)  # noqa: E731
+        if k == "setitem":
+            tmp = self.gen.names.temp()
+            self.gen.bind_rt("setitem_vjp")
+            out.append(gast.Assign(targets=[gast.Tuple(elts=[store(tmp), store(self.a(v))], ctx=gast.Store())],
+                                   value=call("setitem_vjp", g, index_value(p.extra)), type_comment=None))
+            self.acc(args[1], load(tmp), st, out)
+            return
+        st.discard(v)
+        if k == "copy":
+            self.acc(args[0], g, st, out)
+        elif k in ("tuple", "list", "dict"):
+            self.gen.bind_rt("tindex")
+            keys = p.extra if k == "dict" else [const(i) for i in range(len(args))]
+            for a, key in zip(args, keys):
+                self.acc(a, call("tindex", g, copy.deepcopy(key)), st, out)
+        elif k == "getitem":
+            x = args[0]
+            if isinstance(x, gast.Name) and x.id in self.active:
+                self.gen.bind_rt("getitem_vjp")
+                cur = load(self.a(x.id)) if x.id in st else const(None)
+                out.append(assign(self.a(x.id), call("getitem_vjp", cur, load(x.id), index_value(p.extra), g)))
+                st.add(x.id)
+        elif k == "pop":
+            x = args[0]
+            self.gen.bind_rt("adj_append")
+            cur = load(self.a(x.id)) if x.id in st else const(None)
+            out.append(assign(self.a(x.id), call("adj_append", cur, g)))
+            st.add(x.id)
+        elif is_user_function(k) or isinstance(k, CHECKPOINT):
+            self.adj_call(p, s, st, out, g)
+        elif not isinstance(k, str) and k in USER_VJP:
+            rules = USER_VJP[k]
+            for i, a in enumerate(args):
+                if i < len(rules) and rules[i] is not None and isinstance(a, gast.Name) and a.id in self.active:
+                    self.acc(a, call(self.gen.bind_user(rules[i], "vjp"), g, load(v), *args), st, out)
+        else:
+            key = {"attr.T": _np("transpose"), "attr.real": _np("real")}.get(k, k)
+            rule = R.lookup(R.VJP, key)
+            if rule is None:
+                raise missing_rule(self.func, s, k)
+            n = R.n_diff_args(R.VJP, rule)
+            want = [i for i in range(min(n, len(args))) if isinstance(args[i], gast.Name) and args[i].id in self.active]
+            for kw, a in p.kwargs.items():
+                if isinstance(a, gast.Name) and a.id in self.active:
+                    raise where("pass `%s` positionally to differentiate through it" % kw)
+            if not want:
+                return
+            stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
+            out.extend(stmts)
+            for i, e in zip(want, exprs):
+                if e is not None:
+                    self.acc(args[i], e, st, out)
+
+    def adj_call(self, p, s, st, out, g):
+        ck = isinstance(p.key, CHECKPOINT)
+        fn = p.key.fn if ck else p.key
+        pos = self.gen.bind_call(fn, p.args, p.kwargs, self.func, s)
+        act = tuple(i for i, a in pos if isinstance(a, gast.Name) and a.id in self.active)
+        fwd, bwd = self.gen.pair_of(fn, act)
+        res = self.res_name(s)
+        if ck:
+            out.append(gast.Assign(targets=[gast.Tuple(elts=[store(self.gen.names.temp()), store(res)], ctx=gast.Store())],
+                                   value=call(fwd, *[a for _, a in pos]), type_comment=None))
+        outs = [self.gen.names.temp() for _ in act]
+        tgt = gast.Tuple(elts=[store(o) for o in outs], ctx=gast.Store()) if len(outs) != 1 else store(outs[0])
+        out.append(gast.Assign(targets=[tgt], value=call(bwd, load(res), g), type_comment=None))
+        for i, o in zip(act, outs):
+            self.acc(dict(pos)[i], load(o), st, out)
+
+    def res_name(self, s):
+        if id(s) not in self.res:
+            self.res[id(s)] = self.gen.names.fresh("res")
+        return self.res[id(s)]
+
+    # -- the primal sweep ------------------------------------------------------------------------
+    def primal(self, stmts):
+        out = []
+        for s in stmts:
+            t = type(s)
+            if t is gast.If:
+                s.body, s.orelse = self.primal(s.body) or [gast.Pass()], self.primal(s.orelse)
+                out.append(s)
+                continue
+            pre = [gast.Expr(value=call(gast.Attribute(value=load(self.tape), attr="append", ctx=gast.Load()),
+                                        self.old_value(s, v))) for v in self.pushed.get(id(s), [])]
+            if t in (gast.For, gast.While):
+                n = self.counters.get(id(s))
+                body = self.primal(s.body)
+                if n:
+                    inc = assign(n, gast.BinOp(left=load(n), op=gast.Add(), right=const(1)))
+                    body.insert(0, inc)
+                    pre.append(assign(n, const(0)))
+                s.body = body
+                out.extend(pre + [s])
+                continue
+            p = classify(s)
+            if p is not None and p.target is not None and p.target in self.active and \
+                    (is_user_function(p.key) or isinstance(p.key, CHECKPOINT)) and not isinstance(p.key, CHECKPOINT):
+                pos = self.gen.bind_call(p.key, p.args, p.kwargs, self.func, s)
+                act = tuple(i for i, a in pos if isinstance(a, gast.Name) and a.id in self.active)
+                fwd, _ = self.gen.pair_of(p.key, act)
+                s = gast.copy_location(gast.Assign(targets=[gast.Tuple(elts=[store(p.target), store(self.res_name(s))], ctx=gast.Store())],
+                                                   value=call(fwd, *[a for _, a in pos]), type_comment=None), s)
+            out.extend(pre + [s])
+        return out
+
+    def old_value(self, s, v):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+            self.gen.bind_rt("getitem_copy")
+            return call("getitem_copy", load(v), index_value(s.targets[0].slice))
+        return load(v)
+
+    # -- putting it together -----------------------------------------------------------------------
+    def run(self, ret, seed):
+        """(primal statements, adjoint statements, final live set, names the adjoint reads)."""
+        body = self.func.node.body
+        self.reads_hint = set()
+        for _ in range(2):  # the second pass knows which names are pushed (their pops read the tape)
+            st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
+            adj = ([assign(self.a(ret.id), seed)] if st else []) + self.adjoint(body, st)
+            reads = _loads(adj) & self.locals
+            self.reads_hint = reads
+            self.decide_pushes(reads)
+        self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
+        st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
+        adj = ([assign(self.a(ret.id), seed)] if st else []) + self.adjoint(body, st)
+        reads = _loads(adj) & self.locals
+        inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & self.nested - set(self.params))]
+        prim = self.primal(body)
+        if self.tape:
+            inits.insert(0, assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
+        return inits + prim, adj, st, reads
+
+    def decide_pushes(self, reads):
+        self.pushed = {}
+        for s in _stmts(self.func.node.body):
+            if isinstance(s, gast.For):
+                v = s.target.id
+                if v in reads and self.sites.get(v, 0) > 1:
+                    self.pushed[id(s)] = [v]
+                continue
+            p = classify(s)
+            if p is None or p.target is None or getattr(s, "sd_counter", False):
+                continue
+            names = [p.target]
+            if p.target in self.active and (is_user_function(p.key)) and not isinstance(p.key, CHECKPOINT):
+                names.append(self.res_name(s))
+            need = [v for v in names if (v in reads or v == self.res.get(id(s))) and (id(s) in self.in_loop or self.before.get(id(s)))]
+            if p.key == "setitem":
+                need = [p.target] if p.target in reads or p.target in self.active else []
+            if need:
+                self.pushed[id(s)] = need
+
+
+def _np(name):
+    import numpy as np
+    return getattr(np, name)

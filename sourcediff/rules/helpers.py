@@ -1,0 +1,398 @@
+"""Helpers that derivative rules call by plain name, each with its own rules.
+
+Generated reverse code calls these helpers, and ``sd.hessian`` runs forward
+mode over that code, so every helper here has a JVP rule (and a VJP rule, so
+reverse-over-reverse works too) or is declared ``nondiff`` (it returns only
+shapes, indices or strings). Helper names are unique across rule modules
+because they are bound by name into generated code.
+
+Sequence conventions: the adjoint (and tangent) of a sequence of arrays, such
+as ``concatenate``'s first argument or ``split``'s result, is a tuple holding
+one array per element.
+"""
+import math
+
+import numpy as np
+
+from ..runtime import unbroadcast
+from .registry import jvp, nondiff, vjp
+
+
+def broadcast_like(g, x):
+    """``g`` broadcast to the shape of ``x`` as a fresh array; ``g`` itself when shapes match."""
+    xs = np.shape(x)
+    if np.shape(g) == xs:
+        return g
+    return np.zeros(xs, dtype=np.result_type(g, np.float64)) + g
+
+
+def keepdims_shape(x, axis=None):
+    """The shape of a reduction of ``x`` over ``axis`` with ``keepdims=True``."""
+    shape = np.shape(x)
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = {a % len(shape) for a in axes}
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def expand_reduced(g, x, axis=None, keepdims=False):
+    """Expand ``g``, the adjoint of a reduction of ``x`` over ``axis``, back to ``x``'s shape."""
+    if not keepdims:
+        g = np.reshape(g, keepdims_shape(x, axis))
+    return broadcast_like(g, x)
+
+
+def split_like(g, xs, axis=0):
+    """Cut ``g`` along ``axis`` into pieces shaped like the arrays of ``xs`` (the adjoint of a join).
+
+    An element of lower rank than ``g`` (a 1-D piece of ``vstack``) spans one slot of ``axis``;
+    ``axis=None`` cuts the flattened ``g`` (``concatenate(..., axis=None)``).
+    """
+    if axis is None:
+        g, axis = np.ravel(g), 0
+        sizes = [np.size(x) for x in xs]
+    else:
+        sizes = [np.shape(x)[axis] if np.ndim(x) == np.ndim(g) else 1 for x in xs]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return tuple(np.reshape(p, np.shape(x)) for p, x in zip(pieces, xs))
+
+
+def join_like(hs, g, axis=0):
+    """Inverse of ``split_like``: glue the pieces ``hs`` back into an array shaped like ``g``."""
+    if axis is None:
+        return np.reshape(np.concatenate([np.ravel(h) for h in hs]), np.shape(g))
+    nd = np.ndim(g)
+    rest = [s for i, s in enumerate(np.shape(g)) if i != axis % nd]
+    pieces = [h if np.ndim(h) == nd else np.expand_dims(np.reshape(h, rest), axis) for h in hs]
+    return np.reshape(np.concatenate(pieces, axis=axis), np.shape(g))
+
+
+def undiagonal(g, x, offset=0, axis1=0, axis2=1):
+    """The adjoint of ``np.diagonal(x, offset, axis1, axis2)``: ``g`` written onto that diagonal of zeros."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(g, np.float64))
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    n1, n2 = view.shape[-2:]
+    i = np.arange(max(0, -offset), min(n1, n2 - offset))
+    view[..., i, i + offset] = g
+    return out
+
+
+def unstack(g, axis=0):
+    """The pieces of ``g`` along ``axis``, as a tuple (the adjoint of ``stack``)."""
+    return tuple(np.moveaxis(g, axis, 0))
+
+
+def fanout(g, xs):
+    """The adjoint of ``sum(xs)``: ``g`` for every element of a list/tuple, or broadcast over an array's first axis."""
+    if isinstance(xs, (list, tuple)):
+        return tuple(g for _ in xs)
+    return broadcast_like(g, xs)
+
+
+def fanin(hs, g):
+    """Transpose of ``fanout``: sum the pieces back to ``g``'s shape."""
+    if isinstance(hs, (list, tuple)):
+        return unbroadcast(sum(hs), g)
+    return unbroadcast(hs, g)
+
+
+def untake(g, indices, x, axis=None):
+    """The adjoint of ``np.take(x, indices, axis)``: scatter-add ``g`` into zeros shaped like ``x``."""
+    dtype = np.result_type(g, np.float64)
+    if axis is None:
+        out = np.zeros(np.size(x), dtype=dtype)
+        np.add.at(out, indices, g)
+        return np.reshape(out, np.shape(x))
+    axis = axis % np.ndim(x)
+    out = np.zeros(np.shape(x), dtype=dtype)
+    k = np.ndim(indices)
+    gm = np.moveaxis(g, list(range(axis, axis + k)), list(range(k)))
+    np.add.at(np.moveaxis(out, axis, 0), indices, gm)
+    return out
+
+
+def untake_along_axis(g, indices, x, axis=-1):
+    """The adjoint of ``np.take_along_axis(x, indices, axis)`` (scatter-add)."""
+    dtype = np.result_type(g, np.float64)
+    if axis is None:
+        out = np.zeros(np.size(x), dtype=dtype)
+        np.add.at(out, indices, g)
+        return np.reshape(out, np.shape(x))
+    out = np.zeros(np.shape(x), dtype=dtype)
+    grid = list(np.indices(np.shape(indices), sparse=True))
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return out
+
+
+_PAD_COPY_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
+
+
+def unpad(g, x, pad_width, mode="constant", reflect_type="even"):
+    """The adjoint of ``np.pad(x, pad_width, mode)`` for the modes that copy values.
+
+    Pads an index array the same way and adds each output's adjoint into its source.
+    """
+    if mode not in _PAD_COPY_MODES or reflect_type != "even":
+        raise NotImplementedError("sourcediff: np.pad mode=%r has no derivative rule" % (mode,))
+    n = np.size(x)
+    src = np.reshape(np.arange(n), np.shape(x))
+    idx = np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") else np.pad(src, pad_width, mode=mode)
+    keep = idx >= 0
+    return np.reshape(np.bincount(idx[keep], weights=np.asarray(g)[keep], minlength=n), np.shape(x))
+
+
+def undiff(g, n=1, axis=-1, prepend=None, append=None):
+    """The adjoint of ``np.diff(x, n, axis)``: ``n`` times minus the difference of the zero-padded adjoint."""
+    if prepend is not None or append is not None:
+        raise NotImplementedError("sourcediff: np.diff with prepend/append has no derivative rule")
+    for _ in range(n):
+        width = [(0, 0)] * np.ndim(g)
+        width[axis] = (1, 1)
+        g = -np.diff(np.pad(g, width), axis=axis)
+    return g
+
+
+def repeat_index(a, repeats, axis=None):
+    """Indices ``i`` with ``np.repeat(a, repeats, axis) == np.take(a, i, axis)``."""
+    return np.repeat(np.arange(np.size(a) if axis is None else np.shape(a)[axis]), repeats)
+
+
+def tile_split_shape(a, reps):
+    """``np.tile(a, reps)``'s shape split into interleaved (repeat, original) pairs."""
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    d = max(np.ndim(a), len(reps))
+    shape = (1,) * (d - np.ndim(a)) + np.shape(a)
+    reps = (1,) * (d - len(reps)) + reps
+    return tuple(v for r, s in zip(reps, shape) for v in (r, s))
+
+
+def tile_sum_axes(a, reps):
+    """The repeat axes of ``tile_split_shape``."""
+    return tuple(range(0, len(tile_split_shape(a, reps)), 2))
+
+
+def rollaxis_dest(a, axis, start=0):
+    """Where ``np.rollaxis(a, axis, start)`` puts ``axis``."""
+    n = np.ndim(a)
+    axis, start = axis % n, (start % n if start < 0 else start)
+    return start - 1 if start > axis else start
+
+
+def tensordot_axes(a, b, axes=2):
+    """``tensordot``'s ``axes`` as two lists of nonnegative axes of ``a`` and ``b``."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        ia, ib = list(range(na - axes, na)), list(range(axes))
+    else:
+        ia, ib = axes
+        ia = [ia] if np.ndim(ia) == 0 else list(ia)
+        ib = [ib] if np.ndim(ib) == 0 else list(ib)
+    return [i % na for i in ia], [i % nb for i in ib]
+
+
+def tensordot_adjoint_axes(a, b, axes, which):
+    """The ``axes`` of the tensordot giving the adjoint of operand ``which`` (0: ``a``, 1: ``b``).
+
+    Operand 0: ``tensordot(g, b, axes)``; operand 1: ``tensordot(a, g, axes)``.
+    """
+    ia, ib = tensordot_axes(a, b, axes)
+    fa = [i for i in range(np.ndim(a)) if i not in ia]
+    fb = [i for i in range(np.ndim(b)) if i not in ib]
+    if which == 0:
+        return list(range(len(fa), len(fa) + len(fb))), fb
+    return fa, list(range(len(fa)))
+
+
+def tensordot_adjoint_perm(a, b, axes, which):
+    """The transpose that puts ``tensordot_adjoint_axes``'s result in operand ``which``'s axis order."""
+    ia, ib = tensordot_axes(a, b, axes)
+    if which == 0:
+        fa = [i for i in range(np.ndim(a)) if i not in ia]
+        order = fa + [ia[ib.index(j)] for j in sorted(ib)]
+    else:
+        fb = [i for i in range(np.ndim(b)) if i not in ib]
+        order = [ib[ia.index(i)] for i in sorted(ia)] + fb
+    return tuple(int(k) for k in np.argsort(order))
+
+
+def dot_axes(a, b, kind="dot"):
+    """The tensordot ``axes`` that ``np.dot`` (or ``np.inner``, kind="inner") contracts."""
+    if kind == "inner":
+        return [np.ndim(a) - 1], [np.ndim(b) - 1]
+    return [np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]
+
+
+def kron_split_shape(a, b):
+    """``np.kron(a, b)``'s shape split into interleaved (a, b) pairs (operands of equal rank)."""
+    if np.ndim(a) != np.ndim(b):
+        raise NotImplementedError("sourcediff: np.kron of operands of different rank has no derivative rule")
+    return tuple(v for s, t in zip(np.shape(a), np.shape(b)) for v in (s, t))
+
+
+def kron_axes(a, which=None):
+    """The axes of ``kron_split_shape`` that belong to operand ``which`` (0: even, 1: odd); None: ``a``'s own axes."""
+    return list(range(np.ndim(a))) if which is None else list(range(which, 2 * np.ndim(a), 2))
+
+
+def einsum_adjoint_spec(subscripts, which, nops):
+    """The einsum spec giving operand ``which``'s adjoint: ``"out,others...,target->target"``.
+
+    The adjoint is ``einsum(spec, g, *other operands, ones_like(target))``; the ones operand
+    supplies indices that occur only in the target. Repeated indices within one operand and
+    ellipses are not supported (a NotImplementedError, never a wrong derivative).
+    """
+    s = subscripts.replace(" ", "")
+    if "..." in s:
+        raise NotImplementedError("sourcediff: einsum with '...' has no derivative rule")
+    ins, _, out = s.partition("->")
+    ins = ins.split(",")
+    if len(ins) != nops:
+        raise ValueError("einsum: %d operands for %r" % (nops, subscripts))
+    if any(len(set(t)) != len(t) for t in ins):
+        raise NotImplementedError("sourcediff: einsum with a repeated index in one operand has no derivative rule")
+    if "->" not in s:
+        letters = "".join(ins)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    target = ins[which]
+    others = [t for i, t in enumerate(ins) if i != which]
+    return ",".join([out] + others + [target]) + "->" + target
+
+
+def norm_order(x, ord=None, axis=None, vector=False):
+    """The p of the vector p-norm that ``np.linalg.norm(x, ord, axis)`` computes (Frobenius: 2).
+
+    Raises NotImplementedError for norms without a rule (matrix 1/2/inf/nuc norms, p < 1, inf).
+    """
+    matrix = not vector and ((axis is None and np.ndim(x) == 2 and ord is not None) or (isinstance(axis, (tuple, list)) and len(axis) == 2))
+    if matrix:
+        if ord in (None, "fro"):
+            return 2.0
+        raise NotImplementedError("sourcediff: no derivative rule for the matrix norm ord=%r" % (ord,))
+    if ord is None:
+        return 2.0
+    if isinstance(ord, str) or not (1 <= ord < math.inf):
+        raise NotImplementedError("sourcediff: no derivative rule for the vector norm ord=%r" % (ord,))
+    return float(ord)
+
+
+def reduced_count(x, ans):
+    """How many elements of ``x`` were reduced into each element of ``ans``."""
+    return np.size(x) // max(np.size(ans), 1)
+
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def polygamma(x, n=0):
+    """The polygamma function psi^(n)(x) for a float ``x`` (digamma for n=0), in plain ``math``.
+
+    Shifts ``x`` up past 20 with the recurrence, then sums the asymptotic series.
+    """
+    fact = math.factorial(n)
+    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)**(n+1)
+    acc = 0.0
+    while x < 20.0:
+        acc += sign * fact / x ** (n + 1)  # psi(x) = psi(x+1) + (-1)**(n+1) n! / x**(n+1)
+        x += 1.0
+    if n == 0:
+        s = math.log(x) - 0.5 / x
+        for k, b in enumerate(_BERNOULLI, 1):
+            s -= b / (2 * k * x ** (2 * k))
+        return acc + s
+    s = math.factorial(n - 1) / x ** n + fact / (2 * x ** (n + 1))
+    for k, b in enumerate(_BERNOULLI, 1):
+        s += b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
+    return acc + sign * s
+
+
+nondiff(keepdims_shape, einsum_adjoint_spec, norm_order, reduced_count, repeat_index, tile_split_shape,
+        tile_sum_axes, rollaxis_dest, tensordot_axes, tensordot_adjoint_axes, tensordot_adjoint_perm, dot_axes,
+        kron_split_shape, kron_axes)
+
+
+# --- rules of the helpers (and of the runtime's unbroadcast) ---------------------------------
+
+@vjp(unbroadcast)
+def unbroadcast_vjp(h, ans, g, x): return broadcast_like(h, g)
+@jvp(unbroadcast)
+def unbroadcast_jvp(dg, ans, g, x): return unbroadcast(dg, x)
+
+
+@vjp(broadcast_like)
+def broadcast_like_vjp(h, ans, g, x): return unbroadcast(h, g)
+@jvp(broadcast_like)
+def broadcast_like_jvp(dg, ans, g, x): return broadcast_like(dg, x)
+
+
+@vjp(expand_reduced)
+def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False): return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
+@jvp(expand_reduced)
+def expand_reduced_jvp(dg, ans, g, x, axis=None, keepdims=False): return expand_reduced(dg, x, axis, keepdims)
+
+
+@vjp(split_like)
+def split_like_vjp(h, ans, g, xs, axis=0): return join_like(h, g, axis)
+@jvp(split_like)
+def split_like_jvp(dg, ans, g, xs, axis=0): return split_like(dg, xs, axis)
+
+
+@vjp(join_like)
+def join_like_vjp(h, ans, hs, g, axis=0): return split_like(h, hs, axis)
+@jvp(join_like)
+def join_like_jvp(dhs, ans, hs, g, axis=0): return join_like(dhs, g, axis)
+
+
+@vjp(unstack)
+def unstack_vjp(h, ans, g, axis=0): return np.stack(h, axis=axis)
+@jvp(unstack)
+def unstack_jvp(dg, ans, g, axis=0): return unstack(dg, axis)
+
+
+@vjp(fanout)
+def fanout_vjp(h, ans, g, xs): return fanin(h, g)
+@jvp(fanout)
+def fanout_jvp(dg, ans, g, xs): return fanout(dg, xs)
+
+
+@vjp(fanin)
+def fanin_vjp(h, ans, hs, g): return fanout(h, hs)
+@jvp(fanin)
+def fanin_jvp(dhs, ans, hs, g): return fanin(dhs, g)
+
+
+@vjp(untake)
+def untake_vjp(h, ans, g, indices, x, axis=None): return np.take(h, indices, axis=axis)
+@jvp(untake)
+def untake_jvp(dg, ans, g, indices, x, axis=None): return untake(dg, indices, x, axis)
+
+
+@vjp(untake_along_axis)
+def untake_along_axis_vjp(h, ans, g, indices, x, axis=-1): return np.take_along_axis(h, indices, axis=axis)
+@jvp(untake_along_axis)
+def untake_along_axis_jvp(dg, ans, g, indices, x, axis=-1): return untake_along_axis(dg, indices, x, axis)
+
+
+@vjp(unpad)
+def unpad_vjp(h, ans, g, x, pad_width, mode="constant", reflect_type="even"): return np.pad(h, pad_width, mode="constant" if mode == "empty" else mode)
+@jvp(unpad)
+def unpad_jvp(dg, ans, g, x, pad_width, mode="constant", reflect_type="even"): return unpad(dg, x, pad_width, mode, reflect_type)
+
+
+@vjp(undiff)
+def undiff_vjp(h, ans, g, n=1, axis=-1, prepend=None, append=None): return np.diff(h, n=n, axis=axis)
+@jvp(undiff)
+def undiff_jvp(dg, ans, g, n=1, axis=-1, prepend=None, append=None): return undiff(dg, n, axis, prepend, append)
+
+
+@vjp(undiagonal)
+def undiagonal_vjp(h, ans, g, x, offset=0, axis1=0, axis2=1): return np.diagonal(h, offset, axis1, axis2)
+@jvp(undiagonal)
+def undiagonal_jvp(dg, ans, g, x, offset=0, axis1=0, axis2=1): return undiagonal(dg, x, offset, axis1, axis2)
+
+
+@vjp(polygamma)
+def polygamma_vjp(g, ans, x, n=0): return g * polygamma(x, n + 1)
+@jvp(polygamma)
+def polygamma_jvp(dx, ans, x, n=0): return dx * polygamma(x, n + 1)

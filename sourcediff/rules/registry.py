@@ -1,0 +1,102 @@
+"""The rule tables: one small runnable Python function per primitive.
+
+A key is the callable itself (``np.sin``, ``math.sin``, ``abs``) or, for
+Python syntax, the gast node name (``"Add"``, ``"Mult"``, ``"USub"``,
+``"MatMult"``), ``"getitem"`` or ``"attr.T"``.
+
+Reverse rule (``@vjp(key)``)::
+
+    def multiply(g, ans, x, y):            # g: adjoint of ans; then the primal args
+        return unbroadcast(g * y, x), unbroadcast(g * x, y)
+
+It returns one entry per *differentiable leading* positional argument (a bare
+expression when there is one); ``None`` marks an argument that has no
+derivative (``where``'s condition). Keyword parameters with defaults follow
+and receive the call's keywords.
+
+Forward rule (``@jvp(key)``)::
+
+    def multiply(dx, dy, ans, x, y):       # one tangent per differentiable arg, then ans, then args
+        return dx * y, x * dy               # one contribution per argument, summed by the caller
+
+Rules are inlined into generated code (parameters renamed, temporaries given
+fresh names), so a rule body may use only its parameters, ``np``, ``math``
+and helpers from ``sourcediff.runtime``, and must end in its only ``return``.
+``nondiff(*keys)`` declares functions whose outputs carry no derivative.
+"""
+import functools
+import inspect
+import textwrap
+
+import gast
+
+VJP, JVP, NONDIFF = {}, {}, set()
+
+
+def _key(k):
+    try:
+        hash(k)
+        return k
+    except TypeError:
+        return ("id", id(k))
+
+
+def vjp(*keys):
+    """Register the decorated function as the reverse rule of every key."""
+    def deco(fn):
+        for k in keys:
+            VJP[_key(k)] = fn
+        return fn
+    return deco
+
+
+def jvp(*keys):
+    """Register the decorated function as the forward rule of every key."""
+    def deco(fn):
+        for k in keys:
+            JVP[_key(k)] = fn
+        return fn
+    return deco
+
+
+def nondiff(*keys):
+    """Declare functions (or node names) whose outputs have zero derivative."""
+    for k in keys:
+        NONDIFF.add(_key(k))
+
+
+def lookup(table, key):
+    """The rule for ``key`` in ``table`` (VJP or JVP), or None."""
+    try:
+        return table.get(_key(key))
+    except TypeError:
+        return None
+
+
+def is_nondiff(key):
+    try:
+        return _key(key) in NONDIFF
+    except TypeError:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def parsed(rule):
+    """(params, defaults, body statements, returned expressions) of a rule, parsed once."""
+    src = textwrap.dedent(inspect.getsource(rule))
+    fdef = gast.parse(src).body[0]
+    while fdef.decorator_list:
+        fdef.decorator_list = []
+    args = fdef.args
+    params = [a.id for a in args.args]
+    defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+    *body, ret = fdef.body
+    assert isinstance(ret, gast.Return), "rule %s must end in its only return" % rule.__name__
+    outs = list(ret.value.elts) if isinstance(ret.value, gast.Tuple) else [ret.value]
+    return params, defaults, body, outs
+
+
+def n_diff_args(table, rule):
+    """How many leading positional arguments the rule differentiates."""
+    params, _, _, outs = parsed(rule)
+    return params.index("ans") if table is JVP else len(outs)

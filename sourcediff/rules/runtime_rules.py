@@ -1,0 +1,45 @@
+"""Forward rules for the runtime helpers that generated reverse code calls.
+
+``sd.hessian`` runs forward mode over the generated reverse code, so each helper the
+adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
+or a ``nondiff`` declaration.
+"""
+from ..runtime import getitem_copy, getitem_vjp, grad_like, seed_one, setitem_vjp, tindex, zeros_like, add
+from .registry import jvp, nondiff, vjp
+
+nondiff(seed_one, zeros_like)
+
+
+@jvp(grad_like)
+def grad_like_jvp(dg, ans, g, x):
+    return grad_like(dg, x)
+
+
+@jvp(tindex)
+def tindex_jvp(dt, ans, t, idx):
+    return tindex(dt, idx)
+
+
+@jvp(getitem_vjp)
+def getitem_vjp_jvp(dacc, dx, didx, dg, ans, acc, x, idx, g):
+    return dacc, None, None, getitem_vjp(None, x, idx, dg)
+
+
+@jvp(setitem_vjp)
+def setitem_vjp_jvp(dg, ans, g, idx):
+    return setitem_vjp(dg, idx)
+
+
+@jvp(getitem_copy)
+def getitem_copy_jvp(dx, ans, x, idx):
+    return getitem_copy(dx, idx)
+
+
+@jvp(add)
+def add_jvp(da, db, ans, a, b):
+    return da, db
+
+
+@vjp(add)
+def add_vjp(g, ans, a, b):
+    return g, g

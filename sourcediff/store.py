@@ -1,0 +1,118 @@
+"""Build a derivative through the cache: key from the sources involved, text on disk.
+
+The disk entry is the generated source plus a manifest saying how to rebind each
+name the code needs (a runtime or rule helper by name, or a closure variable of the
+differentiated functions). Entries whose bindings cannot be named that way (user
+rules from ``sd.defvjp``, non-constant default arguments) stay in memory only.
+"""
+import inspect
+import json
+import math
+import types
+
+import numpy as np
+
+from . import cache, codegen, pipeline, runtime
+from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .rules import helpers, numpy_rules, registry, runtime_rules, scalar
+
+
+def _own_hash():
+    """A hash of sourcediff's own code, so a changed compiler never reuses old entries."""
+    import hashlib
+    import pathlib
+    h = hashlib.sha256()
+    for f in sorted(pathlib.Path(__file__).parent.rglob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+_OWN = _own_hash()
+
+
+def _helpers():
+    env = {"np": np, "math": math}
+    for mod in (runtime, helpers, scalar, numpy_rules, runtime_rules):
+        env.update({k: v for k, v in vars(mod).items() if not k.startswith("__")})
+    return env
+
+
+def related(fn):
+    """``fn`` and every user function it can reach by name (module globals and closures)."""
+    seen, todo = [], [fn]
+    while todo:
+        f = todo.pop()
+        if isinstance(f, CHECKPOINT):
+            f = f.fn
+        if not inspect.isfunction(f) or f in seen:
+            continue
+        seen.append(f)
+        codes, names = [f.__code__], set()
+        while codes:
+            c = codes.pop()
+            names |= set(c.co_names) | set(c.co_freevars)
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        cells = dict(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
+        for n in sorted(names):
+            obj = cells.get(n, f.__globals__.get(n))
+            if isinstance(obj, CHECKPOINT) or inspect.isfunction(obj) and obj.__module__ != "sourcediff.runtime":
+                todo.append(obj)
+    return seen
+
+
+def build(fn, wrt, kind, mode, optimize, many):
+    """The compiled derivative, from the memory or disk cache when its key matches."""
+    funcs = related(fn)
+    try:
+        parts = [inspect.getsource(f) for f in funcs]
+    except (OSError, TypeError):
+        parts = None
+    ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
+    k = cache.key(_OWN, *(parts or []), repr((wrt, kind, mode, bool(optimize), many, ruled))) if parts is not None else None
+    cells = {}
+    for f in funcs:
+        cells.update(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
+    text = cache.get(k) if k else None
+    if text is not None:
+        try:
+            entry = json.loads(text)
+            env = _helpers()
+            bindings = {n: env[n] if how == "rt" else cells[n] for n, how in entry["bind"].items()}
+            out = codegen.compile_source(entry["source"], entry["main"], fn.__globals__, bindings)
+            out.source = entry["source"]
+            return out
+        except Exception:  # a stale or foreign entry: regenerate
+            pass
+    src, name, bindings = generate(fn, wrt, kind, mode, optimize, many)
+    out = codegen.compile_source(src, name, fn.__globals__, bindings)
+    out.source = src
+    if k:
+        env, manifest = _helpers(), {}
+        for n, obj in bindings.items():
+            if env.get(n) is obj:
+                manifest[n] = "rt"
+            elif n in cells and cells[n] is obj:
+                manifest[n] = "free"
+            else:
+                manifest = None
+                break
+        if manifest is not None:
+            cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest}))
+    return out
+
+
+def generate(fn, wrt, kind, mode, optimize, many):
+    """(source, main name, bindings): for pure-scalar code, a float fast path plus the generic one.
+
+    The fast path is plain float arithmetic (no ``unbroadcast``, ``math`` instead of ``np``);
+    its first line sends any call whose differentiable arguments are not all floats to the
+    generic version.
+    """
+    floats = pipeline.scalar_params(fn) if kind != "jvp" else None
+    src, name, bindings, _ = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many, suffix="_generic" if floats else "")
+    if not floats:
+        return src, name, bindings
+    fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize, scalar=True, tuple_wrt=many,
+                                              guard=(floats, name))
+    fbind.update(bindings)
+    return fsrc + "\n\n" + src, fname, fbind

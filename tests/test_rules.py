@@ -1,0 +1,447 @@
+"""Every derivative rule checked on its own against central finite differences.
+
+The rules are called directly (no compiler). ``SPECS`` maps each registered key
+(or a tuple of keys sharing one rule) to its cases: the call's arguments, where
+``A(shape, dom)`` is a random float argument, ``Seq(...)`` a tuple/list of
+them and anything else a constant. For each float argument a rule
+differentiates:
+
+* VJP: ``<adjoint, v>`` must equal ``(<g, f(x + h v)> - <g, f(x - h v)>) / 2h``
+  for random ``g`` and ``v``, and the adjoint must have the argument's shape;
+* JVP: the contribution must equal ``(f(x + h v) - f(x - h v)) / 2h`` and have
+  the shape of ``ans``;
+* a ``None`` entry must be a genuinely zero derivative.
+"""
+import builtins
+import math
+import operator
+import zlib
+
+import numpy as np
+import pytest
+
+from sourcediff import runtime
+from sourcediff.rules import helpers as H
+from sourcediff.rules.registry import JVP, VJP, lookup, n_diff_args, parsed
+
+H_STEP, RTOL = 1e-6, 1e-6
+
+OPS = {"Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "Div": operator.truediv,
+       "Mod": operator.mod, "Pow": operator.pow, "MatMult": operator.matmul, "USub": operator.neg,
+       "UAdd": operator.pos}
+
+
+def dom(lo, hi):
+    def sample(rng, shape):
+        x = rng.uniform(lo, hi, shape)
+        return float(x) if shape == () else x
+    sample.__name__ = "U(%g,%g)" % (lo, hi)
+    return sample
+
+
+R, P, U, G, N = dom(-2, 2), dom(0.5, 2), dom(-0.9, 0.9), dom(1.5, 3), dom(-1.8, -1.2)
+
+
+def WC(rng, shape):
+    """Well-conditioned square matrices (diagonally dominant)."""
+    return rng.uniform(-1, 1, shape) + 3 * np.eye(shape[-1])
+
+
+class A:
+    """A random float argument of ``shape`` drawn from ``d``."""
+    def __init__(self, shape=(), d=R):
+        self.shape, self.d = shape, d
+
+    def __call__(self, rng):
+        return self.d(rng, self.shape)
+
+    def __repr__(self):
+        return str(self.shape).replace(" ", "")
+
+
+class Seq:
+    """A tuple (or list) of random arguments."""
+    def __init__(self, *items, kind=tuple):
+        self.items, self.kind = items, kind
+
+    def __call__(self, rng):
+        return self.kind(i(rng) for i in self.items)
+
+    def __repr__(self):
+        return "[%s]" % ",".join(map(repr, self.items))
+
+
+class C:
+    """One call: positional args and keywords."""
+    def __init__(self, *args, **kw):
+        self.args, self.kw = args, kw
+
+    def sample(self, rng):
+        return tuple(a(rng) if isinstance(a, (A, Seq)) else a for a in self.args)
+
+    def __repr__(self):
+        def short(a):
+            if isinstance(a, (A, Seq)):
+                return repr(a)
+            if isinstance(a, np.ndarray):
+                return "arr%s" % (a.shape,)
+            return repr(a)
+        parts = [short(a) for a in self.args] + ["%s=%r" % kv for kv in self.kw.items()]
+        return "-".join(parts).replace(" ", "")
+
+
+SHAPES = [(), (3,), (2, 3), (1, 3)]
+PAIRS = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((1, 3), (2, 3)), ((3, 1), (4,)), ((), (2, 3)), ((2, 3), ())]
+RED_KW = [{}, {"axis": 0}, {"axis": -1}, {"axis": None}, {"keepdims": True}, {"axis": 0, "keepdims": True},
+          {"axis": (0, 1)}]
+
+
+def unary(d=R, shapes=SHAPES):
+    return [C(A(s, d)) for s in shapes]
+
+
+def binary(d1=R, d2=R, pairs=PAIRS):
+    return [C(A(s, d1), A(t, d2)) for s, t in pairs]
+
+
+def scalar(*ds):
+    return [C(*(A((), d) for d in ds))]
+
+
+def reduction(d=R, kws=RED_KW, shapes=((3,), (2, 3), (1, 3)), extra=()):
+    return [C(A(s, d), **kw) for s in shapes for kw in kws
+            if not (isinstance(kw.get("axis"), tuple) and len(kw["axis"]) > len(s))] + list(extra)
+
+
+def seq_ops(*cases):
+    return list(cases)
+
+
+MATMUL = [C(A(s), A(t)) for s, t in [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                                      ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((5, 2, 3), (5, 3, 2)),
+                                      ((3,), (5, 3, 4)), ((5, 2, 3), (3,))]]
+IDX23 = np.array([[0, 0, 2], [1, 2, 0]])
+BOOL23 = np.array([[True, False, True], [False, False, True]])
+
+SPECS = {
+    # operators and their NumPy twins
+    ("Add", np.add): binary(), ("Sub", np.subtract): binary(), ("Mult", np.multiply): binary(),
+    ("Div", np.divide): binary(R, P), ("Mod", np.remainder): binary(R, P),
+    ("Pow", np.power, pow): binary(P, R) + [C(A((3,)), 2), C(A((2, 3)), 3), C(A(()), 2)],
+    ("MatMult", np.matmul, np.linalg.matmul): MATMUL,
+    ("USub", np.negative): unary(), ("UAdd", np.positive): unary(), (abs, np.absolute): unary(),
+    # builtins
+    float: unary(R, [()]) + [C(np.array(1.5))], max: scalar(R, R) + [C(1.0, A(())), C(A(()), 0.5)],
+    min: scalar(R, R) + [C(1.0, A(())), C(A(()), 0.5)],
+    sum: [C(Seq(A(), A(), A())), C(Seq(A((3,)), A((3,)))), C(A((4, 3))), C(Seq(A(), A()), A()),
+          C(Seq(A(), A(), kind=list))],
+    math.fsum: [C(Seq(A(), A(), A())), C(A((4,)))],
+    # math
+    math.sin: scalar(R), math.cos: scalar(R), math.tan: scalar(U), math.asin: scalar(U), math.acos: scalar(U),
+    math.atan: scalar(R), math.atan2: scalar(R, P) + scalar(P, R), math.sinh: scalar(R), math.cosh: scalar(R),
+    math.tanh: scalar(R), math.asinh: scalar(R), math.acosh: scalar(G), math.atanh: scalar(U),
+    math.exp: scalar(R), math.expm1: scalar(R), math.log: scalar(P) + scalar(P, G), math.log1p: scalar(dom(-0.5, 2)),
+    math.log2: scalar(P), math.log10: scalar(P), math.sqrt: scalar(P), math.hypot: scalar(R, R),
+    math.pow: scalar(P, R) + [C(A(()), 2.0)], math.fabs: scalar(R), math.copysign: scalar(R, R),
+    math.erf: scalar(R), math.erfc: scalar(R), math.gamma: scalar(dom(0.5, 4)) + scalar(N),
+    math.lgamma: scalar(dom(0.5, 4)) + scalar(N), math.degrees: scalar(R), math.radians: scalar(R),
+    math.fmod: scalar(dom(-5, 5), P), math.remainder: scalar(dom(-5, 5), P), math.ldexp: [C(A(()), 3), C(A(()), -2)],
+    # helpers
+    runtime.unbroadcast: [C(A((4, 3)), A((3,))), C(A((2, 3)), A(())), C(A((4, 3)), A((1, 3))), C(A((2, 3)), 1.0),
+                          C(A((2, 3)), A((2, 3)))],
+    H.broadcast_like: [C(A((3,)), A((4, 3))), C(A(()), A((2, 3))), C(A((1, 3)), A((2, 3))), C(A(()), 1.0)],
+    H.expand_reduced: [C(A((3,)), A((2, 3)), 0), C(A((2, 1)), A((2, 3)), 1, True), C(A(()), A((2, 3))),
+                       C(A((2,)), A((2, 3)), -1), C(A(()), A((2, 3)), (0, 1))],
+    H.split_like: [C(A((2, 5)), Seq(A((2, 2)), A((2, 3))), 1), C(A((3, 4)), Seq(A((4,)), A((2, 4))), 0),
+                   C(A((6,)), Seq(A((2, 2)), A((2,))), None)],
+    H.join_like: [C(Seq(A((2, 2)), A((2, 3))), A((2, 5)), 1), C(Seq(A((4,)), A((2, 4))), A((3, 4)), 0),
+                  C(Seq(A((2, 2)), A((2,))), A((6,)), None)],
+    H.unstack: [C(A((3, 4)), 0), C(A((3, 4)), 1)],
+    H.fanout: [C(A(), Seq(A(), A())), C(A((3,)), A((4, 3)))],
+    H.fanin: [C(Seq(A(), A()), A()), C(A((4, 3)), A((3,)))],
+    H.untake: [C(A((3,)), np.array([0, 2, 2]), A((4,)), None), C(A((2, 3)), np.array([1, 1, 0]), A((2, 4)), 1),
+               C(A((2, 2, 3)), np.array([[0, 1], [3, 3]]), A((4, 3)), 0), C(A((3,)), 2, A((4, 3)), 0)],
+    H.untake_along_axis: [C(A((2, 3)), IDX23, A((2, 3)), -1), C(A((2, 3)), np.array([[1, 0, 1], [1, 1, 0]]), A((2, 3)), 0),
+                          C(A((4,)), np.array([0, 5, 5, 2]), A((2, 3)), None)],
+    H.unpad: [C(A((4,)), A((2,)), 1), C(A((7,)), A((3,)), 2, "reflect"), C(A((4, 5)), A((2, 3)), ((1, 1), (0, 2)), "edge"),
+              C(A((6,)), A((3,)), (1, 2), "wrap"), C(A((7,)), A((3,)), 2, "symmetric")],
+    H.undiff: [C(A((3,))), C(A((2,)), 2), C(A((1, 3)), 1, 0), C(A((2, 2)), 2, -1)],
+    H.undiagonal: [C(A((2,)), A((2, 3))), C(A((2,)), A((3, 3)), 1), C(A((3, 2)), A((2, 3, 4)), -1, 2, 0)],
+    H.polygamma: [C(A((), dom(0.5, 5))), C(A((), dom(0.5, 5)), 1), C(A((), N), 0), C(A((), dom(25, 30)), 2)],
+    # numpy, one argument
+    np.sin: unary(), np.cos: unary(), np.tan: unary(U), np.arcsin: unary(U), np.arccos: unary(U), np.arctan: unary(),
+    np.sinh: unary(), np.cosh: unary(), np.tanh: unary(), np.arcsinh: unary(), np.arccosh: unary(G),
+    np.arctanh: unary(U), np.exp: unary(), np.exp2: unary(), np.expm1: unary(), np.log: unary(P), np.log2: unary(P),
+    np.log10: unary(P), np.log1p: unary(dom(-0.5, 2)), np.sqrt: unary(P), np.cbrt: unary(), np.square: unary(),
+    np.reciprocal: unary(P) + unary(N, [(3,)]), np.fabs: unary(), (np.deg2rad, np.radians): unary(),
+    (np.rad2deg, np.degrees): unary(), np.sinc: unary() + [C(0.0), C(np.array([0.0, 1.5]))], np.real: unary(),
+    np.conjugate: unary(), np.nan_to_num: unary(),
+    # numpy, several arguments
+    np.float_power: binary(P, R), (np.maximum, np.fmax): binary(), (np.minimum, np.fmin): binary(),
+    np.hypot: binary(), np.arctan2: binary(R, P) + binary(P, R, [((3,), ())]), np.logaddexp: binary(),
+    np.logaddexp2: binary(), np.fmod: binary(R, P), np.copysign: binary(),
+    np.ldexp: [C(A((3,)), np.array([1, 2, 3])), C(A(()), 2), C(A((2, 3)), np.array([1, -1, 0]))],
+    np.where: [C(BOOL23, A((2, 3)), A((2, 3))), C(np.array([True, False, True]), A((2, 3)), A(())),
+               C(np.array([[True], [False], [True]]), A((4,)), A((3, 1))), C(True, A(()), A(()))],
+    np.clip: [C(A((2, 3)), -0.5, 0.5), C(A((2, 3), dom(-3, 3)), A((3,), dom(-1, 0)), A((2, 3), dom(0.2, 1))),
+              C(A((3,)), None, 0.3), C(A((3,)), -0.3, None), C(A(()), A(()), A((), G))],
+    # products and linear algebra
+    np.dot: [C(A(s), A(t)) for s, t in [((), (3,)), ((3,), ()), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
+                                         ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)), ((2, 3), (2, 3, 4)), ((3,), (2, 3, 4))]],
+    np.inner: [C(A(s), A(t)) for s, t in [((3,), (3,)), ((2, 3), (4, 3)), ((), (2, 3)), ((2, 2, 3), (3,))]],
+    np.tensordot: [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), 1),
+                   C(A((2, 3, 4)), A((4, 2)), ([0, 2], [1, 0])), C(A((2, 3)), A((4,)), 0),
+                   C(A((2, 3)), A((3, 2)), axes=(1, 0))],
+    np.linalg.tensordot: [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), axes=1)],
+    np.vdot: [C(A((3,)), A((3,))), C(A((2, 3)), A((3, 2)))],
+    (np.outer, np.linalg.outer): [C(A((3,)), A((4,))), C(A((2,)), A((3,)))],
+    (np.vecdot, np.linalg.vecdot): [C(A((2, 3)), A((3,))), C(A((3,)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
+    np.einsum: [C("ij,jk->ik", A((2, 3)), A((3, 4))), C("ij->j", A((2, 3))), C("ij,j", A((2, 3)), A((3,))),
+                C("i,j->ij", A((2,)), A((3,))), C("ij,ij->", A((2, 3)), A((2, 3))), C("ij->", A((2, 3))),
+                C("ij,jk->k", A((2, 3)), A((3, 4))), C("ijk,k->ji", A((2, 3, 4)), A((4,)))],
+    np.kron: [C(A((2,)), A((3,))), C(A((2, 3)), A((2, 2)))],
+    np.cross: [C(A((3,)), A((3,))), C(A((2, 3)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
+    np.linalg.cross: [C(A((3,)), A((3,))), C(A((2, 3)), A((2, 3)))],
+    np.trace: [C(A((3, 3))), C(A((2, 3))), C(A((3, 4)), 1), C(A((2, 3, 4)), 0, 1, 2), C(A((3, 3)), -1),
+               C(A((3, 2)), axis1=1, axis2=0)],
+    np.linalg.trace: [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 4)), offset=1)],
+    np.diagonal: [C(A((3, 3))), C(A((2, 4)), 1), C(A((2, 3, 4)), 0, 2, 0)],
+    np.linalg.diagonal: [C(A((3, 3))), C(A((2, 3, 4)), offset=-1)],
+    np.diag: [C(A((3,))), C(A((3,)), 1), C(A((3, 3))), C(A((3, 4)), -1)],
+    np.diagflat: [C(A((3,))), C(A((2, 2)), 1)],
+    np.tril: [C(A((3, 3))), C(A((3, 4)), -1), C(A((2, 3, 3)), 1)],
+    np.triu: [C(A((3, 3))), C(A((3, 4)), -1), C(A((2, 3, 3)), 1)],
+    np.linalg.det: [C(A((3, 3), WC)), C(A((2, 2, 2), WC)), C(A((1, 1), WC))],
+    np.linalg.inv: [C(A((3, 3), WC)), C(A((2, 2, 2), WC))],
+    np.linalg.solve: [C(A((3, 3), WC), A((3,))), C(A((3, 3), WC), A((3, 2))), C(A((2, 3, 3), WC), A((2, 3, 2))),
+                      C(A((2, 3, 3), WC), A((3,))), C(A((2, 3, 3), WC), A((3, 2)))],
+    np.linalg.norm: [C(A((3,))), C(A((3,)), 1), C(A((3,)), 3), C(A((2, 3))), C(A((2, 3)), "fro"),
+                     C(A((2, 3)), None, 1), C(A((2, 3)), axis=0, keepdims=True), C(A((2, 3, 4)), None, (1, 2)),
+                     C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0)],
+    np.linalg.vector_norm: [C(A((2, 3))), C(A((2, 3)), axis=1), C(A((2, 3)), ord=3, axis=0, keepdims=True),
+                            C(A((2, 3, 2)), axis=(0, 2))],
+    np.linalg.matrix_norm: [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True)],
+    # reductions
+    np.sum: reduction(), np.nansum: reduction(), np.mean: reduction(), np.nanmean: reduction(),
+    np.prod: reduction(P) + [C(A((2, 3), N), axis=1)], np.nanprod: reduction(P),
+    (np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin): reduction(), np.ptp: reduction(shapes=((3,), (2, 3))),
+    np.var: reduction() + [C(A((2, 3)), ddof=1, axis=0), C(A((2, 3)), 1, None, None, 1)],
+    np.std: reduction(shapes=((3,), (2, 3)), kws=[k for k in RED_KW if k.get("axis") != 0]) +
+            [C(A((2, 3)), 0, ddof=1), C(A((2, 3)), axis=1, ddof=1, keepdims=True)],
+    np.cumsum: [C(A((4,))), C(A((2, 3)), 0), C(A((2, 3)), 1), C(A((2, 3))), C(A((2, 3)), axis=-1)],
+    np.nancumsum: [C(A((4,))), C(A((2, 3)), 0), C(A((2, 3)))],
+    np.cumprod: [C(A((4,), P)), C(A((2, 3), P), 0), C(A((2, 3), N), 1), C(A((2, 3), P))],
+    np.cumulative_sum: [C(A((4,))), C(A((2, 3)), axis=0), C(A((2, 3)), axis=1, include_initial=True),
+                        C(A((4,)), include_initial=True)],
+    np.cumulative_prod: [C(A((4,), P)), C(A((2, 3), P), axis=0), C(A((2, 3), P), axis=1, include_initial=True),
+                         C(A((4,), N), include_initial=True)],
+    # shapes and copies
+    np.reshape: [C(A((2, 3)), (3, 2)), C(A((2, 3)), (-1,)), C(A((2, 3)), (3, 2), "F"), C(A((6,)), shape=(2, 3))],
+    np.ravel: [C(A((2, 3))), C(A((2, 3)), "F"), C(A(()))],
+    np.transpose: [C(A((2, 3))), C(A((2, 3, 4)), (2, 0, 1)), C(A((2, 3, 4)), axes=(1, 2, 0))],
+    (np.matrix_transpose, np.linalg.matrix_transpose): [C(A((2, 3))), C(A((4, 2, 3)))],
+    np.swapaxes: [C(A((2, 3, 4)), 0, 2), C(A((2, 3)), -1, 0)],
+    np.moveaxis: [C(A((2, 3, 4)), 0, -1), C(A((2, 3, 4)), (0, 1), (2, 0))],
+    np.rollaxis: [C(A((2, 3, 4)), 2), C(A((2, 3, 4)), 0, 2), C(A((2, 3, 4)), 1, 3), C(A((2, 3, 4)), -1, 1)],
+    np.expand_dims: [C(A((2, 3)), 0), C(A((2, 3)), -1), C(A(()), 0), C(A((3,)), (0, 2))],
+    np.squeeze: [C(A((1, 3))), C(A((1, 3, 1)), 0), C(A((2, 1)), axis=1)],
+    np.broadcast_to: [C(A((3,)), (2, 3)), C(A(()), (2, 2)), C(A((3, 1)), (3, 4))],
+    (np.atleast_1d, np.atleast_2d, np.atleast_3d): [C(A(())), C(A((3,))), C(A((2, 3)))],
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite):
+        [C(A((2, 3))), C(A(())), C(A((3,)))],
+    np.concatenate: [C(Seq(A((2, 3)), A((1, 3)))), C(Seq(A((2, 3)), A((2, 2))), 1),
+                     C(Seq(A((3,)), A((2,)), A((1,)))), C(Seq(A((2, 2)), A((3,))), None),
+                     C(Seq(A((2, 3)), A((2, 3)), kind=list), axis=-1)],
+    np.stack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((2, 3)), A((2, 3))), 1), C(Seq(A(()), A(()))),
+               C(Seq(A((2, 3)), A((2, 3))), axis=-1)],
+    np.unstack: [C(A((3, 4))), C(A((3, 4)), axis=1)],
+    np.hstack: [C(Seq(A((3,)), A((2,)))), C(Seq(A((2, 3)), A((2, 1)))), C(Seq(A(()), A(())))],
+    np.vstack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((3,)))), C(Seq(A((2, 3)), A((1, 3))))],
+    np.column_stack: [C(Seq(A((3,)), A((3, 2)))), C(Seq(A((3,)), A((3,))))],
+    np.dstack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((2, 3, 2))))],
+    (np.split, np.array_split): [C(A((6,)), 3), C(A((4, 3)), [1, 3]), C(A((2, 4)), 2, 1)],
+    np.hsplit: [C(A((4,)), 2), C(A((2, 4)), [1])], np.vsplit: [C(A((4, 2)), 2)], np.dsplit: [C(A((2, 2, 4)), 2)],
+    np.repeat: [C(A((3,)), 2), C(A((2, 3)), 2), C(A((2, 3)), np.array([1, 0, 2]), 1), C(A((2, 3)), 3, 0)],
+    np.tile: [C(A((3,)), 2), C(A((2, 3)), (2, 1)), C(A((3,)), (2, 2)), C(A((2, 3)), 2), C(A(()), 3)],
+    np.flip: [C(A((2, 3))), C(A((2, 3)), 0), C(A((2, 3)), (0, 1))],
+    np.fliplr: [C(A((2, 3)))], np.flipud: [C(A((2, 3)))],
+    np.roll: [C(A((5,)), 2), C(A((2, 3)), 1), C(A((2, 3)), -1, 1), C(A((2, 3)), (1, 2), (0, 1))],
+    np.rot90: [C(A((2, 3))), C(A((2, 3)), 2), C(A((2, 3, 4)), 1, (1, 2)), C(A((2, 3)), -1)],
+    np.pad: [C(A((3,)), 1), C(A((2, 3)), ((1, 0), (2, 1))), C(A((4,)), 2, "reflect"), C(A((2, 3)), 1, "edge"),
+             C(A((4,)), (1, 3), "wrap"), C(A((3,)), 2, "symmetric"), C(A((3,)), 1, constant_values=2.0)],
+    np.sort: [C(A((5,))), C(A((2, 3)), 0), C(A((2, 3))), C(A((2, 3)), None)],
+    np.take: [C(A((5,)), np.array([0, 3, 3])), C(A((2, 3)), np.array([2, 0]), 1),
+              C(A((2, 3)), np.array([[1, 1], [0, 5]])), C(A((4, 3)), 2, 0)],
+    np.take_along_axis: [C(A((2, 3)), IDX23), C(A((3, 2)), np.array([[2, 0], [1, 1]]), 0)],
+    np.compress: [C(np.array([True, False, True]), A((3,))), C(np.array([False, True]), A((2, 3)), 0),
+                  C(np.array([True, False, True, True]), A((2, 3)))],
+    np.extract: [C(BOOL23, A((2, 3)))],
+    np.delete: [C(A((5,)), 1), C(A((2, 3)), [0, 2], 1), C(A((2, 3)), 4)],
+    np.diff: [C(A((5,))), C(A((5,)), 2), C(A((2, 3)), 1, 0), C(A((2, 4)), axis=-1, n=2)],
+    np.ediff1d: [C(A((4,))), C(A((2, 3)))],
+}
+if hasattr(math, "cbrt"):
+    SPECS[math.cbrt] = scalar(P) + scalar(N)
+if hasattr(math, "exp2"):
+    SPECS[math.exp2] = scalar(R)
+
+SPEC_OF = {k: cases for keys, cases in SPECS.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
+
+_NAMES = {}
+
+
+def key_name(k):
+    """A readable name for a rule key: ``np.sin``, ``math.sin``, ``abs``, ``helpers.untake``, ``"Add"``."""
+    if isinstance(k, str):
+        return k
+    if not _NAMES:
+        for prefix, mod in (("helpers.", H), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
+                            ("math.", math), ("", builtins)):
+            for n, v in vars(mod).items():
+                if not n.startswith("_") and callable(v):
+                    _NAMES.setdefault(id(v), prefix + n)
+    return _NAMES.get(id(k), repr(k))
+
+
+CASES = [(k, c) for k, cases in SPEC_OF.items() for c in cases]
+IDS = ["%s[%r]" % (key_name(k), c) for k, c in CASES]
+
+
+# --- structured values ---------------------------------------------------------------------------
+
+def leaves(x):
+    return [leaf for e in x for leaf in leaves(e)] if isinstance(x, (tuple, list)) else [x]
+
+
+def is_float(x):
+    return all(isinstance(v, float) or (isinstance(v, np.ndarray) and v.dtype.kind == "f") for v in leaves(x)) \
+        and not isinstance(x, bool)
+
+
+def rand_like(x, rng, scale=1.0):
+    if isinstance(x, (tuple, list)):
+        return type(x)(rand_like(e, rng, scale) for e in x)
+    if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+        return float(rng.normal()) * scale
+    return rng.normal(size=np.shape(x)) * scale
+
+
+def axpy(x, a, v):
+    if isinstance(x, (tuple, list)):
+        return type(x)(axpy(e, a, w) for e, w in zip(x, v))
+    return x + a * v
+
+
+def vdot(a, b):
+    la, lb = leaves(a), leaves(b)
+    assert len(la) == len(lb)
+    return float(sum(np.sum(np.asarray(p, float) * np.asarray(q, float)) for p, q in zip(la, lb)))
+
+
+def call(key, args, kw):
+    f = OPS[key] if isinstance(key, str) else key
+    return f(*args, **kw)
+
+
+def shapes(x):
+    return [np.shape(v) for v in leaves(x)]
+
+
+def fd(key, args, kw, i, v):
+    """Central difference of f along v in argument i: (f(x + hv) - f(x - hv)) / 2h, structured."""
+    plus = call(key, args[:i] + (axpy(args[i], H_STEP, v),) + args[i + 1:], kw)
+    minus = call(key, args[:i] + (axpy(args[i], -H_STEP, v),) + args[i + 1:], kw)
+    if isinstance(plus, (tuple, list)):
+        return [(np.asarray(p, float) - np.asarray(m, float)) / (2 * H_STEP) for p, m in zip(leaves(plus), leaves(minus))]
+    return (np.asarray(plus, float) - np.asarray(minus, float)) / (2 * H_STEP)
+
+
+def rng_for(key, case):
+    return np.random.default_rng(zlib.crc32(("%s[%r]" % (key_name(key), case)).encode()))
+
+
+def assert_close(got, want, what):
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    err = np.max(np.abs(got - want)) if got.size else 0.0
+    scale = 1.0 + (np.max(np.abs(want)) if want.size else 0.0)
+    assert err <= RTOL * scale * 10, "%s: max error %.3g (scale %.3g)\n got %s\nwant %s" % (what, err, scale, got, want)
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key,case", CASES, ids=IDS)
+def test_vjp(key, case):
+    rng = rng_for(key, case)
+    args = case.sample(rng)
+    with np.errstate(all="ignore"):
+        ans = call(key, args, case.kw)
+        g = rand_like(ans, rng)
+        rule = lookup(VJP, key)
+        n = n_diff_args(VJP, rule)
+        out = rule(g, ans, *args, **case.kw)
+    outs = out if n > 1 else (out,)
+    assert len(outs) == n
+    checked = 0
+    for i in range(min(n, len(args))):
+        if not is_float(args[i]):
+            continue
+        v = rand_like(args[i], rng)
+        want = vdot(g, fd(key, args, case.kw, i, v))
+        if outs[i] is None:
+            assert abs(want) <= 1e-6, "argument %d has a None adjoint but a nonzero derivative" % i
+            continue
+        assert shapes(outs[i]) == shapes(args[i]), "adjoint %d has the wrong shape" % i
+        assert_close(vdot(outs[i], v), want, "adjoint of argument %d" % i)
+        checked += 1
+    assert checked, "no argument was checked"
+
+
+@pytest.mark.parametrize("key,case", CASES, ids=IDS)
+def test_jvp(key, case):
+    rng = rng_for(key, case)
+    args = case.sample(rng)
+    rule = lookup(JVP, key)
+    n = n_diff_args(JVP, rule)
+    with np.errstate(all="ignore"):
+        ans = call(key, args, case.kw)
+    checked = 0
+    for i in range(min(n, len(args))):
+        if not is_float(args[i]):
+            continue
+        v = rand_like(args[i], rng)
+        tangents = [rand_like(a, rng, 0.0) if j < len(args) and is_float(a) else 0.0
+                    for j, a in zip(range(n), list(args) + [None] * n)]
+        tangents[i] = v
+        with np.errstate(all="ignore"):
+            out = rule(*tangents, ans, *args, **case.kw)
+        outs = out if n > 1 else (out,)
+        assert len(outs) == n
+        want = fd(key, args, case.kw, i, v)
+        if outs[i] is None:
+            assert max(np.max(np.abs(w), initial=0.0) for w in leaves(want)) <= 1e-6
+            continue
+        assert shapes(outs[i]) == shapes(ans), "contribution %d does not have the shape of ans" % i
+        for got, w in zip(leaves(outs[i]), leaves(want)):
+            assert_close(got, w, "tangent contribution of argument %d" % i)
+        checked += 1
+    assert checked, "no argument was checked"
+
+
+def test_polygamma_values():
+    """Spot values: digamma(1) = -Euler gamma, trigamma(1) = pi^2/6, digamma(0.5) = -gamma - 2 ln 2."""
+    euler = 0.5772156649015329
+    assert abs(H.polygamma(1.0) + euler) < 1e-12
+    assert abs(H.polygamma(1.0, 1) - math.pi ** 2 / 6) < 1e-12
+    assert abs(H.polygamma(0.5) + euler + 2 * math.log(2)) < 1e-12
+
+
+@pytest.mark.parametrize("call_", [
+    lambda: H.norm_order(np.ones((2, 2)), 2), lambda: H.norm_order(np.ones(3), np.inf),
+    lambda: H.einsum_adjoint_spec("ii->i", 0, 1), lambda: H.einsum_adjoint_spec("...i->i", 0, 1),
+    lambda: H.unpad(np.ones(5), np.ones(3), 1, "mean"), lambda: H.undiff(np.ones(3), 1, -1, 0.0),
+    lambda: H.kron_split_shape(np.ones(2), np.ones((2, 2)))], ids=["matrix-2-norm", "inf-norm", "einsum-repeated",
+                                                                  "einsum-ellipsis", "pad-mean", "diff-prepend", "kron-ranks"])
+def test_unsupported_raise(call_):
+    """Cases without a rule raise rather than return a wrong derivative."""
+    with pytest.raises(NotImplementedError):
+        call_()
