@@ -166,11 +166,24 @@ def _like(t, v):
 
 
 def _basis(x):
-    x = np.asarray(x, dtype=float)
-    for j in range(x.size):
-        e = np.zeros(x.size)
-        e[j] = 1.0
-        yield e.reshape(x.shape) if x.ndim else float(e[0])
+    """One-hot tangents with the structure of ``x`` (arrays, floats, dicts, lists, tuples)."""
+    zero = runtime.zeros_like(x)
+    for j in range(len(_flat(x))):
+        yield _perturb(zero, j, 1.0)
+
+
+def _unflat(x, values):
+    """Values in ``_flat`` order, put back into the structure of ``x``."""
+    it = iter(values)
+
+    def go(v):
+        if isinstance(v, dict):
+            return {k: go(v[k]) for k in v}
+        if isinstance(v, (list, tuple)):
+            return type(v)(go(e) for e in v)
+        a = np.array([next(it) for _ in range(np.size(v))], dtype=float).reshape(np.shape(v))
+        return float(a) if not isinstance(v, np.ndarray) else a
+    return go(x)
 
 
 def _jac_fwd(jv, args, idx, x, i, out_shape=None):
@@ -179,6 +192,8 @@ def _jac_fwd(jv, args, idx, x, i, out_shape=None):
         ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
         val, tan = jv(*args, *ts)
         cols.append(np.asarray(_like(tan, val), dtype=float))
+    if out_shape == () and not isinstance(x, np.ndarray) and not np.isscalar(x):
+        return _unflat(x, [float(c) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
     return J.reshape(O + np.shape(x))

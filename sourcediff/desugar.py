@@ -165,9 +165,8 @@ class Desugar:
             if t is gast.Return:
                 self.retval = self.retval or self.names.fresh("retval")
                 out.append(gast.copy_location(assign(self.retval, s.value if s.value is not None else const(None)), s))
-                if loop is not None:
-                    self.returned = self.returned or self.names.fresh("returned")
-                    out.append(gast.copy_location(assign(self.returned, const(True)), s))
+                self.returned = self.returned or self.names.fresh("returned")
+                out.append(gast.copy_location(assign(self.returned, const(True)), s))
                 return out, {"ret"}, {"ret"}
             if t in (gast.Break, gast.Continue):
                 kind = "brk" if t is gast.Break else "cont"
@@ -215,10 +214,7 @@ class Desugar:
         return out, set(), set()
 
     def _guard(self, kinds, loop, body, at):
-        flags = [self.returned if k == "ret" else getattr(loop, k) for k in sorted(kinds) if not (k == "ret" and loop is None)]
-        flags = [f for f in flags if f]
-        if not flags:
-            return gast.If(test=const(True), body=body, orelse=[])
+        flags = [self.returned if k == "ret" else getattr(loop, k) for k in sorted(kinds)]
         test = load(flags[0]) if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=[load(f) for f in flags])
         return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
 

@@ -120,6 +120,8 @@ class Forward:
     def tangent(self, p, d, live, s):
         """Statements assigning the tangent of ``p.target`` in direction ``d`` (None if zero)."""
         k, v, args = p.key, p.target, p.args
+        if not self.gen.diff_positions(p) and k != "list":
+            return None
         dv = self.t(v, d)
         lv = [self.is_live(a, d, live) for a in args]
         if k == "copy":

@@ -83,7 +83,7 @@ def build_reverse(gen, func, wrt, kind, name):
         seed = call("seed_one", ret)
     prim, adj, st, _ = rv.run(ret, seed)
     grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=False)
-    g = grads[0] if kind != "vjp" and len(wrt) == 1 and not getattr(gen, "tuple_wrt", False) else _tuple(grads) if kind != "vjp" or len(grads) != 1 else grads[0]
+    g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
     return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))
 
@@ -115,7 +115,7 @@ def build_forward(gen, func, wrt, kind, name):
     seeds = [assign(fw.t(p, p), const(1.0)) for p in act if p in fw.active]
     body = seeds + fw.block(func.node.body, live)
     tans = [load(fw.t(ret.id, p)) if isinstance(ret, gast.Name) and (ret.id, p) in live else const(0.0) for p in act]
-    g = tans[0] if len(tans) == 1 and not getattr(gen, "tuple_wrt", False) else _tuple(tans) if len(tans) > 1 else gast.Tuple(elts=tans, ctx=gast.Load())
+    g = gast.Tuple(elts=tans, ctx=gast.Load()) if gen.tuple_wrt else tans[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind == "value_and_grad" else g
     return _finish(gen, _def(name, params, body + [gast.Return(value=out)], func))
 
@@ -142,10 +142,14 @@ def lowered_source(fn):
     return codegen.to_source(func.node)
 
 
-def scalar_params(fn):
+def scalar_params(fn, wrt):
     """The parameters that must be floats for the float fast path, or None when ``fn``
     (or a function it calls) uses anything but Python scalar arithmetic and ``math``."""
+    from .activity import analyse
     gen = Gen()
+    top = gen.prepare(fn)
+    ret = top.node.body[-1].value
+    active = analyse(top.node, [top.params[i] for i in wrt], gen.diff_positions, ret)
     seen, todo, out = set(), [fn], None
     while todo:
         f = todo.pop()
@@ -162,7 +166,7 @@ def scalar_params(fn):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
             elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)):
                 return None
-            if f is fn:
+            if f is fn and p.target in active:
                 ins = {n.id for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
                        for n in gast.walk(p.args[i]) if isinstance(n, gast.Name)}
                 out = (out or set()) | (ins & set(func.params))

@@ -127,7 +127,7 @@ class Reverse:
         for s in reversed(stmts):
             code = self.adj_stmt(s, st)
             ln = getattr(s, "sd_line", None)
-            if code and ln is not None and ln != line and not isinstance(s, (gast.If, gast.For, gast.While)):
+            if len(code) > len(self.pushed.get(id(s), ())) and ln is not None and ln != line and not isinstance(s, (gast.If, gast.For, gast.While)):
                 text = self.func.line_of(s)
                 if text:
                     out.append(comment("grad of: " + text))
@@ -184,7 +184,10 @@ class Reverse:
             return out
         v = p.target
         if v is not None and v in self.active and v in st:
-            self.adj_prim(p, s, st, out)
+            if self.gen.diff_positions(p) or p.key == "setitem":
+                self.adj_prim(p, s, st, out)
+            else:
+                st.discard(v)
         return out + self.pop_names(s)
 
     def pop_names(self, s):
@@ -321,15 +324,17 @@ class Reverse:
         self.reads_hint = set()
         for _ in range(2):  # the second pass knows which names are pushed (their pops read the tape)
             st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-            adj = ([assign(self.a(ret.id), seed)] if st else []) + self.adjoint(body, st)
+            adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
             reads = _loads(adj) & self.locals
             self.reads_hint = reads
             self.decide_pushes(reads)
         self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-        adj = ([assign(self.a(ret.id), seed)] if st else []) + self.adjoint(body, st)
-        reads = _loads(adj) & self.locals
-        inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & self.nested - set(self.params))]
+        adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
+        reads = _loads(adj) & (self.locals | set(self.res.values()))
+        top = {id(s) for s in body}
+        nested = self.nested | {r for sid, r in self.res.items() if sid not in top}
+        inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]
         prim = self.primal(body)
         if self.tape:
             inits.insert(0, assign(self.tape, gast.List(elts=[], ctx=gast.Load())))

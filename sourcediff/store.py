@@ -108,7 +108,7 @@ def generate(fn, wrt, kind, mode, optimize, many):
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
-    floats = pipeline.scalar_params(fn) if kind != "jvp" else None
+    floats = pipeline.scalar_params(fn, wrt) if kind != "jvp" else None
     src, name, bindings, _ = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many, suffix="_generic" if floats else "")
     if not floats:
         return src, name, bindings

@@ -22,7 +22,7 @@ import pytest
 
 from sourcediff import runtime
 from sourcediff.rules import helpers as H
-from sourcediff.rules.registry import JVP, VJP, lookup, n_diff_args, parsed
+from sourcediff.rules.registry import JVP, VJP, lookup, n_diff_args
 
 H_STEP, RTOL = 1e-6, 1e-6
 
@@ -111,10 +111,6 @@ def scalar(*ds):
 def reduction(d=R, kws=RED_KW, shapes=((3,), (2, 3), (1, 3)), extra=()):
     return [C(A(s, d), **kw) for s in shapes for kw in kws
             if not (isinstance(kw.get("axis"), tuple) and len(kw["axis"]) > len(s))] + list(extra)
-
-
-def seq_ops(*cases):
-    return list(cases)
 
 
 MATMUL = [C(A(s), A(t)) for s, t in [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
