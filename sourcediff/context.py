@@ -30,6 +30,7 @@ class Gen:
         self.bindings, self.defs, self.pairs, self.funcs = {}, [], {}, {}
         self.fn_names = set()
         self.sources = {}
+        self.suffix = ""
 
     # -- functions ---------------------------------------------------------------------------
     def prepare(self, fn):
@@ -52,6 +53,7 @@ class Gen:
         return clone
 
     def fn_name(self, base):
+        base += self.suffix
         name, k = base, 1
         while name in self.fn_names or name in self.bindings:
             name, k = "%s_%d" % (base, k), k + 1

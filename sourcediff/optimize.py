@@ -57,7 +57,7 @@ class _Fold(gast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         l, r, op = node.left, node.right, type(node.op)
-        if op is gast.Mult and _is(r, 1) or op is gast.Div and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
+        if op in (gast.Mult, gast.Div, gast.Pow) and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
             return l
         if op is gast.Mult and _is(l, 1) or op is gast.Add and _is(l, 0):
             return r

@@ -198,10 +198,9 @@ def _all(body):
 def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix=""):
     """(source text, main function name, bindings, sources) of one derivative of ``fn``."""
     gen = Gen(optimize=optimize, scalar=scalar)
-    gen.tuple_wrt = tuple_wrt
+    gen.tuple_wrt, gen.suffix = tuple_wrt, suffix
     func = gen.prepare(fn)
-    base = func.name
-    name = gen.fn_name("%s_%s%s" % (base, kind, suffix))
+    name = gen.fn_name("%s_%s" % (func.name, kind))
     if mode == "forward" and kind == "jvp":
         build_jvp(gen, func, wrt, name)
     elif mode == "forward":

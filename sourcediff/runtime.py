@@ -13,7 +13,11 @@ def unbroadcast(g, x):
     ``unbroadcast(ones((4, 3)), zeros((3,)))`` -> ``full((3,), 4.0)``; a Python
     scalar ``x`` gets a Python float back.
     """
-    gs, xs = np.shape(g), np.shape(x)
+    if type(g) is float and type(x) is float:
+        return g
+    gs, xs = getattr(g, "shape", None), getattr(x, "shape", None)
+    gs = np.shape(g) if gs is None else gs
+    xs = np.shape(x) if xs is None else xs
     if gs == xs:
         return g
     if not xs:
@@ -48,7 +52,9 @@ def add(a, b):
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return type(a)(add(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
-        return {k: add(a[k], b[k]) if k in b else a[k] for k in a} | {k: v for k, v in b.items() if k not in a}
+        out = {k: add(a[k], b[k]) if k in b else a[k] for k in a}
+        out.update((k, v) for k, v in b.items() if k not in a)
+        return out
     if isinstance(a, float) and a == 0.0 and not isinstance(b, (int, float)):
         return b
     if isinstance(b, float) and b == 0.0 and not isinstance(a, (int, float)):

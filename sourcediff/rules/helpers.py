@@ -40,7 +40,7 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     """Expand ``g``, the adjoint of a reduction of ``x`` over ``axis``, back to ``x``'s shape."""
     if not keepdims:
         g = np.reshape(g, keepdims_shape(x, axis))
-    return broadcast_like(g, x)
+    return np.broadcast_to(g, np.shape(x))  # a read-only view: generated code never writes into adjoints
 
 
 def split_like(g, xs, axis=0):

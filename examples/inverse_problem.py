@@ -1,0 +1,62 @@
+"""Inverse problem: which x makes p(x) = 42?
+
+Running p forwards is easy; running it backwards is not.  Instead we pose the
+question as a minimisation: the squared error
+
+    loss(x) = (p(x) - 42) ** 2
+
+is zero exactly at a solution, so we walk downhill on it with gradient descent,
+starting at x = 3, until |p(x) - 42| < 1e-6.
+
+The loss calls p, a separate user function.  sourcediff differentiates through
+the call: in the generated reverse code, p is split into a pair of functions,
+``p_fwd`` (compute p and keep what its derivative will need) and ``p_bwd``
+(turn the adjoint of p's result into the adjoint of x).
+"""
+import numpy as np
+
+import sourcediff as sd
+
+TARGET = 42.0
+
+
+def p(x):
+    return x**3 - 2*x**2 + 3*x - 5
+
+
+def loss(x):
+    return (p(x) - TARGET) ** 2
+
+
+def solve(x=3.0, learning_rate=3e-4, tol=1e-6, max_steps=200):
+    """Gradient descent on loss; returns (x, number of steps taken)."""
+    dloss = sd.grad(loss)
+    for step in range(max_steps):
+        residual = p(x) - TARGET
+        print("step %3d   x = %.12f   p(x) - 42 = %+.3e" % (step, x, residual))
+        if abs(residual) < tol:
+            return x, step
+        x = x - learning_rate * dloss(x)
+    raise RuntimeError("gradient descent did not converge in %d steps" % max_steps)
+
+
+def main():
+    print("generated reverse-mode source of loss (note p_fwd / p_bwd):")
+    print()
+    print(sd.source(loss))
+
+    print("gradient descent from x = 3:")
+    x, steps = solve()
+    print()
+    print("converged after %d steps: x = %.10f, p(x) = %.10f" % (steps, x, p(x)))
+
+    # The cubic p(x) - 42 has exactly one real root; compare with NumPy's.
+    roots = np.roots([1.0, -2.0, 3.0, -5.0 - TARGET])
+    real_root = roots[np.argmin(abs(roots.imag))].real
+    print("numpy.roots gives        x = %.10f" % real_root)
+    assert abs(p(x) - TARGET) < 1e-6
+    assert abs(x - real_root) < 1e-7
+
+
+if __name__ == "__main__":
+    main()
