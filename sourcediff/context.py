@@ -21,7 +21,10 @@ STRUCT = {"copy": None, "tuple": None, "list": None, "dict": None, "getitem": [0
 
 
 def is_user_function(obj):
-    return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and not R.is_nondiff(obj)
+    """A Python function whose source is differentiated (no rule of any kind, not ours)."""
+    return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and R.lookup(R.JVP, obj) is None and \
+        not R.is_nondiff(obj) and obj not in USER_VJP and obj not in USER_JVP and \
+        not (getattr(obj, "__module__", None) or "").startswith("sourcediff.")
 
 
 class Gen:

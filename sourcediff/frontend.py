@@ -34,7 +34,7 @@ class Func:
         self.filename = self.code.co_filename
         self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
         try:
-            lines, start = inspect.getsourcelines(fn)
+            lines, start = inspect.getsourcelines(self.code)  # not fn: __wrapped__ would lead back to the user function
         except (OSError, TypeError):
             raise SourcediffError("cannot find the source of %s" % fn.__qualname__, self.filename,
                                   self.code.co_firstlineno, hint="define it in a file (not an interactive prompt or exec)")

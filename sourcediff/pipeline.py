@@ -56,7 +56,7 @@ def _grads(gen, rv, st, params, wrap):
     for p in params:
         if p in st:
             g = load(rv.a(p))
-            if wrap or p in rv.maybe_zero:
+            if (wrap or p in rv.maybe_zero) and not gen.scalar:
                 gen.bind_rt("grad_like")
                 g = call("grad_like", g, load(p))
             out.append(g)
@@ -82,7 +82,7 @@ def build_reverse(gen, func, wrt, kind, name):
         gen.bind_rt("seed_one")
         seed = call("seed_one", ret)
     prim, adj, st, _ = rv.run(ret, seed)
-    grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=False)
+    grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=not gen.scalar)
     g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
     return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))

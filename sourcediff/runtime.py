@@ -63,8 +63,10 @@ def add(a, b):
 
 
 def tindex(t, idx):
-    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join."""
-    return 0.0 if isinstance(t, float) else t[idx]
+    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join (or sparse)."""
+    if isinstance(t, float):
+        return 0.0
+    return t.get(idx, 0.0) if isinstance(t, dict) else t[idx]
 
 
 def tsetitem(t, x, idx, v):
@@ -75,19 +77,23 @@ def tsetitem(t, x, idx, v):
 
 
 def getitem_vjp(acc, x, idx, g):
-    """Adjoint of ``x[idx]``: ``acc`` (None when zero) plus ``g`` scattered into ``x``'s shape."""
+    """Adjoint of ``x[idx]``: ``acc`` (None when zero) plus ``g`` scattered into ``x``'s shape.
+
+    Container adjoints stay sparse (a missing key, a 0.0 entry); ``grad_like`` fills them in.
+    """
+    fresh = acc is None or isinstance(acc, float)
     if isinstance(x, np.ndarray):
-        out = np.zeros(np.shape(x), dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype) \
-            if acc is None or isinstance(acc, float) else np.array(acc, copy=True)
+        out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype) \
+            if fresh else np.array(acc, copy=True)
         np.add.at(out, idx, g)
         return out
     if isinstance(x, dict):
-        out = dict(zeros_like(x) if acc is None or isinstance(acc, float) else acc)
-        out[idx] = add(out[idx], g)
+        out = {} if fresh else dict(acc)
+        out[idx] = add(out[idx], g) if idx in out else g
         return out
-    out = list(zeros_like(x) if acc is None or isinstance(acc, float) else acc)
+    out = [0.0] * len(x) if fresh else list(acc)
     if isinstance(idx, slice):
-        for j, gj in zip(range(*idx.indices(len(x))), g):
+        for j, gj in zip(range(len(x))[idx], g):
             out[j] = add(out[j], gj)
     else:
         out[idx] = add(out[idx], g)
