@@ -177,7 +177,8 @@ class Reverse:
             if lst in self.active and lst in st:
                 tmp = self.gen.names.temp()
                 self.gen.bind_rt("adj_pop")
-                out.append(assign(tmp, call("adj_pop", load(self.a(lst)))))
+                out.append(gast.Assign(targets=[gast.Tuple(elts=[store(tmp), store(self.a(lst))], ctx=gast.Store())],
+                                       value=call("adj_pop", load(self.a(lst))), type_comment=None))
                 self.acc(a, load(tmp), st, out)
             if lst in self.reads_hint:
                 out.append(gast.Expr(value=call(gast.Attribute(value=load(lst), attr="pop", ctx=gast.Load()))))
@@ -331,7 +332,7 @@ class Reverse:
         self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
         adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
-        reads = _loads(adj) & (self.locals | set(self.res.values()))
+        reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top}
         inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]

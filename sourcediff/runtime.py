@@ -118,8 +118,14 @@ def getitem_copy(x, idx):
 
 
 def adj_pop(dlst):
-    """Adjoint of ``lst.append(a)``: take the last entry off the list's adjoint."""
-    return 0.0 if isinstance(dlst, float) or not dlst else dlst.pop()
+    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, the rest).
+
+    List adjoints are always fresh lists made by sourcediff, so popping in place is safe.
+    """
+    if isinstance(dlst, float) or not dlst:
+        return 0.0, dlst
+    dlst = dlst if isinstance(dlst, list) else list(dlst)
+    return dlst.pop(), dlst
 
 
 def adj_append(dlst, g):

@@ -1,0 +1,702 @@
+"""Random differentiable programs for sourcediff, and the oracle that checks them.
+
+One grammar (``ProgramGen``) writes the SOURCE of a module: a few helper
+functions and a ``main`` that returns a scalar. It draws every decision
+through a *chooser*, so the same grammar runs
+
+* under hypothesis (``programs()``, a strategy: failures shrink to small
+  programs), and
+* from a seeded ``random.Random`` (``random_program(seed)``, for the soak run
+  at full speed).
+
+The grammar covers what sourcediff claims to support: scalar float
+expressions (``+ - * /``, small integer powers, unary ``-``, ``math.sin/cos/
+tanh/exp/log`` of safe arguments), NumPy expressions on small arrays with
+broadcasting (``np.sin``, ``np.tanh``, ``np.exp(-x*x)``, ``np.sum``,
+``np.mean``), assignments and reassignments, ``if``/``else``, ``for i in
+range(k)``, counter-limited ``while`` loops, ``break``/``continue``, early
+returns, calls to generated helper functions, lists with ``append`` and
+indexing, and in-place element writes into local arrays.
+
+``check_program`` is the oracle: forward and reverse mode agree to 1e-10
+(relative), both agree with central finite differences to 1e-5, and
+``value_and_grad``'s value is exactly ``main(*args)``. Inputs near a kink are
+rejected: an instrumented copy of the program (every comparison replaced by a
+recording call) is run at the point and at every finite-difference
+neighbour; if any comparison margin is below 1e-3 or any branch decision
+differs, the case is rejected (``Rejected``).
+"""
+import ast
+import importlib.util
+import itertools
+import linecache
+import math
+import os
+import random
+import signal
+import sys
+import tempfile
+
+import numpy as np
+
+import sourcediff as sd
+
+FD_STEP = 1e-6
+FD_RTOL = 1e-5
+MODE_RTOL = 1e-10
+MARGIN = 1e-3
+BOUND = 1e6          # values larger than this are rejected (keeps FD meaningful)
+SHAPES = [(3,), (2, 3), (2, 1), (1, 3)]
+
+
+class Rejected(Exception):
+    """The drawn inputs are unsuitable (near a kink, overflow): draw again."""
+
+
+class Mismatch(AssertionError):
+    """A derivative (or value) disagrees: a sourcediff bug, or a grammar bug."""
+
+
+# --- choosers ---------------------------------------------------------------------------------
+
+class RandomChooser:
+    """Decisions from a seeded ``random.Random``."""
+
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+
+    def integer(self, lo, hi):
+        return self.r.randint(lo, hi)
+
+    def boolean(self, p=0.5):
+        return self.r.random() < p
+
+    def uniform(self, lo, hi):
+        return self.r.uniform(lo, hi)
+
+    def choice(self, seq):
+        return seq[self.r.randrange(len(seq))]
+
+
+class DataChooser(RandomChooser):
+    """Decisions from hypothesis' ``draw``: every choice shrinks towards the first option /
+    ``False`` / small numbers, i.e. towards shorter, simpler programs."""
+
+    def __init__(self, draw):
+        from hypothesis import strategies as st
+        self.draw, self.st = draw, st
+
+    def integer(self, lo, hi):
+        return self.draw(self.st.integers(lo, hi))
+
+    def boolean(self, p=0.5):
+        return self.draw(self.st.integers(0, 999)) >= 1000 * (1 - p)
+
+    def uniform(self, lo, hi):
+        # a grid of 2001 points: shrinks towards lo + (hi - lo) / 2 ~ 0 for symmetric ranges
+        k = self.draw(self.st.integers(-1000, 1000))
+        return (lo + hi) / 2 + k * (hi - lo) / 2000 + 1e-4 * (k % 7)
+
+    def choice(self, seq):
+        return seq[self.integer(0, len(seq) - 1)]
+
+
+# --- the grammar ------------------------------------------------------------------------------
+
+class _Scope:
+    """Variables visible at a point: name -> kind.
+
+    kinds: ``"s"`` float scalar, ``"i"`` int counter (read only), ``("a", shape)`` array,
+    ``("l", n)`` list of n floats. ``owned`` names local arrays that may be written in place."""
+
+    def __init__(self, vars=None, owned=None):
+        self.vars = dict(vars or {})
+        self.owned = set(owned or ())
+
+    def copy(self):
+        return _Scope(self.vars, self.owned)
+
+    def of(self, pred):
+        return [n for n, k in self.vars.items() if pred(k)]
+
+    def scalars(self):
+        return self.of(lambda k: k == "s")
+
+    def ints(self):
+        return self.of(lambda k: k == "i")
+
+    def arrays(self, shape=None):
+        return self.of(lambda k: isinstance(k, tuple) and k[0] == "a" and (shape is None or k[1] == shape))
+
+    def lists(self):
+        return self.of(lambda k: isinstance(k, tuple) and k[0] == "l" and k[1] > 0)
+
+    def shapes(self):
+        return sorted({self.vars[n][1] for n in self.arrays()})
+
+
+def _bcast(s, t):
+    try:
+        return tuple(np.broadcast_shapes(s, t))
+    except ValueError:
+        return None
+
+
+class ProgramGen:
+    """Writes one module: helpers ``h0, h1, ...`` and ``main``; see ``generate``."""
+
+    def __init__(self, ch, size=6, max_depth=3):
+        self.ch, self.size, self.max_depth = ch, size, max_depth
+        self.counter = itertools.count()
+        self.helpers = []          # (name, [param kinds])
+
+    # names
+    def fresh(self, prefix="v"):
+        return "%s%d" % (prefix, next(self.counter))
+
+    # ---- expressions
+    def const(self):
+        return self.ch.choice(["0.5", "1.5", "2.0", "0.25", "-0.75", "3.0", "1.0"])
+
+    def scalar_leaf(self, sc):
+        ch, opts = self.ch, ["const"]
+        if sc.scalars():
+            opts += ["var", "var", "var"]
+        if sc.ints():
+            opts.append("int")
+        if sc.arrays():
+            opts.append("elem")
+        if sc.lists():
+            opts.append("list")
+        kind = ch.choice(opts[::-1]) if len(opts) > 1 else "const"
+        if kind == "var":
+            return ch.choice(sc.scalars())
+        if kind == "int":
+            return "(0.25 * %s)" % ch.choice(sc.ints())
+        if kind == "elem":
+            a = ch.choice(sc.arrays())
+            shape = sc.vars[a][1]
+            return "%s[%s]" % (a, ", ".join(str(ch.integer(0, n - 1)) for n in shape))
+        if kind == "list":
+            lst = ch.choice(sc.lists())
+            n = sc.vars[lst][1]
+            return "%s[%d]" % (lst, ch.integer(-n, n - 1))
+        return self.const()
+
+    def sexpr(self, sc, d=None):
+        """A float-valued expression."""
+        ch = self.ch
+        d = self.max_depth if d is None else d
+        if d <= 0 or ch.boolean(0.3):
+            return self.scalar_leaf(sc)
+        ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
+        if sc.arrays():
+            ops += ["sum", "mean"]
+        if self.helpers:
+            ops += ["call", "call"]
+        op = ch.choice(ops)
+        e = lambda: self.sexpr(sc, d - 1)
+        if op in ("add", "sub", "mul"):
+            return "(%s %s %s)" % (e(), {"add": "+", "sub": "-", "mul": "*"}[op], e())
+        if op == "neg":
+            return "(-%s)" % e()
+        if op in ("sin", "cos", "tanh"):
+            return "math.%s(%s)" % (op, e())
+        if op == "div":
+            if ch.boolean():
+                b = e()
+                return "(%s / (1.5 + %s * %s))" % (e(), b, b)
+            return "(%s / %s)" % (e(), ch.choice(["2.0", "3.0", "-1.5", "0.5"]))
+        if op == "pow":
+            return "(%s) ** %d" % (e(), ch.integer(2, 3))
+        if op == "exp":
+            a = e()
+            return ch.choice(["math.exp(-%s * %s)" % (a, a), "math.exp(math.sin(%s))" % a,
+                              "math.exp(0.5 * math.tanh(%s))" % a])
+        if op == "log":
+            a = e()
+            return ch.choice(["math.log(1 + %s * %s)" % (a, a), "math.log(2.0 + math.cos(%s))" % a])
+        if op in ("sum", "mean"):
+            return "np.%s(%s)" % (op, self.aexpr(sc, ch.choice(sc.shapes()), d - 1))
+        # call
+        name, kinds = ch.choice(self.helpers)
+        args = [self.sexpr(sc, d - 1) if k == "s" else self.aexpr(sc, k[1], d - 1) for k in kinds]
+        return "%s(%s)" % (name, ", ".join(args))
+
+    def aexpr(self, sc, shape, d=None):
+        """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
+        ch = self.ch
+        d = self.max_depth if d is None else d
+        same = sc.arrays(shape)
+        if d <= 0 or ch.boolean(0.3):
+            if same:
+                return ch.choice(same)
+            # build it by broadcasting two others
+            for s in sc.shapes():
+                for t in sc.shapes():
+                    if _bcast(s, t) == shape:
+                        return "(%s * %s)" % (ch.choice(sc.arrays(s)), ch.choice(sc.arrays(t)))
+            return "(%s + np.zeros(%s))" % (self.sexpr(sc, 0), shape[0] if len(shape) == 1 else str(shape))
+        op = ch.choice(["bin", "bin", "scal", "sin", "tanh", "cos", "exp", "div", "pow", "log", "grow"])
+        e = lambda: self.aexpr(sc, shape, d - 1)
+        if op == "bin":
+            others = [s for s in sc.shapes() if _bcast(s, shape) == shape]
+            sym = ch.choice(["+", "-", "*"])
+            if others and ch.boolean(0.6):
+                right = self.aexpr(sc, ch.choice(others), d - 1)
+            else:
+                right = self.sexpr(sc, d - 1)
+            return "(%s %s %s)" % (e(), sym, right) if ch.boolean() else "(%s %s %s)" % (right, sym, e())
+        if op == "scal":
+            return "(%s * %s)" % (self.sexpr(sc, d - 1), e())
+        if op in ("sin", "tanh", "cos"):
+            return "np.%s(%s)" % (op, e())
+        if op == "exp":
+            a = e()
+            return "np.exp(-%s * %s)" % (a, a)
+        if op == "div":
+            b = e()
+            return "(%s / (1.5 + %s * %s))" % (e(), b, b)
+        if op == "pow":
+            return "(%s) ** 2" % e()
+        if op == "log":
+            a = e()
+            return "np.log(1.0 + %s * %s)" % (a, a)
+        # grow: the product of two shapes that broadcast to ``shape``
+        pairs = [(s, t) for s in sc.shapes() for t in sc.shapes() if s != shape and _bcast(s, t) == shape]
+        if not pairs:
+            return e()
+        s, t = ch.choice(pairs)
+        return "(%s * %s)" % (self.aexpr(sc, s, d - 1), self.aexpr(sc, t, d - 1))
+
+    def bounded(self, expr, var=None):
+        """Keep loop-carried values bounded."""
+        form = self.ch.integer(0, 3)
+        if form == 0:
+            return "math.tanh(%s)" % expr
+        if form == 1:
+            return "math.sin(%s)" % expr
+        if form == 2 and var:
+            return "0.5 * %s + 0.5 * math.tanh(%s)" % (var, expr)
+        return "math.cos(%s)" % expr
+
+    def bounded_arr(self, expr, var=None):
+        form = self.ch.integer(0, 2)
+        if form == 0:
+            return "np.tanh(%s)" % expr
+        if form == 1 and var:
+            return "0.5 * %s + 0.5 * np.sin(%s)" % (var, expr)
+        return "np.sin(%s)" % expr
+
+    def cond(self, sc, loop=None):
+        """A comparison (kink safety is checked at run time)."""
+        ch = self.ch
+        opts = ["ss", "sc"]
+        if sc.arrays():
+            opts.append("arr")
+        if loop and sc.ints():
+            opts += ["int", "int"]
+        kind = ch.choice(opts)
+        op = ch.choice([">", "<", ">=", "<="])
+        if kind == "ss":
+            return "%s %s %s" % (self.sexpr(sc, 2), op, self.sexpr(sc, 2))
+        if kind == "sc":
+            return "%s %s %s" % (self.sexpr(sc, 2), op, ch.choice(["0.0", "0.5", "-0.5", "1.0"]))
+        if kind == "arr":
+            a = self.aexpr(sc, ch.choice(sc.shapes()), 1)
+            return "np.%s(%s) %s %s" % (ch.choice(["sum", "mean"]), a, op, ch.choice(["0.0", "0.5", "-0.5"]))
+        i = ch.choice(sc.ints())
+        return ch.choice(["%s == %d" % (i, ch.integer(0, 3)), "%s > %d" % (i, ch.integer(0, 2)),
+                          "%s %% 2 == 0" % i])
+
+    # ---- statements (each returns a list of (indent, text) lines)
+    def block(self, sc, depth, n, loop=None, ret_ok=True):
+        lines = []
+        for _ in range(n):
+            lines += self.stmt(sc, depth, loop, ret_ok)
+        return lines or [(0, "pass")]
+
+    @staticmethod
+    def indent(lines, k=1):
+        return [(i + k, t) for i, t in lines]
+
+    def stmt(self, sc, depth, loop, ret_ok):
+        ch = self.ch
+        opts = ["assign_s", "assign_s", "assign_s"]
+        if sc.scalars():
+            opts += ["reassign_s", "reassign_s", "aug"]
+        if sc.arrays():
+            opts += ["assign_a", "reassign_a"]
+        if sc.owned:
+            opts += ["setitem"]
+        if depth > 0:
+            opts += ["if", "if", "for", "while", "list", "zeros"]
+        if loop:
+            opts += ["break", "continue"]
+        if ret_ok and depth < 2:
+            opts += ["return"]
+        kind = ch.choice(opts)
+        if kind == "assign_s":
+            v = self.fresh()
+            e = self.sexpr(sc)
+            if loop or ch.boolean(0.3):
+                e = self.bounded(e)
+            sc.vars[v] = "s"
+            return [(0, "%s = %s" % (v, e))]
+        if kind == "reassign_s":
+            v = ch.choice(sc.scalars())
+            e = self.sexpr(sc)
+            if loop or ch.boolean(0.4):
+                e = self.bounded(e, v)
+            return [(0, "%s = %s" % (v, e))]
+        if kind == "aug":
+            v = ch.choice(sc.scalars())
+            return [(0, "%s %s 0.5 * math.tanh(%s)" % (v, ch.choice(["+=", "-=", "*="]), self.sexpr(sc)))]
+        if kind == "assign_a":
+            shape = ch.choice(sc.shapes())
+            pairs = [_bcast(s, t) for s in sc.shapes() for t in sc.shapes()]
+            pairs = [p for p in pairs if p is not None]
+            if ch.boolean(0.3):
+                shape = ch.choice(pairs)
+            e = self.aexpr(sc, shape)
+            if e.isidentifier():
+                e = "1.0 * %s" % e       # never alias a parameter
+            if loop or ch.boolean(0.3):
+                e = self.bounded_arr(e)
+            v = self.fresh("a")
+            sc.vars[v] = ("a", shape)
+            return [(0, "%s = %s" % (v, e))]
+        if kind == "reassign_a":
+            v = ch.choice(sc.arrays())
+            e = self.aexpr(sc, sc.vars[v][1])
+            if e.isidentifier():
+                e = "1.0 * %s" % e
+            if loop or ch.boolean(0.4):
+                e = self.bounded_arr(e, v)
+            return [(0, "%s = %s" % (v, e))]
+        if kind == "setitem":
+            v = ch.choice(sorted(sc.owned))
+            shape = sc.vars[v][1]
+            idx = [str(ch.integer(0, n - 1)) for n in shape]
+            if loop and sc.ints() and ch.boolean():
+                i = ch.choice(sc.ints())
+                idx[-1] = "%s %% %d" % (i, shape[-1])
+            e = self.sexpr(sc)
+            if loop:
+                e = self.bounded(e)
+            return [(0, "%s[%s] = %s" % (v, ", ".join(idx), e))]
+        if kind == "zeros":
+            v = self.fresh("y")
+            shape = ch.choice([(3,), (2, 3)] + sc.shapes())
+            if sc.arrays(shape) and ch.boolean():
+                init = "np.copy(%s)" % ch.choice(sc.arrays(shape))
+            else:
+                init = "np.zeros(%s)" % (str(shape[0]) if len(shape) == 1 else str(shape))
+            lines = [(0, "%s = %s" % (v, init))]
+            i = self.fresh("i")
+            inner = sc.copy()
+            inner.vars[i] = "i"
+            idx = ", ".join([str(ch.integer(0, n - 1)) for n in shape[:-1]] + [i])
+            lines += [(0, "for %s in range(%d):" % (i, shape[-1])),
+                      (1, "%s[%s] = %s" % (v, idx, self.bounded(self.sexpr(inner))))]
+            sc.vars[v] = ("a", shape)
+            sc.owned.add(v)
+            return lines
+        if kind == "if":
+            c = self.cond(sc, loop)
+            body_sc, else_sc = sc.copy(), sc.copy()
+            n = ch.integer(1, 2)
+            lines = [(0, "if %s:" % c)] + self.indent(self.block(body_sc, depth - 1, n, loop, ret_ok))
+            if ch.boolean(0.6):
+                lines += [(0, "else:")] + self.indent(self.block(else_sc, depth - 1, ch.integer(1, 2), loop, ret_ok))
+            return lines
+        if kind == "for":
+            i = self.fresh("i")
+            inner = sc.copy()
+            inner.vars[i] = "i"
+            head = (0, "for %s in range(%d):" % (i, ch.integer(1, 4)))
+            return [head] + self.indent(self.block(inner, depth - 1, ch.integer(1, 3), "for", ret_ok))
+        if kind == "while":
+            n = self.fresh("n")
+            inner = sc.copy()
+            inner.vars[n] = "i"
+            limit = ch.integer(1, 4)
+            c = "%s < %d" % (n, limit)
+            if sc.scalars() and ch.boolean(0.3):
+                c += " and %s < %s" % (ch.choice(sc.scalars()), ch.choice(["1.0", "0.5", "2.0"]))
+            lines = [(0, "%s = 0" % n), (0, "while %s:" % c), (1, "%s += 1" % n)]
+            return lines + self.indent(self.block(inner, depth - 1, ch.integer(1, 3), "while", ret_ok))
+        if kind == "list":
+            v = self.fresh("L")
+            k = ch.integer(1, 4)
+            lines = [(0, "%s = []" % v)]
+            if ch.boolean():
+                i = self.fresh("i")
+                inner = sc.copy()
+                inner.vars[i] = "i"
+                lines += [(0, "for %s in range(%d):" % (i, k)),
+                          (1, "%s.append(%s)" % (v, self.bounded(self.sexpr(inner))))]
+            else:
+                lines += [(0, "%s.append(%s)" % (v, self.sexpr(sc))) for _ in range(k)]
+            sc.vars[v] = ("l", k)
+            return lines
+        if kind in ("break", "continue"):
+            return [(0, "if %s:" % self.cond(sc, loop)), (1, kind)]
+        # return
+        return [(0, "if %s:" % self.cond(sc, loop)), (1, "return %s" % self.sexpr(sc))]
+
+    # ---- functions
+    def function(self, name, params, n_stmts, depth):
+        sc = _Scope({p: k for p, k in params})
+        body = self.block(sc, depth, n_stmts, None, True)
+        body.append((0, "return %s" % self.sexpr(sc)))
+        sig = ", ".join(p for p, _ in params)
+        return "\n".join(["def %s(%s):" % (name, sig)] + ["    " * (i + 1) + t for i, t in body])
+
+    def generate(self):
+        """(source, param kinds, args)"""
+        ch = self.ch
+        defs = []
+        for h in range(ch.integer(0, 2)):
+            params = [("p0", "s")]
+            if ch.boolean(0.5):
+                params.append(("p1", "s") if ch.boolean() else ("p1", ("a", ch.choice(SHAPES[:2]))))
+            name = "h%d" % h
+            defs.append(self.function(name, params, ch.integer(0, 3), 1))
+            self.helpers.append((name, [k for _, k in params]))
+        params = [("x0", "s")]
+        for j in range(1, ch.integer(1, 3)):
+            params.append(("x%d" % j, "s"))
+        for j in range(ch.integer(0, 2)):
+            params.append(("a%d" % j, ("a", ch.choice(SHAPES))))
+        defs.append(self.function("main", params, ch.integer(1, self.size), 2))
+        src = "import math\nimport numpy as np\n\n\n" + "\n\n\n".join(defs) + "\n"
+        args = []
+        for _, k in params:
+            if k == "s":
+                args.append(ch.uniform(-1.5, 1.5))
+            else:
+                args.append(np.array([ch.uniform(-1.5, 1.5) for _ in range(int(np.prod(k[1])))]).reshape(k[1]))
+        return src, [k for _, k in params], args
+
+
+class Program:
+    def __init__(self, source, kinds, args):
+        self.source, self.kinds, self.args = source, kinds, args
+
+    def __repr__(self):
+        return "Program:\n%s\nargs = %r" % (self.source, self.args)
+
+
+def random_program(seed, size=6):
+    """A program from a seeded ``random.Random`` (the soak run)."""
+    return Program(*ProgramGen(RandomChooser(seed), size=size).generate())
+
+
+def programs(size=6):
+    """A hypothesis strategy of ``Program``s."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def _programs(draw):
+        return Program(*ProgramGen(DataChooser(draw), size=size).generate())
+    return _programs()
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+_TMP = None
+_COUNT = itertools.count()
+
+
+def _tmpdir():
+    global _TMP
+    if _TMP is None:
+        _TMP = tempfile.mkdtemp(prefix="sd_programs_")
+    return _TMP
+
+
+class Loaded:
+    """The program written to a real module file (so ``inspect.getsource`` works); a context
+    manager that deletes the file and forgets the module afterwards."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __enter__(self):
+        name = "sdprog_%d_%d" % (os.getpid(), next(_COUNT))
+        self.path = os.path.join(_tmpdir(), name + ".py")
+        with open(self.path, "w") as fh:
+            fh.write(self.source)
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        self.module = importlib.util.module_from_spec(spec)
+        self.name = name
+        sys.modules[name] = self.module
+        spec.loader.exec_module(self.module)
+        return self.module
+
+    def __exit__(self, *exc):
+        sys.modules.pop(self.name, None)
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        linecache.checkcache(self.path)
+        return False
+
+
+# --- the kink detector ------------------------------------------------------------------------
+
+class _Instrument(ast.NodeTransformer):
+    """``a < b`` -> ``__cmp(a, "<", b)`` (chains are split); the recorder keeps margins."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) != 1:
+            return node
+        op = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}.get(
+            type(node.ops[0]))
+        if op is None:
+            return node
+        call = ast.Call(func=ast.Name(id="__cmp", ctx=ast.Load()),
+                        args=[node.left, ast.Constant(value=op), node.comparators[0]], keywords=[])
+        return ast.copy_location(call, node)
+
+
+_CMP = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def instrumented(source):
+    """A callable ``run(*args) -> (value, decisions, min_margin)`` for ``main`` of ``source``."""
+    tree = _Instrument().visit(ast.parse(source))
+    ast.fix_missing_locations(tree)
+    code = compile(tree, "<instrumented>", "exec")
+    trace = []
+
+    def cmp(a, op, b):
+        r = bool(_CMP[op](a, b))
+        try:
+            m = math.inf if isinstance(a, int) and isinstance(b, int) else abs(float(a) - float(b))
+        except (TypeError, ValueError):
+            m = math.inf
+        trace.append((r, m))
+        return r
+    ns = {"__cmp": cmp}
+    exec(code, ns)
+    main = ns["main"]
+
+    def run(*args):
+        del trace[:]
+        v = main(*_copy(args))
+        return v, [r for r, _ in trace], min([m for _, m in trace], default=math.inf)
+    return run
+
+
+# --- the oracle -------------------------------------------------------------------------------
+
+def _copy(args):
+    return [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def _flat(args):
+    return np.concatenate([np.ravel(np.asarray(a, float)) for a in args]) if args else np.zeros(0)
+
+
+def _unflat(args, vec):
+    out, k = [], 0
+    for a in args:
+        n = int(np.size(a))
+        if isinstance(a, np.ndarray):
+            out.append(vec[k:k + n].reshape(a.shape))
+        else:
+            out.append(float(vec[k]))
+        k += n
+    return out
+
+
+def fd_gradient(source, args, h=FD_STEP):
+    """Central differences of ``main``; raises ``Rejected`` near a kink or on overflow."""
+    run = instrumented(source)
+    with np.errstate(all="raise"):
+        try:
+            v0, dec0, margin = run(*args)
+            if margin < MARGIN:
+                raise Rejected("comparison margin %.3g" % margin)
+            if not np.isfinite(v0) or abs(float(v0)) > BOUND:
+                raise Rejected("value %r" % (v0,))
+            x0 = _flat(args)
+            g = np.zeros_like(x0)
+            for j in range(x0.size):
+                vals = []
+                for s in (h, -h):
+                    x = x0.copy()
+                    x[j] += s
+                    v, dec, _ = run(*_unflat(args, x))
+                    if dec != dec0:
+                        raise Rejected("a branch flips at x[%d] %+g" % (j, s))
+                    vals.append(float(v))
+                g[j] = (vals[0] - vals[1]) / (2 * h)
+        except (FloatingPointError, OverflowError, ValueError) as e:
+            raise Rejected("%s: %s" % (type(e).__name__, e))
+    if not np.all(np.isfinite(g)):
+        raise Rejected("non-finite finite differences")
+    return v0, g
+
+
+def _close(a, b, rtol):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    err = np.max(np.abs(a - b)) if a.size else 0.0
+    return err <= rtol * (1.0 + max(np.max(np.abs(a), initial=0.0), np.max(np.abs(b), initial=0.0))), err
+
+
+class _Alarm:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def _fire(self, *_):
+        raise TimeoutError("timed out after %ds" % self.seconds)
+
+    def __enter__(self):
+        if self.seconds and hasattr(signal, "SIGALRM"):
+            self.old = signal.signal(signal.SIGALRM, self._fire)
+            signal.alarm(self.seconds)
+
+    def __exit__(self, *exc):
+        if self.seconds and hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+def check_program(prog, timeout=20):
+    """Check one program; returns None, raises ``Rejected``, ``Mismatch`` (a wrong answer) or
+    whatever sourcediff raised (``SourcediffError`` for a refusal, anything else is a crash)."""
+    with _Alarm(timeout):
+        v_fd, g_fd = fd_gradient(prog.source, prog.args)
+        with Loaded(prog.source) as mod:
+            f = mod.main
+            wrt = tuple(range(len(prog.args)))
+            value = f(*_copy(prog.args))
+            v_rev, g_rev = sd.value_and_grad(f, wrt=wrt)(*_copy(prog.args))
+            g_fwd = sd.grad(f, wrt=wrt, mode="forward")(*_copy(prog.args))
+    if not (v_rev == value):
+        raise Mismatch("value_and_grad value %r != main(*args) %r" % (v_rev, value))
+    if not (isinstance(g_rev, tuple) and len(g_rev) == len(prog.args)):
+        raise Mismatch("reverse gradient is not a %d-tuple: %r" % (len(prog.args), g_rev))
+    if not (isinstance(g_fwd, tuple) and len(g_fwd) == len(prog.args)):
+        raise Mismatch("forward gradient is not a %d-tuple: %r" % (len(prog.args), g_fwd))
+    for i, (a, gr, gf) in enumerate(zip(prog.args, g_rev, g_fwd)):
+        for mode, g in (("reverse", gr), ("forward", gf)):
+            if np.shape(g) != np.shape(a):
+                raise Mismatch("%s gradient %d has shape %s, argument %s" % (mode, i, np.shape(g), np.shape(a)))
+            if isinstance(a, np.ndarray) and not isinstance(g, np.ndarray):
+                raise Mismatch("%s gradient %d is a %s for an array argument" % (mode, i, type(g).__name__))
+    ok, err = _close(_flat(g_fwd), _flat(g_rev), MODE_RTOL)
+    if not ok:
+        raise Mismatch("forward and reverse disagree (max err %.3g)\nforward %r\nreverse %r" % (err, g_fwd, g_rev))
+    ok, err = _close(_flat(g_rev), g_fd, FD_RTOL)
+    if not ok:
+        raise Mismatch("gradient disagrees with finite differences (max err %.3g)\nsourcediff %r\nfinite diff %r"
+                       % (err, _flat(g_rev), g_fd))
+    return None
