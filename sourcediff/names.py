@@ -8,14 +8,25 @@ class Names:
     def __init__(self, used=()):
         self.used = set(used)
         self.n = 0
+        self.temps = []
 
     def temp(self):
         while "t%d" % self.n in self.used:
             self.n += 1
         name = "t%d" % self.n
         self.used.add(name)
+        self.temps.append(name)
         self.n += 1
         return name
+
+    def mark(self):
+        """A point to ``rewind`` to: a trial generation pass gives its temporaries back."""
+        return self.n, len(self.temps)
+
+    def rewind(self, mark):
+        self.n, k = mark
+        self.used.difference_update(self.temps[k:])
+        del self.temps[k:]
 
     def fresh(self, base):
         name, k = base, 1

@@ -29,6 +29,8 @@ from .lower import classify
 from .names import assign, call, const, load, store
 from .rules import registry as R
 
+SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
+              "reduced_count": (0, 1), "shape": (0,), "ndim": (0,), "size": (0,)}
 NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
 
 
@@ -123,6 +125,12 @@ class Reverse:
 
     # -- the adjoint sweep ------------------------------------------------------------------------
     def adjoint(self, stmts, st):
+        out = self._adjoint(stmts, st)
+        if getattr(self, "shape_names", None):
+            _Rename(self.shape_names).visit(gast.Module(body=out, type_ignores=[]))
+        return out
+
+    def _adjoint(self, stmts, st):
         out, line = [], None
         for s in reversed(stmts):
             code = self.adj_stmt(s, st)
@@ -139,7 +147,7 @@ class Reverse:
         t = type(s)
         if t is gast.If:
             sa, sb = set(st), set(st)
-            a, b = self.adjoint(s.body, sa), self.adjoint(s.orelse, sb)
+            a, b = self._adjoint(s.body, sa), self._adjoint(s.orelse, sb)
             a += self.zeros(sb - sa)
             b += self.zeros(sa - sb)
             st |= sa | sb
@@ -150,7 +158,7 @@ class Reverse:
             head = set(st)
             while True:
                 end = set(head)
-                body = self.adjoint(s.body, end)
+                body = self._adjoint(s.body, end)
                 if end <= head:
                     break
                 head |= end
@@ -321,14 +329,18 @@ class Reverse:
     # -- putting it together -----------------------------------------------------------------------
     def run(self, ret, seed):
         """(primal statements, adjoint statements, final live set, names the adjoint reads)."""
-        body = self.func.node.body
         self.reads_hint = set()
+        mark = self.gen.names.mark()
+        self.shape_only(ret, seed)
+        self.gen.names.rewind(mark)
+        body = self.func.node.body
         for _ in range(2):  # the second pass knows which names are pushed (their pops read the tape)
             st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
             adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
             reads = _loads(adj) & self.locals
             self.reads_hint = reads
             self.decide_pushes(reads)
+            self.gen.names.rewind(mark)
         self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
         adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
@@ -340,6 +352,47 @@ class Reverse:
         if self.tape:
             inits.insert(0, assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
         return inits + prim, adj, st, reads
+
+    def shape_only(self, ret, seed):
+        """Let the adjoint read only the shape of values it needs for nothing else.
+
+        ``unbroadcast(g, t3)`` needs ``t3``'s shape, not its data: after each assignment
+        ``t3_shape = shape_of(t3)`` (a zero-strided stand-in), and the adjoint reads that,
+        so a loop keeps no copy of ``t3``.
+        """
+        st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
+        tree = gast.Module(body=self._adjoint(self.func.node.body, st), type_ignores=[])
+        uses, shape_uses = {}, {}
+        for n in gast.walk(tree):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                uses[n.id] = uses.get(n.id, 0) + 1
+            elif isinstance(n, gast.Call):
+                f = n.func.id if isinstance(n.func, gast.Name) else getattr(n.func, "attr", None)
+                for i in SHAPE_ARGS.get(f, ()):
+                    if i < len(n.args) and isinstance(n.args[i], gast.Name):
+                        shape_uses[n.args[i].id] = shape_uses.get(n.args[i].id, 0) + 1
+        overwritten = {v for s in _stmts(self.func.node.body) for v in _targets(s) if id(s) in self.in_loop or self.before.get(id(s))}
+        only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten and v not in self.params}
+        if not only:
+            return
+        self.shape_names = {v: self.gen.names.fresh(v + "_shape") for v in sorted(only)}
+        self.gen.bind_rt("shape_of")
+
+        def insert(stmts):
+            out = []
+            for s in stmts:
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    s.body = insert(s.body)
+                    if isinstance(s, gast.If):
+                        s.orelse = insert(s.orelse)
+                out.append(s)
+                for v in _targets(s) if isinstance(s, gast.Assign) else ():
+                    if v in self.shape_names:
+                        out.append(gast.copy_location(assign(self.shape_names[v], call("shape_of", load(v))), s))
+            return out
+        self.func.node.body = insert(self.func.node.body)
+        self.locals |= set(self.shape_names.values())
+        self._scan()
 
     def decide_pushes(self, reads):
         self.pushed = {}
@@ -360,6 +413,16 @@ class Reverse:
                 need = [p.target] if p.target in reads or p.target in self.active else []
             if need:
                 self.pushed[id(s)] = need
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.names:
+            node.id = self.names[node.id]
+        return node
 
 
 def _np(name):

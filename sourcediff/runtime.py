@@ -161,3 +161,19 @@ def seed_one(y):
         raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(y),),
                               hint="use sd.vjp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
     return np.ones_like(y, dtype=np.result_type(y, np.float64)) if isinstance(y, np.ndarray) else 1.0
+
+
+_SHAPES = {}
+
+
+def shape_of(x):
+    """A stand-in with ``x``'s shape and dtype and no data (a zero-strided view), for
+    adjoints that need only the shape of a value a loop overwrites."""
+    shape = getattr(x, "shape", None)
+    if shape is None or not isinstance(x, np.ndarray):
+        return x
+    key = (shape, x.dtype)
+    z = _SHAPES.get(key)
+    if z is None:
+        z = _SHAPES[key] = np.broadcast_to(np.zeros((), x.dtype), shape)
+    return z

@@ -4,10 +4,10 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
-from ..runtime import getitem_copy, getitem_vjp, grad_like, seed_one, setitem_vjp, tindex, zeros_like, add
+from ..runtime import add, getitem_copy, getitem_vjp, grad_like, seed_one, setitem_vjp, shape_of, tindex, zeros_like
 from .registry import jvp, nondiff, vjp
 
-nondiff(seed_one, zeros_like)
+nondiff(seed_one, zeros_like, shape_of)
 
 
 @jvp(grad_like)
