@@ -15,5 +15,5 @@ from . import rules  # noqa: F401  (registers every rule)
 from .api import (check_grads, checkpoint, defjvp, defvjp, grad, hessian, jacobian, jvp, lower, source,  # noqa: F401
                   stop_gradient, value_and_grad, vjp)
 
-__all__ = ["grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower", "check_grads",
+__all__ = ["__version__", "rules", "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower", "check_grads",
            "stop_gradient", "checkpoint", "defvjp", "defjvp", "SourcediffError"]

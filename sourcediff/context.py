@@ -10,7 +10,7 @@ import inspect
 
 import gast
 
-from . import desugar, fence, lower
+from . import desugar, fence, lower, ownership
 from .frontend import Func
 from .names import Names, names_in
 from .rules import registry as R
@@ -44,6 +44,7 @@ class Gen:
             names = Names(names_in(func.node))
             desugar.desugar(func, names)
             lower.lower(func, names)
+            ownership.check(func)
             self.funcs[fn] = (func, names)
             self.sources[fn] = func.source
             for n, v in func.closure_names().items():

@@ -4,6 +4,7 @@
       --fence-----> refuse unsupported syntax                      fence.check
       --desugar---> core forms, structured jumps                   desugar.desugar
       --lower-----> three-address IR                               lower.lower
+      --ownership-> writes only into owned values, aliases merged    ownership.check
       --activity--> active names                                   activity.analyse
       --forward---> primal + tangent steps       (mode="forward")  forward.Forward
       --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
@@ -12,7 +13,7 @@
 """
 import gast
 
-from . import codegen, optimize as opt, runtime
+from . import codegen, optimize as opt
 from .context import CHECKPOINT, Gen, is_user_function
 from .lower import classify
 from .forward import Forward

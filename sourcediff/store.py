@@ -14,7 +14,7 @@ import numpy as np
 
 from . import cache, codegen, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .rules import helpers, numpy_rules, registry, runtime_rules, scalar
+from .rules import helpers, numpy_rules, runtime_rules, scalar
 
 
 def _own_hash():
