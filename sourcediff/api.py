@@ -105,7 +105,7 @@ def _grad(f, wrt, mode, optimize, kind):
         if all(_scalar(args[i]) for i in idx):
             return gen(*args)
         jv = jv or _build(f, idx, "jvp", "forward", optimize, True)
-        grads = tuple(_jac_fwd(jv, args, idx, args[i], i, out_shape=()) for i in idx)
+        grads = tuple(runtime.grad_like(_jac_fwd(jv, args, idx, args[i], i, out_shape=()), args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
             return f(*args), g

@@ -27,8 +27,31 @@ from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_redu
                       kron_axes, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
                       tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
                       undiff, unpad, unstack, untake, untake_along_axis)
-from .registry import jvp, nondiff, vjp
+from .registry import jvp as _jvp, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
+
+
+def _opt(path):
+    """``np.<path>``, or None where this NumPy lacks it: NumPy 2.0 added the array-API names
+    (``np.linalg.matmul/vecdot/outer/...``, ``np.vecdot``, ``np.matrix_transpose``), 2.1 added
+    ``np.unstack`` and ``np.cumulative_sum/prod``. Registration skips missing keys, so the package
+    imports (with fewer rules) on NumPy 1.24+."""
+    obj = np
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def vjp(*keys):
+    """``registry.vjp`` for the keys this NumPy has (none: the rule is defined but unregistered)."""
+    return _vjp(*[k for k in keys if k is not None])
+
+
+def jvp(*keys):
+    """``registry.jvp`` for the keys this NumPy has."""
+    return _jvp(*[k for k in keys if k is not None])
 
 nondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.fix, np.trunc, np.sign, np.signbit, np.heaviside,
         np.floor_divide, np.spacing, np.nextafter, np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
@@ -266,8 +289,8 @@ def clip_jvp(da, da_min, da_max, ans, a, a_min=None, a_max=None):
 
 # --- products and linear algebra -----------------------------------------------------------------
 
-vjp(np.linalg.matmul)(matmul_vjp)
-jvp(np.linalg.matmul)(matmul_jvp)
+vjp(_opt("linalg.matmul"))(matmul_vjp)
+jvp(_opt("linalg.matmul"))(matmul_jvp)
 
 @vjp(np.dot)
 def dot_vjp(g, ans, a, b):
@@ -285,11 +308,11 @@ def inner_vjp(g, ans, a, b):
 @jvp(np.inner)
 def inner_jvp(da, db, ans, a, b): return np.inner(da, b), np.inner(a, db)
 
-@vjp(np.tensordot, np.linalg.tensordot)
+@vjp(np.tensordot, _opt("linalg.tensordot"))
 def tensordot_vjp(g, ans, a, b, axes=2):
     return (np.transpose(np.tensordot(g, b, axes=tensordot_adjoint_axes(a, b, axes, 0)), tensordot_adjoint_perm(a, b, axes, 0)),
             np.transpose(np.tensordot(a, g, axes=tensordot_adjoint_axes(a, b, axes, 1)), tensordot_adjoint_perm(a, b, axes, 1)))
-@jvp(np.tensordot, np.linalg.tensordot)
+@jvp(np.tensordot, _opt("linalg.tensordot"))
 def tensordot_jvp(da, db, ans, a, b, axes=2): return np.tensordot(da, b, axes=axes), np.tensordot(a, db, axes=axes)
 
 @vjp(np.vdot)
@@ -297,14 +320,14 @@ def vdot_vjp(g, ans, a, b): return np.reshape(g * np.ravel(b), np.shape(a)), np.
 @jvp(np.vdot)
 def vdot_jvp(da, db, ans, a, b): return np.vdot(da, b), np.vdot(a, db)
 
-@vjp(np.outer, np.linalg.outer)
+@vjp(np.outer, _opt("linalg.outer"))
 def outer_vjp(g, ans, a, b): return np.reshape(np.dot(g, np.ravel(b)), np.shape(a)), np.reshape(np.dot(np.ravel(a), g), np.shape(b))
-@jvp(np.outer, np.linalg.outer)
+@jvp(np.outer, _opt("linalg.outer"))
 def outer_jvp(da, db, ans, a, b): return np.outer(da, b), np.outer(a, db)
 
-@vjp(np.vecdot, np.linalg.vecdot)
+@vjp(_opt("vecdot"), _opt("linalg.vecdot"))
 def vecdot_vjp(g, ans, x1, x2, axis=-1): return unbroadcast(np.expand_dims(g, axis) * x2, x1), unbroadcast(np.expand_dims(g, axis) * x1, x2)
-@jvp(np.vecdot, np.linalg.vecdot)
+@jvp(_opt("vecdot"), _opt("linalg.vecdot"))
 def vecdot_jvp(dx1, dx2, ans, x1, x2, axis=-1): return np.vecdot(dx1, x2, axis=axis), np.vecdot(x1, dx2, axis=axis)
 
 @vjp(np.einsum)
@@ -331,9 +354,9 @@ def cross_vjp(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def cross_jvp(da, db, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return np.cross(da, b, axisa, axisb, axisc, axis), np.cross(a, db, axisa, axisb, axisc, axis)
 
-@vjp(np.linalg.cross)
+@vjp(_opt("linalg.cross"))
 def linalg_cross_vjp(g, ans, x1, x2, axis=-1): return unbroadcast(np.cross(x2, g, axis=axis), x1), unbroadcast(np.cross(g, x1, axis=axis), x2)
-@jvp(np.linalg.cross)
+@jvp(_opt("linalg.cross"))
 def linalg_cross_jvp(dx1, dx2, ans, x1, x2, axis=-1): return np.linalg.cross(dx1, x2, axis=axis), np.linalg.cross(x1, dx2, axis=axis)
 
 @vjp(np.trace)
@@ -342,9 +365,9 @@ def trace_vjp(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 @jvp(np.trace)
 def trace_jvp(da, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None): return np.trace(da, offset, axis1, axis2)
 
-@vjp(np.linalg.trace)
+@vjp(_opt("linalg.trace"))
 def linalg_trace_vjp(g, ans, x, offset=0, dtype=None): return np.expand_dims(np.expand_dims(g, -1), -1) * np.eye(np.size(x, -2), np.size(x, -1), k=offset)
-@jvp(np.linalg.trace)
+@jvp(_opt("linalg.trace"))
 def linalg_trace_jvp(dx, ans, x, offset=0, dtype=None): return np.linalg.trace(dx, offset=offset)
 
 @vjp(np.diagonal)
@@ -352,9 +375,9 @@ def diagonal_vjp(g, ans, a, offset=0, axis1=0, axis2=1): return undiagonal(g, a,
 @jvp(np.diagonal)
 def diagonal_jvp(da, ans, a, offset=0, axis1=0, axis2=1): return np.diagonal(da, offset, axis1, axis2)
 
-@vjp(np.linalg.diagonal)
+@vjp(_opt("linalg.diagonal"))
 def linalg_diagonal_vjp(g, ans, x, offset=0): return undiagonal(g, x, offset, -2, -1)
-@jvp(np.linalg.diagonal)
+@jvp(_opt("linalg.diagonal"))
 def linalg_diagonal_jvp(dx, ans, x, offset=0): return np.linalg.diagonal(dx, offset=offset)
 
 # diag builds a matrix from a vector and extracts the diagonal of a matrix: each is the other's adjoint
@@ -410,20 +433,20 @@ def norm_jvp(dx, ans, x, ord=None, axis=None, keepdims=False):
     p = norm_order(x, ord, axis)
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p)
 
-@vjp(np.linalg.vector_norm)
+@vjp(_opt("linalg.vector_norm"))
 def vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):
     p = norm_order(x, ord, axis, True)
     return expand_reduced(g * ans ** (1.0 - p), x, axis, keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
-@jvp(np.linalg.vector_norm)
+@jvp(_opt("linalg.vector_norm"))
 def vector_norm_jvp(dx, ans, x, axis=None, keepdims=False, ord=2):
     p = norm_order(x, ord, axis, True)
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p)
 
-@vjp(np.linalg.matrix_norm)
+@vjp(_opt("linalg.matrix_norm"))
 def matrix_norm_vjp(g, ans, x, keepdims=False, ord="fro"):
     p = norm_order(x, ord, (-2, -1))
     return expand_reduced(g * ans ** (1.0 - p), x, (-2, -1), keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
-@jvp(np.linalg.matrix_norm)
+@jvp(_opt("linalg.matrix_norm"))
 def matrix_norm_jvp(dx, ans, x, keepdims=False, ord="fro"):
     p = norm_order(x, ord, (-2, -1))
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=(-2, -1), keepdims=keepdims) * ans ** (1.0 - p)
@@ -516,18 +539,18 @@ def cumprod_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.reshape(n
 @jvp(np.cumprod)
 def cumprod_jvp(da, ans, a, axis=None, dtype=None, out=None): return ans * np.cumsum(da / a, axis=axis)
 
-@vjp(np.cumulative_sum)
+@vjp(_opt("cumulative_sum"))
 def cumulative_sum_vjp(g, ans, x, axis=None, dtype=None, out=None, include_initial=False):
     r = np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
     return np.delete(r, 0, axis=axis) if include_initial else r
-@jvp(np.cumulative_sum)
+@jvp(_opt("cumulative_sum"))
 def cumulative_sum_jvp(dx, ans, x, axis=None, dtype=None, out=None, include_initial=False): return np.cumulative_sum(dx, axis=axis, include_initial=include_initial)
 
-@vjp(np.cumulative_prod)
+@vjp(_opt("cumulative_prod"))
 def cumulative_prod_vjp(g, ans, x, axis=None, dtype=None, out=None, include_initial=False):
     r = np.flip(np.cumsum(np.flip(g * ans, axis), axis=axis), axis)
     return (np.delete(r, 0, axis=axis) if include_initial else r) / x
-@jvp(np.cumulative_prod)
+@jvp(_opt("cumulative_prod"))
 def cumulative_prod_jvp(dx, ans, x, axis=None, dtype=None, out=None, include_initial=False):
     return ans * np.cumulative_sum(dx / x, axis=axis, include_initial=include_initial)
 
@@ -548,9 +571,9 @@ def transpose_vjp(g, ans, a, axes=None): return np.transpose(g, None if axes is 
 @jvp(np.transpose)
 def transpose_jvp(da, ans, a, axes=None): return np.transpose(da, axes)
 
-@vjp(np.matrix_transpose, np.linalg.matrix_transpose)
+@vjp(_opt("matrix_transpose"), _opt("linalg.matrix_transpose"))
 def matrix_transpose_vjp(g, ans, x): return np.matrix_transpose(g)
-@jvp(np.matrix_transpose, np.linalg.matrix_transpose)
+@jvp(_opt("matrix_transpose"), _opt("linalg.matrix_transpose"))
 def matrix_transpose_jvp(dx, ans, x): return np.matrix_transpose(dx)
 
 @vjp(np.swapaxes)
@@ -604,9 +627,9 @@ def stack_vjp(g, ans, arrays, axis=0, out=None, dtype=None): return unstack(g, a
 @jvp(np.stack)
 def stack_jvp(darrays, ans, arrays, axis=0, out=None, dtype=None): return np.stack(darrays, axis=axis)
 
-@vjp(np.unstack)
+@vjp(_opt("unstack"))
 def unstack_np_vjp(g, ans, x, axis=0): return np.stack(g, axis=axis)
-@jvp(np.unstack)
+@jvp(_opt("unstack"))
 def unstack_np_jvp(dx, ans, x, axis=0): return np.unstack(dx, axis=axis)
 
 @vjp(np.hstack)
