@@ -15,16 +15,7 @@ returned value depends on it differentiably.
 """
 import gast
 
-from .lower import classify
-
-
-def _steps(stmts):
-    for s in stmts:
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _steps(s.body)
-            yield from _steps(getattr(s, "orelse", []))
-        else:
-            yield s
+from .lower import classify, walk
 
 
 def _names(e):
@@ -42,7 +33,7 @@ def _io(p, diff_positions):
 
 def analyse(node, active_params, diff_positions, ret):
     """Active names of ``node`` returning ``ret``; ``diff_positions(prim)`` -> differentiable operands."""
-    flows = [_io(p, diff_positions) for p in (classify(s) for s in _steps(node.body)) if p is not None]
+    flows = [_io(p, diff_positions) for p in (classify(s) for s in walk(node.body)) if p is not None]
     flows = [(t, ins) for t, ins in flows if t is not None]
     varied, changed = set(active_params), True
     while changed:

@@ -286,6 +286,15 @@ def lower(func, names):
 
 
 # -- reading the IR back --------------------------------------------------------------------
+def walk(body):
+    """Every statement of a block, nested ones included, in program order."""
+    for s in body:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from walk(s.body)
+            yield from walk(getattr(s, "orelse", []))
+
+
 class Prim:
     """One primitive step: ``target = key(args, **kwargs)``; ``key`` indexes the rule tables."""
     __slots__ = ("target", "key", "args", "kwargs", "node", "extra")

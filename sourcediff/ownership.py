@@ -19,7 +19,7 @@ import builtins
 import gast
 import numpy as np
 
-from .lower import classify
+from .lower import classify, walk
 
 FRESH = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array,
          np.copy, np.arange, np.linspace, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
@@ -32,14 +32,6 @@ def _fresh(p):
     if isinstance(k, str):
         return k in FRESH_KEYS
     return k in FRESH or isinstance(k, np.ufunc)
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk(s.body)
-            yield from _walk(getattr(s, "orelse", []))
 
 
 class _Rename(gast.NodeTransformer):
@@ -57,7 +49,7 @@ def check(func):
     node = func.node
     params = set(func.params)
     while True:
-        prims = [(s, p) for s, p in ((s, classify(s)) for s in _walk(node.body)) if p is not None]
+        prims = [(s, p) for s, p in ((s, classify(s)) for s in walk(node.body)) if p is not None]
         writes = {}
         for s, p in prims:
             if p.key in ("setitem", "append"):
@@ -68,7 +60,7 @@ def check(func):
         for s, p in prims:
             if p.target is not None and p.key != "setitem":
                 sites.setdefault(p.target, []).append((s, p))
-        for s in _walk(node.body):
+        for s in walk(node.body):
             if isinstance(s, gast.For):
                 sites.setdefault(s.target.id, []).append((s, None))
         for n in gast.walk(node):
@@ -82,7 +74,7 @@ def _owned(func, v, at, sites, loads, params, node):
     """Check the written name ``v``; True when an alias was merged (check again)."""
     if v in params:
         top = [k for k, s in enumerate(node.body) if any(s is x for x, _ in sites.get(v, ()))]
-        first_write = min(k for k, s in enumerate(node.body) for w in at if any(w is x for x in _walk([s])))
+        first_write = min(k for k, s in enumerate(node.body) for w in at if any(w is x for x in walk([s])))
         if not top or top[0] >= first_write:
             raise func.error("this writes into the argument `%s`, which belongs to the caller" % v, at[0],
                              hint="copy it first: `%s = %s.copy()`" % (v, v))

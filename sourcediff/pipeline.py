@@ -15,7 +15,7 @@ import gast
 
 from . import codegen, optimize as opt
 from .context import CHECKPOINT, Gen, is_user_function
-from .lower import classify
+from .lower import classify, walk
 from .forward import Forward
 from .lower import validate
 from .names import assign, call, const, load
@@ -158,7 +158,7 @@ def scalar_params(fn, wrt):
             continue
         seen.add(f)
         func = gen.prepare(f)
-        for s in _all(func.node.body):
+        for s in walk(func.node.body):
             p = classify(s)
             if p is None:
                 continue
@@ -186,14 +186,6 @@ def _scalar_fn(k):
     return getattr(k, "__module__", None) == "math" or getattr(math, getattr(k, "__name__", ""), None) is k or \
         k in (builtins.abs, builtins.min, builtins.max, builtins.pow, builtins.float, builtins.int, builtins.round,
               builtins.range, builtins.len, builtins.print, builtins.bool)
-
-
-def _all(body):
-    for s in body:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _all(s.body)
-            yield from _all(getattr(s, "orelse", []))
 
 
 def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix=""):

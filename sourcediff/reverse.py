@@ -25,21 +25,13 @@ import gast
 from . import activity
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
-from .lower import classify
+from .lower import classify, walk
 from .names import assign, call, const, load, store
 from .rules import registry as R
 
 SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
               "reduced_count": (0, 1), "shape": (0,), "ndim": (0,), "size": (0,)}
 NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
-
-
-def _stmts(body):
-    for s in body:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _stmts(s.body)
-            yield from _stmts(getattr(s, "orelse", []))
 
 
 def _loads(stmts):
@@ -73,7 +65,7 @@ class Reverse:
         self.sites, self.in_loop, self.before, self.nested = {}, set(), {}, set()
         seen = set(self.params)
 
-        def walk(stmts, loop, compound):
+        def visit(stmts, loop, compound):
             for s in stmts:
                 for v in _targets(s):
                     self.sites[v] = self.sites.get(v, 0) + 1
@@ -84,15 +76,15 @@ class Reverse:
                 if loop:
                     self.in_loop.add(id(s))
                 if isinstance(s, gast.If):
-                    walk(s.body, loop, True)
-                    walk(s.orelse, loop, True)
+                    visit(s.body, loop, True)
+                    visit(s.orelse, loop, True)
                 elif isinstance(s, (gast.For, gast.While)):
                     if isinstance(s, gast.While) or any(isinstance(x, gast.Break) for x in gast.walk(s)):
                         self.counters[id(s)] = self.gen.names.fresh("n")
-                    walk(s.body, True, True)
-        walk(self.func.node.body, False, False)
+                    visit(s.body, True, True)
+        visit(self.func.node.body, False, False)
         self.kinds = {}
-        for s in _stmts(self.func.node.body):
+        for s in walk(self.func.node.body):
             p = classify(s)
             if p is not None and p.target is not None:
                 num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
@@ -371,7 +363,7 @@ class Reverse:
                 for i in SHAPE_ARGS.get(f, ()):
                     if i < len(n.args) and isinstance(n.args[i], gast.Name):
                         shape_uses[n.args[i].id] = shape_uses.get(n.args[i].id, 0) + 1
-        overwritten = {v for s in _stmts(self.func.node.body) for v in _targets(s) if id(s) in self.in_loop or self.before.get(id(s))}
+        overwritten = {v for s in walk(self.func.node.body) for v in _targets(s) if id(s) in self.in_loop or self.before.get(id(s))}
         only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten and v not in self.params}
         if not only:
             return
@@ -396,7 +388,7 @@ class Reverse:
 
     def decide_pushes(self, reads):
         self.pushed = {}
-        for s in _stmts(self.func.node.body):
+        for s in walk(self.func.node.body):
             if isinstance(s, gast.For):
                 v = s.target.id
                 if v in reads and self.sites.get(v, 0) > 1:

@@ -522,6 +522,29 @@ def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def std_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / ((reduced_count(a, ans) - ddof) * ans)
 
+# nanvar / nanstd: var / std over the non-NaN entries (NaN entries get a zero derivative)
+@vjp(np.nanvar)
+def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    ok = np.logical_not(np.isnan(a))
+    d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    return expand_reduced(g, a, axis, keepdims) * 2.0 * d / (np.sum(ok, axis=axis, keepdims=True) - ddof)
+@jvp(np.nanvar)
+def nanvar_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    ok = np.logical_not(np.isnan(a))
+    d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    return np.sum(2.0 * np.where(ok, da, 0.0) * d, axis=axis, keepdims=keepdims) / (np.sum(ok, axis=axis, keepdims=keepdims) - ddof)
+
+@vjp(np.nanstd)
+def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    ok = np.logical_not(np.isnan(a))
+    d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    return expand_reduced(g / ans, a, axis, keepdims) * d / (np.sum(ok, axis=axis, keepdims=True) - ddof)
+@jvp(np.nanstd)
+def nanstd_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    ok = np.logical_not(np.isnan(a))
+    d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    return np.sum(np.where(ok, da, 0.0) * d, axis=axis, keepdims=keepdims) / ((np.sum(ok, axis=axis, keepdims=keepdims) - ddof) * ans)
+
 # The adjoint of a cumulative sum is the reversed cumulative sum (of the flattened g for axis=None).
 @vjp(np.cumsum)
 def cumsum_vjp(g, ans, a, axis=None, dtype=None, out=None): return np.reshape(np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis), np.shape(a))
