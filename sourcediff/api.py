@@ -110,6 +110,7 @@ def _grad(f, wrt, mode, optimize, kind):
         if kind == "value_and_grad":
             return f(*args), g
         return g
+    fwd.sd_generated = gen  # what differentiating this function again transforms
     return _finish(fwd, f, gen.source)
 
 
@@ -192,8 +193,11 @@ def _jac_fwd(jv, args, idx, x, i, out_shape=None):
         ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
         val, tan = jv(*args, *ts)
         cols.append(np.asarray(_like(tan, val), dtype=float))
-    if out_shape == () and not isinstance(x, np.ndarray) and not np.isscalar(x):
-        return _unflat(x, [float(c) for c in cols])
+    if out_shape == ():  # a gradient: the output must be a scalar
+        if cols and cols[0].size != 1:
+            raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
+                                  hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+        return _unflat(x, [float(np.sum(c)) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
     return J.reshape(O + np.shape(x))

@@ -16,7 +16,7 @@ class SourcediffError(Exception):
 
 def format_error(message, filename=None, lineno=None, col=0, line=None, hint=None):
     """Render ``file:line:col: message``, the source line with a caret, and the hint."""
-    where = "%s:%s:%s: " % (filename or "<unknown>", lineno if lineno is not None else "?", (col or 0) + 1)
+    where = "%s:%s:%s: " % (filename, lineno, (col or 0) + 1) if filename and lineno is not None else ""
     out = [where + message]
     if line is not None:
         stripped = line.rstrip()

@@ -57,6 +57,7 @@ class Forward:
             a, b = self.block(s.body, la), self.block(s.orelse, lb)
             a += self.zero(lb - la)
             b += self.zero(la - lb)
+            live.clear()
             live |= la | lb
             s.body, s.orelse = a or [gast.Pass()], b
             return [s]

@@ -26,6 +26,7 @@ class Func:
     """A user function with its parsed source and where each line came from."""
 
     def __init__(self, fn):
+        fn = getattr(fn, "sd_generated", fn)  # a forward-mode grad: its generated function
         self.fn = fn
         self.code = getattr(fn, "__code__", None)
         if self.code is None:

@@ -58,9 +58,9 @@ class _Fold(gast.NodeTransformer):
         self.generic_visit(node)
         l, r, op = node.left, node.right, type(node.op)
         if op in (gast.Mult, gast.Div, gast.Pow) and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
-            return l
+            return _keep_float(l, r)
         if op is gast.Mult and _is(l, 1) or op is gast.Add and _is(l, 0):
-            return r
+            return _keep_float(r, l)
         if op is gast.Sub and _is(l, 0):
             return gast.UnaryOp(op=gast.USub(), operand=r)
         if op is gast.Mult and _is(l, -1):
@@ -77,6 +77,13 @@ class _Fold(gast.NodeTransformer):
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
         return node
+
+
+def _keep_float(e, unit):
+    """``e`` in place of ``e * 1.0``: a float unit keeps an int constant a float."""
+    if isinstance(unit.value, float) and isinstance(e, gast.Constant) and type(e.value) is int:
+        return const(float(e.value))
+    return e
 
 
 def _assign_counts(fn):

@@ -83,6 +83,11 @@ def build_reverse(gen, func, wrt, kind, name):
         gen.bind_rt("seed_one")
         seed = call("seed_one", ret)
     prim, adj, st, _ = rv.run(ret, seed)
+    if kind != "grad" and isinstance(ret, gast.Name) and rv.restores(ret.id):
+        gen.bind_rt("snapshot")  # the adjoint sweep restores overwritten values: keep the result first
+        value = gen.names.fresh("value")
+        prim.append(assign(value, call("snapshot", ret)))
+        ret = load(value)
     grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=not gen.scalar)
     g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
@@ -113,12 +118,17 @@ def build_forward(gen, func, wrt, kind, name):
     act = [params[i] for i in wrt]
     fw = Forward(gen, func, act, act, ret)
     live = {(p, p) for p in act if p in fw.active}
-    seeds = [assign(fw.t(p, p), const(1.0)) for p in act if p in fw.active]
+    if not gen.scalar:
+        gen.bind_rt("unit_seed")
+    seeds = [assign(fw.t(p, p), const(1.0) if gen.scalar else call("unit_seed", load(p))) for p in act if p in fw.active]
+    if not gen.scalar:
+        gen.bind_rt("seed_one")
     body = seeds + fw.block(func.node.body, live)
     tans = [load(fw.t(ret.id, p)) if isinstance(ret, gast.Name) and (ret.id, p) in live else const(0.0) for p in act]
     g = gast.Tuple(elts=tans, ctx=gast.Load()) if gen.tuple_wrt else tans[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind == "value_and_grad" else g
-    return _finish(gen, _def(name, params, body + [gast.Return(value=out)], func))
+    check = [] if gen.scalar else [gast.Expr(value=call("seed_one", ret))]  # refuse a non-scalar output
+    return _finish(gen, _def(name, params, body + check + [gast.Return(value=out)], func))
 
 
 def build_jvp(gen, func, act, name):

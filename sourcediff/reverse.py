@@ -142,6 +142,7 @@ class Reverse:
             a, b = self._adjoint(s.body, sa), self._adjoint(s.orelse, sb)
             a += self.zeros(sb - sa)
             b += self.zeros(sa - sb)
+            st.clear()
             st |= sa | sb
             if not a and not b:
                 return []
@@ -338,7 +339,8 @@ class Reverse:
         adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
         reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
         top = {id(s) for s in body}
-        nested = self.nested | {r for sid, r in self.res.items() if sid not in top}
+        nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
+            {n for sid, n in self.counters.items() if sid in self.in_loop}
         inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]
         prim = self.primal(body)
         if self.tape:
@@ -386,13 +388,19 @@ class Reverse:
         self.locals |= set(self.shape_names.values())
         self._scan()
 
+    def restores(self, v):
+        """Does the adjoint sweep put an older value back into ``v`` (or into its contents)?"""
+        return any(v in names for names in self.pushed.values())
+
     def decide_pushes(self, reads):
         self.pushed = {}
         for s in walk(self.func.node.body):
-            if isinstance(s, gast.For):
-                v = s.target.id
-                if v in reads and self.sites.get(v, 0) > 1:
-                    self.pushed[id(s)] = [v]
+            if isinstance(s, (gast.For, gast.While)):
+                need = [s.target.id] if isinstance(s, gast.For) and s.target.id in reads and self.sites.get(s.target.id, 0) > 1 else []
+                if id(s) in self.counters and id(s) in self.in_loop:
+                    need.append(self.counters[id(s)])  # an inner loop's trip count, once per outer iteration
+                if need:
+                    self.pushed[id(s)] = need
                 continue
             p = classify(s)
             if p is None or p.target is None or getattr(s, "sd_counter", False):

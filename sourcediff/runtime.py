@@ -104,6 +104,9 @@ def setitem_vjp(g, idx):
     """Adjoint of ``v[idx] = a``: (``g[idx]``, a copy of ``g`` with ``[idx]`` zeroed)."""
     if isinstance(g, float):
         return 0.0, g
+    if isinstance(g, dict):
+        rest = dict(g)
+        return rest.pop(idx, 0.0), rest
     part = g[idx]
     part = part.copy() if isinstance(part, np.ndarray) else part
     rest = g.copy() if hasattr(g, "copy") else list(g)
@@ -111,10 +114,40 @@ def setitem_vjp(g, idx):
     return part, rest
 
 
+class _Missing:
+    """What a dict held under a key that a write is about to create."""
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
 def getitem_copy(x, idx):
     """``x[idx]`` as an independent copy (the value a write is about to overwrite)."""
+    if isinstance(x, dict) and idx not in x:
+        return MISSING
     v = x[idx]
     return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def snapshot(x):
+    """A copy of a result that the adjoint sweep is about to restore in place."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (list, dict)):
+        return type(x)(x)
+    return x
+
+
+def unit_seed(x):
+    """The seed of a forward-mode gradient: 1.0 for a scalar argument."""
+    if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)):
+        from .errors import SourcediffError
+        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s" % (np.shape(x),),
+                              hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
+    return 1.0
 
 
 def adj_pop(dlst):
@@ -159,7 +192,7 @@ def seed_one(y):
     if np.size(y) != 1:
         from .errors import SourcediffError
         raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(y),),
-                              hint="use sd.vjp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                              hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
     return np.ones_like(y, dtype=np.result_type(y, np.float64)) if isinstance(y, np.ndarray) else 1.0
 
 

@@ -44,6 +44,7 @@ def related(fn):
         f = todo.pop()
         if isinstance(f, CHECKPOINT):
             f = f.fn
+        f = getattr(f, "sd_generated", f)
         if not inspect.isfunction(f) or f in seen:
             continue
         seen.append(f)

@@ -411,7 +411,7 @@ class ProgramGen:
                 lines += [(0, "else:")] + self.indent(self.block(else_sc, depth - 1, ch.integer(1, 2), loop, ret_ok))
             return lines
         if kind == "for":
-            i = self.fresh("i")
+            i = "k" if ch.boolean(0.25) else self.fresh("i")     # "k": a loop variable reused by several loops
             inner = sc.copy()
             inner.vars[i] = "i"
             head = (0, "for %s in range(%d):" % (i, ch.integer(1, 4)))
@@ -488,18 +488,19 @@ class Program:
         return "Program:\n%s\nargs = %r" % (self.source, self.args)
 
 
-def random_program(seed, size=6):
+def random_program(seed, size=6, max_depth=3):
     """A program from a seeded ``random.Random`` (the soak run)."""
-    return Program(*ProgramGen(RandomChooser(seed), size=size).generate())
+    return Program(*ProgramGen(RandomChooser(seed), size=size, max_depth=max_depth).generate())
 
 
-def programs(size=6):
-    """A hypothesis strategy of ``Program``s."""
+def programs(size=6, max_depth=3):
+    """A hypothesis strategy of ``Program``s (``size``: most statements in ``main``'s body,
+    ``max_depth``: deepest expression)."""
     from hypothesis import strategies as st
 
     @st.composite
     def _programs(draw):
-        return Program(*ProgramGen(DataChooser(draw), size=size).generate())
+        return Program(*ProgramGen(DataChooser(draw), size=size, max_depth=max_depth).generate())
     return _programs()
 
 

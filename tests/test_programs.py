@@ -101,7 +101,7 @@ def range_from_arg(x, n):
 
 @pytest.mark.parametrize("n", [0, 1, 4])
 def test_for_range_trip_count_from_int_argument(n):
-    check(range_from_arg, 0.7, n, value=False)
+    check(range_from_arg, 0.7, n)
 
 
 def range_step(x, n):
@@ -125,7 +125,7 @@ def rows_loop(A, w):
 def test_for_over_rows_of_2d_array():
     A = np.array([[0.1, 0.2, -0.3], [1.0, -0.5, 0.7]])
     w = np.array([0.3, -1.1, 0.9])
-    check(rows_loop, A, w, wrt=(0, 1), value=False)
+    check(rows_loop, A, w, wrt=(0, 1))
 
 
 def list_loop(x):
@@ -136,7 +136,7 @@ def list_loop(x):
 
 
 def test_for_over_list():
-    check(list_loop, 1.3, value=False)
+    check(list_loop, 1.3)
 
 
 def list_arg_loop(xs, a):
@@ -147,7 +147,7 @@ def list_arg_loop(xs, a):
 
 
 def test_for_over_list_argument():
-    check(list_arg_loop, [0.5, 1.5, -2.0], 0.7, wrt=(0, 1), value=False)
+    check(list_arg_loop, [0.5, 1.5, -2.0], 0.7, wrt=(0, 1))
 
 
 def zip_loop(xs, ys):
@@ -158,7 +158,7 @@ def zip_loop(xs, ys):
 
 
 def test_for_zip():
-    check(zip_loop, [1.0, 2.0, 3.0], np.array([0.5, -0.1, 0.2]), wrt=(0, 1), value=False)
+    check(zip_loop, [1.0, 2.0, 3.0], np.array([0.5, -0.1, 0.2]), wrt=(0, 1))
 
 
 def enum_loop(x):
@@ -169,7 +169,7 @@ def enum_loop(x):
 
 
 def test_for_enumerate():
-    check(enum_loop, np.array([0.3, -0.2, 1.4]), value=False)
+    check(enum_loop, np.array([0.3, -0.2, 1.4]))
 
 
 def reversed_loop(x, w):
@@ -180,7 +180,7 @@ def reversed_loop(x, w):
 
 
 def test_for_reversed():
-    check(reversed_loop, 0.4, [1.2, -0.3, 0.8], wrt=(0, 1), value=False)
+    check(reversed_loop, 0.4, [1.2, -0.3, 0.8], wrt=(0, 1))
 
 
 def dict_items_loop(p, x):
@@ -215,7 +215,7 @@ def nested_array_loops(M):
 
 
 def test_nested_loops_indexing_2d():
-    check(nested_array_loops, np.array([[1.0, 2.0], [0.5, -1.5]]), value=False)
+    check(nested_array_loops, np.array([[1.0, 2.0], [0.5, -1.5]]))
 
 
 # -- while, break, continue, return anywhere -------------------------------------------
@@ -244,7 +244,7 @@ def while_counter(x):
 
 @pytest.mark.parametrize("x", [0.5, 1.5])
 def test_while_compound_condition(x):
-    check(while_counter, x, value=False)
+    check(while_counter, x)
 
 
 def loop_break(x):
@@ -328,10 +328,9 @@ def nested_return_break(x):
     return s
 
 
-NESTED_BREAK_BUG = "reverse mode: the trip count of an inner loop with `break` is not saved per outer iteration"
 
 
-@pytest.mark.parametrize("x", [pytest.param(1.0, marks=pytest.mark.xfail(strict=True, reason=NESTED_BREAK_BUG)), 0.2, 2.9])
+@pytest.mark.parametrize("x", [1.0, 0.2, 2.9])
 def test_break_and_return_in_nested_loops(x):
     check(nested_return_break, x)
 
@@ -346,7 +345,6 @@ def inner_break(x):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason=NESTED_BREAK_BUG)
 def test_break_in_inner_loop_minimal():
     # s: 1 -> 2 -> 4 (break) -> 8 (break): f(x) = 8x near x = 1, so f'(1) = 8
     assert inner_break(1.0) == 8.0
@@ -367,7 +365,7 @@ def aug_assign(x, y):
 
 
 def test_augmented_assignment():
-    check(aug_assign, 1.3, 0.4, wrt=(0, 1), value=False)
+    check(aug_assign, 1.3, 0.4, wrt=(0, 1))
 
 
 def swap(x, y):
@@ -571,7 +569,7 @@ def append_arrays(x):
 
 
 def test_list_of_arrays_built_in_loop():
-    check(append_arrays, np.array([0.2, -0.4, 0.9]), value=False)
+    check(append_arrays, np.array([0.2, -0.4, 0.9]))
 
 
 def tuple_index(x):
@@ -589,7 +587,6 @@ def dict_program(x):
     return d["c"] * d["a"]
 
 
-@pytest.mark.xfail(strict=True, reason="reverse mode: KeyError when the function adds a new key to a dict (d['c'] = ...)")
 def test_dict_build_and_read():
     check(dict_program, 0.7)
 
@@ -734,8 +731,6 @@ def cond_expr_in_loop(x):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason="reverse mode: the adjoint of a conditional expression inside a loop "
-                                       "accumulates across iterations (never reset)")
 def test_conditional_expression_inside_loop():
     # s = 2x + 2x = 4x
     assert sd.grad(cond_expr_in_loop, mode="forward")(1.0) == 4.0
@@ -749,8 +744,6 @@ def cond_slice_loop(x):
     return np.sum(y ** 3)
 
 
-@pytest.mark.xfail(strict=True, reason="reverse mode: the adjoint of a conditional expression inside a loop "
-                                       "accumulates across iterations (never reset)")
 def test_conditional_slice_assignment_in_loop():
     check(cond_slice_loop, np.array([0.5, -1.0, 1.5]))
 
@@ -841,7 +834,7 @@ def ckpt_in_loop(x):
 
 
 def test_checkpoint_in_loop():
-    check(ckpt_in_loop, 0.7, value=False)
+    check(ckpt_in_loop, 0.7)
 
 
 def opaque_cube(x):
@@ -932,8 +925,6 @@ def test_forward_over_reverse_grad_through_control_flow(x):
     assert gg == pytest.approx(num_second(branchy, x), rel=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="sd.grad(sd.grad(f)) (reverse over reverse) refuses: no derivative rule "
-                                       "for sourcediff.runtime.grad_like used by the generated code")
 @pytest.mark.parametrize("x", [1.5, 0.6])
 def test_grad_of_grad_through_control_flow(x):
     gg = sd.grad(sd.grad(branchy))(x)
@@ -941,8 +932,6 @@ def test_grad_of_grad_through_control_flow(x):
     assert gg == pytest.approx(num_second(branchy, x), rel=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="a derivative returned by sd.grad(f, mode='forward') cannot itself be "
-                                       "differentiated ('cannot find the definition of f', pointing into api.py)")
 @pytest.mark.parametrize("outer", ["forward", "reverse"])
 def test_grad_of_forward_grad(outer):
     gg = sd.grad(sd.grad(branchy, mode="forward"), mode=outer)(1.5)
@@ -1015,15 +1004,9 @@ def loop_sin(x):
     return y
 
 
-VALUE_BUG = ("reverse value_and_grad returns the return variable after the adjoint sweep restored it from the "
-             "tape (its first value), not f(*args)")
-
-
-@pytest.mark.xfail(strict=True, reason=VALUE_BUG)
 @pytest.mark.parametrize("f,args", [
     (reassigned, (1.3,)),
     (loop_sin, (0.7,)),
-    (loop_sin, (np.array([0.7, 0.2]),)),
     (aug_assign, (1.3, 0.4)),
     (range_from_arg, (0.7, 4)),
     (while_counter, (0.5,)),

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 import programs as P  # noqa: E402
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, print_blob=False,
+@settings(max_examples=300, deadline=None, derandomize=True, print_blob=False, report_multiple_bugs=False,
           suppress_health_check=list(HealthCheck))
 @given(P.programs())
 def test_random_program(prog):

@@ -73,6 +73,8 @@ class Seq:
 
 class C:
     """One call: positional args and keywords."""
+    versioned = False
+
     def __init__(self, *args, **kw):
         self.args, self.kw = args, kw
 
@@ -88,6 +90,44 @@ class C:
             return repr(a)
         parts = [short(a) for a in self.args] + ["%s=%r" % kv for kv in self.kw.items()]
         return "-".join(parts).replace(" ", "")
+
+
+class Missing:
+    """Stands in for a NumPy name this NumPy lacks; its specs are dropped (see ``SPEC_OF``)."""
+    def __init__(self, path):
+        self.path = path
+
+    def __repr__(self):
+        return "np.%s (missing)" % self.path
+
+
+def opt(path):
+    """``np.<path>`` or a ``Missing``: NumPy 2.0 added the ``np.linalg`` array-API names, ``vecdot``
+    and ``matrix_transpose``; 2.1 added ``unstack`` and ``cumulative_sum/prod``."""
+    obj = np
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return Missing(path)
+    return obj
+
+
+def V(case):
+    """A case whose call only some NumPy versions accept (a newer keyword or default, a newer
+    broadcasting rule); it is dropped where this NumPy rejects the call itself."""
+    case.versioned = True
+    return case
+
+
+def _runs_here(key, case):
+    if not case.versioned:
+        return True
+    try:
+        with np.errstate(all="ignore"):
+            (OPS[key] if isinstance(key, str) else key)(*case.sample(np.random.default_rng(0)), **case.kw)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 SHAPES = [(), (3,), (2, 3), (1, 3)]
@@ -124,7 +164,7 @@ SPECS = {
     ("Add", np.add): binary(), ("Sub", np.subtract): binary(), ("Mult", np.multiply): binary(),
     ("Div", np.divide): binary(R, P), ("Mod", np.remainder): binary(R, P),
     ("Pow", np.power, pow): binary(P, R) + [C(A((3,)), 2), C(A((2, 3)), 3), C(A(()), 2)],
-    ("MatMult", np.matmul, np.linalg.matmul): MATMUL,
+    ("MatMult", np.matmul, opt("linalg.matmul")): MATMUL,
     ("USub", np.negative): unary(), ("UAdd", np.positive): unary(), (abs, np.absolute): unary(),
     # builtins
     float: unary(R, [()]) + [C(np.array(1.5))], max: scalar(R, R) + [C(1.0, A(())), C(A(()), 0.5)],
@@ -188,21 +228,21 @@ SPECS = {
     np.tensordot: [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), 1),
                    C(A((2, 3, 4)), A((4, 2)), ([0, 2], [1, 0])), C(A((2, 3)), A((4,)), 0),
                    C(A((2, 3)), A((3, 2)), axes=(1, 0))],
-    np.linalg.tensordot: [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), axes=1)],
+    opt("linalg.tensordot"): [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), axes=1)],
     np.vdot: [C(A((3,)), A((3,))), C(A((2, 3)), A((3, 2)))],
-    (np.outer, np.linalg.outer): [C(A((3,)), A((4,))), C(A((2,)), A((3,)))],
-    (np.vecdot, np.linalg.vecdot): [C(A((2, 3)), A((3,))), C(A((3,)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
+    (np.outer, opt("linalg.outer")): [C(A((3,)), A((4,))), C(A((2,)), A((3,)))],
+    (opt("vecdot"), opt("linalg.vecdot")): [C(A((2, 3)), A((3,))), C(A((3,)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
     np.einsum: [C("ij,jk->ik", A((2, 3)), A((3, 4))), C("ij->j", A((2, 3))), C("ij,j", A((2, 3)), A((3,))),
                 C("i,j->ij", A((2,)), A((3,))), C("ij,ij->", A((2, 3)), A((2, 3))), C("ij->", A((2, 3))),
                 C("ij,jk->k", A((2, 3)), A((3, 4))), C("ijk,k->ji", A((2, 3, 4)), A((4,)))],
     np.kron: [C(A((2,)), A((3,))), C(A((2, 3)), A((2, 2)))],
     np.cross: [C(A((3,)), A((3,))), C(A((2, 3)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
-    np.linalg.cross: [C(A((3,)), A((3,))), C(A((2, 3)), A((2, 3)))],
+    opt("linalg.cross"): [C(A((3,)), A((3,))), C(A((2, 3)), A((2, 3)))],
     np.trace: [C(A((3, 3))), C(A((2, 3))), C(A((3, 4)), 1), C(A((2, 3, 4)), 0, 1, 2), C(A((3, 3)), -1),
                C(A((3, 2)), axis1=1, axis2=0)],
-    np.linalg.trace: [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 4)), offset=1)],
+    opt("linalg.trace"): [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 4)), offset=1)],
     np.diagonal: [C(A((3, 3))), C(A((2, 4)), 1), C(A((2, 3, 4)), 0, 2, 0)],
-    np.linalg.diagonal: [C(A((3, 3))), C(A((2, 3, 4)), offset=-1)],
+    opt("linalg.diagonal"): [C(A((3, 3))), C(A((2, 3, 4)), offset=-1)],
     np.diag: [C(A((3,))), C(A((3,)), 1), C(A((3, 3))), C(A((3, 4)), -1)],
     np.diagflat: [C(A((3,))), C(A((2, 2)), 1)],
     np.tril: [C(A((3, 3))), C(A((3, 4)), -1), C(A((2, 3, 3)), 1)],
@@ -210,32 +250,35 @@ SPECS = {
     np.linalg.det: [C(A((3, 3), WC)), C(A((2, 2, 2), WC)), C(A((1, 1), WC))],
     np.linalg.inv: [C(A((3, 3), WC)), C(A((2, 2, 2), WC))],
     np.linalg.solve: [C(A((3, 3), WC), A((3,))), C(A((3, 3), WC), A((3, 2))), C(A((2, 3, 3), WC), A((2, 3, 2))),
-                      C(A((2, 3, 3), WC), A((3,))), C(A((2, 3, 3), WC), A((3, 2)))],
+                      V(C(A((2, 3, 3), WC), A((3,)))), V(C(A((2, 3, 3), WC), A((3, 2))))],
     np.linalg.norm: [C(A((3,))), C(A((3,)), 1), C(A((3,)), 3), C(A((2, 3))), C(A((2, 3)), "fro"),
                      C(A((2, 3)), None, 1), C(A((2, 3)), axis=0, keepdims=True), C(A((2, 3, 4)), None, (1, 2)),
                      C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0)],
-    np.linalg.vector_norm: [C(A((2, 3))), C(A((2, 3)), axis=1), C(A((2, 3)), ord=3, axis=0, keepdims=True),
+    opt("linalg.vector_norm"): [C(A((2, 3))), C(A((2, 3)), axis=1), C(A((2, 3)), ord=3, axis=0, keepdims=True),
                             C(A((2, 3, 2)), axis=(0, 2))],
-    np.linalg.matrix_norm: [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True)],
+    opt("linalg.matrix_norm"): [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True)],
     # reductions
     np.sum: reduction(), np.nansum: reduction(), np.mean: reduction(), np.nanmean: reduction(),
     np.prod: reduction(P) + [C(A((2, 3), N), axis=1)], np.nanprod: reduction(P),
     (np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin): reduction(), np.ptp: reduction(shapes=((3,), (2, 3))),
+    np.nanvar: reduction() + [C(A((2, 3)), ddof=1, axis=0), C(A((2, 3)), 1, None, None, 1)],
+    np.nanstd: reduction(shapes=((3,), (2, 3)), kws=[k for k in RED_KW if k.get("axis") != 0]) +
+               [C(A((2, 3)), 0, ddof=1), C(A((2, 3)), axis=1, ddof=1, keepdims=True)],
     np.var: reduction() + [C(A((2, 3)), ddof=1, axis=0), C(A((2, 3)), 1, None, None, 1)],
     np.std: reduction(shapes=((3,), (2, 3)), kws=[k for k in RED_KW if k.get("axis") != 0]) +
             [C(A((2, 3)), 0, ddof=1), C(A((2, 3)), axis=1, ddof=1, keepdims=True)],
     np.cumsum: [C(A((4,))), C(A((2, 3)), 0), C(A((2, 3)), 1), C(A((2, 3))), C(A((2, 3)), axis=-1)],
     np.nancumsum: [C(A((4,))), C(A((2, 3)), 0), C(A((2, 3)))],
     np.cumprod: [C(A((4,), P)), C(A((2, 3), P), 0), C(A((2, 3), N), 1), C(A((2, 3), P))],
-    np.cumulative_sum: [C(A((4,))), C(A((2, 3)), axis=0), C(A((2, 3)), axis=1, include_initial=True),
+    opt("cumulative_sum"): [C(A((4,))), C(A((2, 3)), axis=0), C(A((2, 3)), axis=1, include_initial=True),
                         C(A((4,)), include_initial=True)],
-    np.cumulative_prod: [C(A((4,), P)), C(A((2, 3), P), axis=0), C(A((2, 3), P), axis=1, include_initial=True),
+    opt("cumulative_prod"): [C(A((4,), P)), C(A((2, 3), P), axis=0), C(A((2, 3), P), axis=1, include_initial=True),
                          C(A((4,), N), include_initial=True)],
     # shapes and copies
-    np.reshape: [C(A((2, 3)), (3, 2)), C(A((2, 3)), (-1,)), C(A((2, 3)), (3, 2), "F"), C(A((6,)), shape=(2, 3))],
+    np.reshape: [C(A((2, 3)), (3, 2)), C(A((2, 3)), (-1,)), C(A((2, 3)), (3, 2), "F"), V(C(A((6,)), shape=(2, 3)))],
     np.ravel: [C(A((2, 3))), C(A((2, 3)), "F"), C(A(()))],
     np.transpose: [C(A((2, 3))), C(A((2, 3, 4)), (2, 0, 1)), C(A((2, 3, 4)), axes=(1, 2, 0))],
-    (np.matrix_transpose, np.linalg.matrix_transpose): [C(A((2, 3))), C(A((4, 2, 3)))],
+    (opt("matrix_transpose"), opt("linalg.matrix_transpose")): [C(A((2, 3))), C(A((4, 2, 3)))],
     np.swapaxes: [C(A((2, 3, 4)), 0, 2), C(A((2, 3)), -1, 0)],
     np.moveaxis: [C(A((2, 3, 4)), 0, -1), C(A((2, 3, 4)), (0, 1), (2, 0))],
     np.rollaxis: [C(A((2, 3, 4)), 2), C(A((2, 3, 4)), 0, 2), C(A((2, 3, 4)), 1, 3), C(A((2, 3, 4)), -1, 1)],
@@ -250,7 +293,7 @@ SPECS = {
                      C(Seq(A((2, 3)), A((2, 3)), kind=list), axis=-1)],
     np.stack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((2, 3)), A((2, 3))), 1), C(Seq(A(()), A(()))),
                C(Seq(A((2, 3)), A((2, 3))), axis=-1)],
-    np.unstack: [C(A((3, 4))), C(A((3, 4)), axis=1)],
+    opt("unstack"): [C(A((3, 4))), C(A((3, 4)), axis=1)],
     np.hstack: [C(Seq(A((3,)), A((2,)))), C(Seq(A((2, 3)), A((2, 1)))), C(Seq(A(()), A(())))],
     np.vstack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((3,)))), C(Seq(A((2, 3)), A((1, 3))))],
     np.column_stack: [C(Seq(A((3,)), A((3, 2)))), C(Seq(A((3,)), A((3,))))],
@@ -268,7 +311,7 @@ SPECS = {
     np.sort: [C(A((5,))), C(A((2, 3)), 0), C(A((2, 3))), C(A((2, 3)), None)],
     np.take: [C(A((5,)), np.array([0, 3, 3])), C(A((2, 3)), np.array([2, 0]), 1),
               C(A((2, 3)), np.array([[1, 1], [0, 5]])), C(A((4, 3)), 2, 0)],
-    np.take_along_axis: [C(A((2, 3)), IDX23), C(A((3, 2)), np.array([[2, 0], [1, 1]]), 0)],
+    np.take_along_axis: [V(C(A((2, 3)), IDX23)), C(A((3, 2)), np.array([[2, 0], [1, 1]]), 0)],
     np.compress: [C(np.array([True, False, True]), A((3,))), C(np.array([False, True]), A((2, 3)), 0),
                   C(np.array([True, False, True, True]), A((2, 3)))],
     np.extract: [C(BOOL23, A((2, 3)))],
@@ -281,7 +324,8 @@ if hasattr(math, "cbrt"):
 if hasattr(math, "exp2"):
     SPECS[math.exp2] = scalar(R)
 
-SPEC_OF = {k: cases for keys, cases in SPECS.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
+SPEC_OF = {k: [c for c in cases if _runs_here(k, c)] for keys, cases in SPECS.items()
+           for k in (keys if isinstance(keys, tuple) else (keys,)) if not isinstance(k, Missing)}
 
 _NAMES = {}
 

@@ -4,10 +4,10 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
-from ..runtime import add, getitem_copy, getitem_vjp, grad_like, seed_one, setitem_vjp, shape_of, tindex, zeros_like
+from ..runtime import add, getitem_copy, snapshot, unit_seed, getitem_vjp, grad_like, seed_one, setitem_vjp, shape_of, tindex, zeros_like
 from .registry import jvp, nondiff, vjp
 
-nondiff(seed_one, zeros_like, shape_of)
+nondiff(seed_one, zeros_like, shape_of, unit_seed)
 
 
 @jvp(grad_like)
@@ -43,3 +43,34 @@ def add_jvp(da, db, ans, a, b):
 @vjp(add)
 def add_vjp(g, ans, a, b):
     return g, g
+
+
+@jvp(snapshot)
+def snapshot_jvp(dx, ans, x):
+    return snapshot(dx)
+
+
+@vjp(snapshot)
+def snapshot_vjp(g, ans, x):
+    return g
+
+
+# reverse rules, so the generated reverse code can itself be differentiated in reverse mode
+@vjp(grad_like)
+def grad_like_vjp(h, ans, g, x):
+    return h
+
+
+@vjp(tindex)
+def tindex_vjp(h, ans, t, idx):
+    return getitem_vjp(None, t, idx, h)
+
+
+@vjp(getitem_vjp)
+def getitem_vjp_vjp(h, ans, acc, x, idx, g):
+    return h, None, None, tindex(h, idx)
+
+
+@vjp(getitem_copy)
+def getitem_copy_vjp(h, ans, x, idx):
+    return getitem_vjp(None, x, idx, h)
