@@ -103,7 +103,12 @@ def _grad(f, wrt, mode, optimize, kind):
         nonlocal jv
         args = _bind(f, args, kw)
         if all(_scalar(args[i]) for i in idx):
-            return gen(*args)
+            out = gen(*args)
+            if all(isinstance(args[i], float) for i in idx):
+                return out
+            if kind == "value_and_grad":
+                return out[0], _like_args(out[1], args, idx, many)
+            return _like_args(out, args, idx, many)
         jv = jv or _build(f, idx, "jvp", "forward", optimize, True)
         grads = tuple(runtime.grad_like(_jac_fwd(jv, args, idx, args[i], i, out_shape=()), args[i]) for i in idx)
         g = grads if many else grads[0]
@@ -112,6 +117,12 @@ def _grad(f, wrt, mode, optimize, kind):
         return g
     fwd.sd_generated = gen  # what differentiating this function again transforms
     return _finish(fwd, f, gen.source)
+
+
+def _like_args(g, args, idx, many):
+    if many:
+        return tuple(runtime.grad_like(gi, args[i]) for gi, i in zip(g, idx))
+    return runtime.grad_like(g, args[idx[0]])
 
 
 def _clone(fn):
@@ -166,6 +177,12 @@ def _like(t, v):
     return t
 
 
+def _dtype(x, y):
+    """float32 in and out stays float32; anything else is float64."""
+    kinds = [np.asarray(v).dtype for v in (x, y) if isinstance(v, (np.ndarray, np.generic))]
+    return np.float32 if kinds and all(k == np.float32 for k in kinds) else np.float64
+
+
 def _basis(x):
     """One-hot tangents with the structure of ``x`` (arrays, floats, dicts, lists, tuples)."""
     zero = runtime.zeros_like(x)
@@ -192,7 +209,7 @@ def _jac_fwd(jv, args, idx, x, i, out_shape=None):
     for e in _basis(x):
         ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
         val, tan = jv(*args, *ts)
-        cols.append(np.asarray(_like(tan, val), dtype=float))
+        cols.append(np.asarray(_like(tan, val), dtype=_dtype(x, val)))
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
             raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
@@ -227,6 +244,7 @@ def jacobian(f, wrt=None, mode="reverse"):
             for r, c in zip(rows, cts):
                 r.append(np.asarray(c, dtype=float))
         O = np.shape(y)
+        rows = [[np.asarray(c, dtype=_dtype(args[i], y)) for c in r] for r, i in zip(rows, idx)]
         out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r, i in zip(rows, idx))
         return out if many else out[0]
     return _finish(functools.wraps(f)(jac), f, vj.source)

@@ -130,7 +130,9 @@ class Forward:
         if k in ("tuple", "list", "dict"):
             if not any(lv) and k != "list":
                 return None
-            elts = [self.tan(a, d, live) for a in args]
+            self.gen.bind_rt("zeros_like")  # an inactive element's tangent has its shape (np.concatenate needs it)
+            elts = [self.tan(a, d, live) if self.is_live(a, d, live) or not isinstance(a, gast.Name) else call("zeros_like", a)
+                    for a in args]
             node = gast.Dict(keys=p.extra, values=elts) if k == "dict" else (gast.Tuple if k == "tuple" else gast.List)(elts=elts, ctx=gast.Load())
             return [assign(dv, node)]
         if k == "getitem":

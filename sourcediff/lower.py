@@ -54,6 +54,7 @@ class Lower:
     def emit(self, s, at):
         gast.copy_location(s, at)
         s.sd_line = getattr(at, "sd_line", None) or getattr(at, "lineno", None)
+        s.sd_primal = True  # the user's own step: the optimizer may drop it, never rewrite it
         self.out.append(s)
         return s
 

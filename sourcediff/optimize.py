@@ -54,6 +54,12 @@ def _is(e, v):
 
 
 class _Fold(gast.NodeTransformer):
+    """Fold 0 and 1 in derivative code; the user's own steps keep their meaning (``y = x * 1.0``
+    is a new array that may be written into, not another name for ``x``)."""
+
+    def visit_Assign(self, node):
+        return node if getattr(node, "sd_primal", False) else self.generic_visit(node)
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         l, r, op = node.left, node.right, type(node.op)

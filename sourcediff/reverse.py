@@ -366,7 +366,8 @@ class Reverse:
                     if i < len(n.args) and isinstance(n.args[i], gast.Name):
                         shape_uses[n.args[i].id] = shape_uses.get(n.args[i].id, 0) + 1
         overwritten = {v for s in walk(self.func.node.body) for v in _targets(s) if id(s) in self.in_loop or self.before.get(id(s))}
-        only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten and v not in self.params}
+        written = {p.target for p in map(classify, walk(self.func.node.body)) if p is not None and p.key in ("setitem", "append")}
+        only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten - written and v not in self.params}
         if not only:
             return
         self.shape_names = {v: self.gen.names.fresh(v + "_shape") for v in sorted(only)}

@@ -128,6 +128,8 @@ def getitem_copy(x, idx):
     """``x[idx]`` as an independent copy (the value a write is about to overwrite)."""
     if isinstance(x, dict) and idx not in x:
         return MISSING
+    if isinstance(x, float):  # the zero tangent of a join (forward over reverse)
+        return 0.0
     v = x[idx]
     return v.copy() if isinstance(v, np.ndarray) else v
 

@@ -236,9 +236,6 @@ def loop_write_sum(x):
     return np.sum(y * x)
 
 
-@pytest.mark.xfail(strict=True, reason="sd.hessian of a function that writes into an owned array inside a loop: "
-                   "the generated reverse code initialises the array to None before the loop, so the ownership "
-                   "pass refuses the restore `y[i] = tape.pop()` (SourcediffError)")
 def test_hessian_of_loop_write_by_hand():
     """f = x0^2 x1 + x1^2 x2: H = [[2 x1, 2 x0, 0], [2 x0, 2 x2, 2 x1], [0, 2 x1, 0]]."""
     x = np.array([0.5, -1.5, 2.0])

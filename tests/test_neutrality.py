@@ -143,18 +143,11 @@ def test_inputs_not_modified(f):
     assert_unchanged(args, before, "sd.check_grads")
 
 
-HESSIAN_WRITE_BUG = ("sd.hessian of a function that writes into an owned array inside a loop: the generated reverse "
-                     "code initialises the array to None before the loop, so the ownership pass refuses the restore "
-                     "`y[i] = tape.pop()` with a SourcediffError")
 
 
-CONCAT_BUG = ("forward mode (here: forward over the reverse code) of np.concatenate with an inactive element builds "
-              "np.concatenate([dx, 0.0]): ValueError")
-HESS_XFAIL = {owned_writes: HESSIAN_WRITE_BUG, stacked: CONCAT_BUG}
 
 
-@pytest.mark.parametrize("f", [pytest.param(f, id=f.__name__, marks=[pytest.mark.xfail(
-    strict=True, reason=HESS_XFAIL[f])] if f in HESS_XFAIL else []) for f in FUNCS])
+@pytest.mark.parametrize("f", [pytest.param(f, id=f.__name__) for f in FUNCS])
 def test_hessian_inputs_not_modified(f):
     args = ARGS[f](np.random.default_rng(len(f.__name__)))
     before = snapshot(args)
@@ -176,25 +169,11 @@ def write_into_plus_zero(x):
     return np.sum(y * x)
 
 
-ALIAS_BUG = ("the optimizer folds `y = x * 1.0` / `y = x + 0.0` to `y = x`, so a later write `y[i] = ...` goes "
-             "into the caller's array x (and the reverse sweep then fails or the gradient is wrong)")
-
-
-SHAPE_ONLY_BUG = ("reverse mode: an array written in place and afterwards needed only for its shape is restored "
-                  "into its shape (`y_shape[0] = tape.pop()`): ValueError 'assignment destination is read-only'")
-
-
 def _alias_params(optimize):
     out = []
     for f, name in ((write_into_times_one, "times-one"), (write_into_plus_zero, "plus-zero")):
         for mode in ("forward", "reverse"):
-            reason = None
-            if optimize and (f is write_into_times_one or mode == "forward"):
-                reason = ALIAS_BUG
-            elif mode == "reverse" and f is write_into_times_one:
-                reason = SHAPE_ONLY_BUG
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            out.append(pytest.param(f, mode, id="%s-%s" % (name, mode), marks=marks))
+            out.append(pytest.param(f, mode, id="%s-%s" % (name, mode)))
     return out
 
 
@@ -248,10 +227,8 @@ def test_float32_mixed_with_float64():
         assert gx.dtype == np.float32 and gy.dtype == np.float64
 
 
-JAC_DTYPE = "sd.jacobian / sd.hessian of float32 inputs return float64 arrays (JAX keeps float32)"
 
 
-@pytest.mark.xfail(strict=True, reason=JAC_DTYPE)
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_float32_jacobian(mode):
     x = np.array([0.5, -1.0, 2.0], np.float32)
@@ -260,7 +237,6 @@ def test_float32_jacobian(mode):
     assert J.dtype == np.float32, "jacobian dtype %s" % J.dtype
 
 
-@pytest.mark.xfail(strict=True, reason=JAC_DTYPE)
 def test_float32_hessian():
     x = np.array([0.5, -1.0, 2.0], np.float32)
     Hm = sd.hessian(elementwise)(x)

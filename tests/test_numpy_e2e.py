@@ -19,6 +19,11 @@ every float argument:
   a float), and forward and reverse mode agree to 1e-10.
 
 Tuple outputs (``np.split``...) are reduced term by term with one weight each.
+
+``test_one_argument_at_a_time`` differentiates each argument of a multi-argument
+call alone (the others inactive: symbolic-zero tangents and adjoints), and
+``test_float_structure`` checks the gradient *type* where Python floats, 0-d
+arrays and arrays mix. Known sourcediff bugs are ``xfail(strict=True)``.
 """
 import importlib.util
 import itertools
@@ -155,6 +160,7 @@ CASES = [(k, c) for k, cases in SPEC_OF.items() if is_user_key(k) for c in cases
          if any(is_diff(a) for a in c.args)]
 IDS = ["%s[%r]" % (key_name(k), c) for k, c in CASES]
 
+
 def kinds(values):
     """'float' for a Python float argument, 'array' for an ndarray (0-d included)."""
     return ["array" if isinstance(v, np.ndarray) else "float" for v in values]
@@ -171,8 +177,6 @@ def mixed(values):
 
 
 # A known sourcediff bug in the *type* of a gradient (the values are right).
-ZERO_D_BUG = ("forward mode: the gradient of a 0-d array argument is a NumPy scalar, not a 0-d array "
-              "(sd.grad(lambda x: float(x) * 2.0, mode='forward')(np.array(1.5)) -> 2.0)")
 
 
 def assert_same_structure(g, x, what, strict=True):
@@ -207,9 +211,6 @@ def test_through_compiler(tmp_path, key, case):
 
 
 STACKERS = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack}
-CONCAT_BUG = ("forward mode: the tangent of np.concatenate/stack/hstack/vstack/column_stack/dstack is built as "
-              "np.concatenate([dx, 0.0]) when an element is inactive, which raises ValueError "
-              "(sd.jvp(lambda x, y: np.concatenate([x, y]), wrt=0)(np.ones(3), np.ones(2), np.ones(3)))")
 
 
 def _multi_params():
@@ -218,8 +219,7 @@ def _multi_params():
         values = make_values(k, c)
         if len(values) < 2:
             continue
-        bug = k in STACKERS and any(isinstance(v, np.ndarray) for v in values)
-        out.append(pytest.param(k, c, id=i, marks=[pytest.mark.xfail(strict=True, reason=CONCAT_BUG)] if bug else []))
+        out.append(pytest.param(k, c, id=i, marks=[]))
     return out
 
 
@@ -244,7 +244,7 @@ def _struct_params():
         values = make_values(k, c)
         if not mixed(values):
             continue
-        marks = [pytest.mark.xfail(strict=True, reason=ZERO_D_BUG)] if zero_d(values) else []
+        marks = []
         out.append(pytest.param(k, c, id=i, marks=marks))
     return out
 
