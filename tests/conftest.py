@@ -1,0 +1,9 @@
+"""Every test starts from the same cache environment: the disk cache on, in a temporary
+directory (never the user's real cache), whatever another test module set at import."""
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _cache_env(monkeypatch, tmp_path_factory):
+    monkeypatch.delenv("SOURCEDIFF_CACHE", raising=False)
+    monkeypatch.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "sourcediff-cache"))
