@@ -69,6 +69,74 @@ class Gen:
             raise AssertionError("two helpers named %s" % name)
         self.bindings[name] = obj
 
+    def bind_rt(self, name):
+        """Bind a helper of ``sourcediff.runtime`` under its own name."""
+        from . import runtime
+        self.bind(name, getattr(runtime, name))
+
+    def bind_user(self, rule, kind):
+        """The name generated code calls a user rule (``sd.defvjp``/``sd.defjvp``) by."""
+        for n, obj in self.bindings.items():
+            if obj is rule:
+                return n
+        name = self.fn_name("%s_%s" % (kind, getattr(rule, "__name__", "rule").replace("<lambda>", "rule")))
+        self.bind(name, rule)
+        return name
+
+    def bind_call(self, fn, args, kwargs, func, node):
+        """[(parameter index, atom)] for every parameter of user function ``fn`` at a call."""
+        code = fn.__code__
+        params = code.co_varnames[:code.co_argcount]
+        defaults = fn.__defaults__ or ()
+        first_default = len(params) - len(defaults)
+        if len(args) > len(params) or set(kwargs) - set(params):
+            raise func.error("this call does not match the parameters of %s" % fn.__name__, node)
+        out = []
+        for i, p in enumerate(params):
+            if i < len(args):
+                out.append((i, args[i]))
+            elif p in kwargs:
+                out.append((i, kwargs[p]))
+            elif i >= first_default:
+                val = defaults[i - first_default]
+                if val is None or isinstance(val, (bool, int, float, str)):
+                    out.append((i, gast.Constant(value=val, kind=None)))
+                else:
+                    name = "%s_%s_default" % (fn.__name__, p)
+                    self.bind(name, val)
+                    out.append((i, gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)))
+            else:
+                raise func.error("missing argument `%s` in this call of %s" % (p, fn.__name__), node)
+        return out
+
+    def pair_of(self, fn, act):
+        """Names of the generated (fwd, bwd) pair of user function ``fn``, active parameters ``act``."""
+        from .pipeline import build_pair  # the pipeline builds callees on demand
+        return self._callee(("pair", fn, act), fn, lambda: (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd")),
+                            lambda func, names: build_pair(self, func, act, *names))
+
+    def jvp_of(self, fn, act):
+        """Name of the generated single-direction forward function of user function ``fn``."""
+        from .pipeline import build_jvp
+        return self._callee(("jvp", fn, act), fn, lambda: self.fn_name(fn.__name__ + "_jvp"),
+                            lambda func, name: build_jvp(self, func, act, name))
+
+    def _callee(self, key, fn, names, build):
+        if key not in self.pairs:
+            self.pairs[key] = names()  # named before its body exists, so recursion finds it
+            saved = self.names
+            build(self.prepare(fn), self.pairs[key])
+            self.names = saved
+        return self.pairs[key]
+
+    def inline(self, rule, table, head, args, kwargs, ans, want, where):
+        """``inline.inline`` in this generation's mode (float fast path or generic)."""
+        if self.scalar:
+            import math
+            self.bind("math", math)
+        from .inline import inline
+        return inline(rule, table, self, head, args, kwargs, ans, want, self.scalar, where)
+
     # -- rules -------------------------------------------------------------------------------
     def diff_positions(self, p):
         """Indices (and keyword names) of a step's differentiable operands."""
@@ -129,82 +197,3 @@ def index_value(idx):
     if isinstance(idx, gast.Tuple):
         return gast.Tuple(elts=[index_value(x) for x in idx.elts], ctx=gast.Load())
     return copy.deepcopy(idx)
-
-
-def _gen_methods():
-    from . import runtime
-    from .inline import inline as _inline
-    import math
-
-    def bind_rt(self, name):
-        self.bind(name, getattr(runtime, name))
-
-    def bind_user(self, rule, kind):
-        for n, obj in self.bindings.items():
-            if obj is rule:
-                return n
-        name = self.fn_name("%s_%s" % (kind, getattr(rule, "__name__", "rule").replace("<lambda>", "rule")))
-        self.bind(name, rule)
-        return name
-
-    def bind_call(self, fn, args, kwargs, func, node):
-        """[(parameter index, atom)] for every parameter of user function ``fn`` at a call."""
-        code = fn.__code__
-        params = code.co_varnames[:code.co_argcount]
-        defaults = fn.__defaults__ or ()
-        first_default = len(params) - len(defaults)
-        if len(args) > len(params) or set(kwargs) - set(params):
-            raise func.error("this call does not match the parameters of %s" % fn.__name__, node)
-        out = []
-        for i, p in enumerate(params):
-            if i < len(args):
-                out.append((i, args[i]))
-            elif p in kwargs:
-                out.append((i, kwargs[p]))
-            elif i >= first_default:
-                val = defaults[i - first_default]
-                if val is None or isinstance(val, (bool, int, float, str)):
-                    out.append((i, gast.Constant(value=val, kind=None)))
-                else:
-                    name = "%s_%s_default" % (fn.__name__, p)
-                    self.bind(name, val)
-                    out.append((i, gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)))
-            else:
-                raise func.error("missing argument `%s` in this call of %s" % (p, fn.__name__), node)
-        return out
-
-    def scope(self, fn):
-        saved = getattr(self, "names", None)
-        func = self.prepare(fn)
-        return func, saved
-
-    def pair_of(self, fn, act):
-        key = ("pair", fn, act)
-        if key not in self.pairs:
-            self.pairs[key] = (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd"))
-            from .pipeline import build_pair
-            func, saved = scope(self, fn)
-            build_pair(self, func, act, *self.pairs[key])
-            self.names = saved
-        return self.pairs[key]
-
-    def jvp_of(self, fn, act):
-        key = ("jvp", fn, act)
-        if key not in self.pairs:
-            self.pairs[key] = self.fn_name(fn.__name__ + "_jvp")
-            from .pipeline import build_jvp
-            func, saved = scope(self, fn)
-            build_jvp(self, func, act, self.pairs[key])
-            self.names = saved
-        return self.pairs[key]
-
-    def inline(self, rule, table, head, args, kwargs, ans, want, where):
-        if self.scalar:
-            self.bind("math", math)
-        return _inline(rule, table, self, head, args, kwargs, ans, want, self.scalar, where)
-
-    for f in (bind_rt, bind_user, bind_call, pair_of, jvp_of, inline):
-        setattr(Gen, f.__name__, f)
-
-
-_gen_methods()
