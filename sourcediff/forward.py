@@ -17,7 +17,8 @@ Before::                         After (wrt a, b)::
 import gast
 
 from . import activity
-from .lower import classify
+from .lower import classify, defined_at
+from .reverse import zero_of
 from .names import assign, call, const, load
 from .rules import registry as R
 from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
@@ -29,6 +30,7 @@ class Forward:
     def __init__(self, gen, func, active_params, dirs, ret):
         self.gen, self.func, self.dirs = gen, func, dirs
         self.active = activity.analyse(func.node, active_params, gen.diff_positions, ret)
+        self.defined = defined_at(func.node.body, func.params)
         self.tnames = {}
 
     def t(self, v, d):
@@ -47,16 +49,18 @@ class Forward:
             out.extend(self.stmt(s, live))
         return out
 
-    def zero(self, names):
-        return [assign(self.t(v, d), const(ZERO)) for v, d in sorted(names, key=str)]
+    def zero(self, names, at):
+        """Zero tangents for a join: shaped like the value where it is certainly defined there."""
+        defined = self.defined.get(id(at), ())
+        return [assign(self.t(v, d), zero_of(self.gen, v, defined)) for v, d in sorted(names, key=str)]
 
     def stmt(self, s, live):
         t = type(s)
         if t is gast.If:
             la, lb = set(live), set(live)
             a, b = self.block(s.body, la), self.block(s.orelse, lb)
-            a += self.zero(lb - la)
-            b += self.zero(la - lb)
+            a += self.zero(lb - la, s)
+            b += self.zero(la - lb, s)
             live.clear()
             live |= la | lb
             s.body, s.orelse = a or [gast.Pass()], b
@@ -69,8 +73,10 @@ class Forward:
                 if end <= head:
                     break
                 head |= end
-            body += self.zero(head - end)
-            pre = self.zero(head - live)
+            exits = [k for k, x in enumerate(body) if isinstance(x, gast.If) and any(isinstance(b, gast.Break) for b in x.body)]
+            at = exits[0] if exits else len(body)  # before `if brk: break`, which would skip them
+            body[at:at] = self.zero(head - end, s)
+            pre = self.zero(head - live, s)
             live |= head
             s.body = body
             return pre + [s]

@@ -287,6 +287,26 @@ def lower(func, names):
 
 
 # -- reading the IR back --------------------------------------------------------------------
+def defined_at(body, params):
+    """For each compound statement, the names certainly assigned whenever it starts."""
+    out = {}
+
+    def block(stmts, defined):
+        defined = set(defined)
+        for s in stmts:
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                out[id(s)] = set(defined)
+                if isinstance(s, gast.If):
+                    defined |= block(s.body, defined) & block(s.orelse, defined)
+                else:
+                    block(s.body, defined | ({s.target.id} if isinstance(s, gast.For) else set()))
+            elif isinstance(s, gast.Assign):
+                defined |= {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return defined
+    block(body, params)
+    return out
+
+
 def walk(body):
     """Every statement of a block, nested ones included, in program order."""
     for s in body:

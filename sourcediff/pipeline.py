@@ -52,19 +52,27 @@ def _finish(gen, fdef):
     return fdef
 
 
-def _grads(gen, rv, st, params, wrap):
+def _grads(gen, rv, st, params, wrap, args):
+    """The gradient expressions; ``args`` names the argument objects (a reassigned parameter
+    no longer holds its argument at the end)."""
     out = []
     for p in params:
         if p in st:
             g = load(rv.a(p))
             if (wrap or p in rv.maybe_zero) and not gen.scalar:
                 gen.bind_rt("grad_like")
-                g = call("grad_like", g, load(p))
+                g = call("grad_like", g, load(args.get(p, p)))
             out.append(g)
         else:
             gen.bind_rt("zeros_like")
-            out.append(call("zeros_like", load(p)))
+            out.append(call("zeros_like", load(args.get(p, p))))
     return out
+
+
+def _keep_args(gen, rv, params):
+    """``p_arg = p`` at entry for the parameters the body reassigns and does not restore."""
+    args = {p: gen.names.fresh(p + "_arg") for p in params if p in rv.sites and not rv.restores(p)}
+    return args, [assign(a, load(p)) for p, a in args.items()]
 
 
 # -- reverse mode -----------------------------------------------------------------------------
@@ -88,7 +96,9 @@ def build_reverse(gen, func, wrt, kind, name):
         value = gen.names.fresh("value")
         prim.append(assign(value, call("snapshot", ret)))
         ret = load(value)
-    grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=not gen.scalar)
+    args, keep = _keep_args(gen, rv, [params[i] for i in wrt])
+    prim = keep + prim
+    grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=not gen.scalar, args=args)
     g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
     return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))

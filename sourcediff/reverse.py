@@ -25,7 +25,7 @@ import gast
 from . import activity
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
-from .lower import classify, walk
+from .lower import classify, defined_at, walk
 from .names import assign, call, const, load, store
 from .rules import registry as R
 
@@ -83,6 +83,7 @@ class Reverse:
                         self.counters[id(s)] = self.gen.names.fresh("n")
                     visit(s.body, True, True)
         visit(self.func.node.body, False, False)
+        self.defined = defined_at(self.func.node.body, self.params)
         self.kinds = {}
         for s in walk(self.func.node.body):
             p = classify(s)
@@ -111,9 +112,10 @@ class Reverse:
             out.append(assign(dx, call("add", load(dx), expr)))
         st.add(x.id)
 
-    def zeros(self, names):
+    def zeros(self, names, at):
+        """Zero adjoints for a join: shaped like the value where it is certainly defined there."""
         self.maybe_zero |= names
-        return [assign(self.a(v), const(0.0)) for v in sorted(names)]
+        return [assign(self.a(v), zero_of(self.gen, v, self.defined.get(id(at), ()))) for v in sorted(names)]
 
     # -- the adjoint sweep ------------------------------------------------------------------------
     def adjoint(self, stmts, st):
@@ -140,8 +142,8 @@ class Reverse:
         if t is gast.If:
             sa, sb = set(st), set(st)
             a, b = self._adjoint(s.body, sa), self._adjoint(s.orelse, sb)
-            a += self.zeros(sb - sa)
-            b += self.zeros(sa - sb)
+            a += self.zeros(sb - sa, s)
+            b += self.zeros(sa - sb, s)
             st.clear()
             st |= sa | sb
             if not a and not b:
@@ -155,8 +157,8 @@ class Reverse:
                 if end <= head:
                     break
                 head |= end
-            body += self.zeros(head - end)
-            pre = self.zeros(head - st)
+            body += self.zeros(head - end, s)
+            pre = self.zeros(head - st, s)
             st |= head
             n = self.counters.get(id(s))
             pops = self.pop_names(s)
@@ -164,7 +166,7 @@ class Reverse:
                 return pops
             if t is gast.While:
                 it = call("range", load(n))
-                tgt = store(self.gen.names.fresh("_"))
+                tgt = store(self.gen.names.fresh("k"))
             else:
                 rng = gast.Subscript(value=load(s.iter.id), slice=gast.Slice(lower=None, upper=load(n), step=None), ctx=gast.Load()) if n else load(s.iter.id)
                 it, tgt = call("reversed", rng), store(s.target.id)
@@ -340,7 +342,7 @@ class Reverse:
         reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
-            {n for sid, n in self.counters.items() if sid in self.in_loop}
+            {n for sid, n in self.counters.items() if sid not in top}
         inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]
         prim = self.primal(body)
         if self.tape:
@@ -409,11 +411,21 @@ class Reverse:
             names = [p.target]
             if p.target in self.active and (is_user_function(p.key)) and not isinstance(p.key, CHECKPOINT):
                 names.append(self.res_name(s))
-            need = [v for v in names if (v in reads or v == self.res.get(id(s))) and (id(s) in self.in_loop or self.before.get(id(s)))]
+            res = self.res.get(id(s))
+            need = [v for v in names if v in reads and v != res and (id(s) in self.in_loop or self.before.get(id(s)))] + \
+                ([res] if res in names and id(s) in self.in_loop else [])  # one residual per call site: saved per iteration
             if p.key == "setitem":
                 need = [p.target] if p.target in reads or p.target in self.active else []
             if need:
                 self.pushed[id(s)] = need
+
+
+def zero_of(gen, v, defined):
+    """``0.0`` on the float path or where ``v`` may be unassigned, else ``zeros_like(v)``."""
+    if gen.scalar or v not in defined:
+        return const(0.0)
+    gen.bind_rt("zeros_like")
+    return call("zeros_like", load(v))
 
 
 class _Rename(gast.NodeTransformer):

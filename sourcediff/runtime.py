@@ -24,6 +24,8 @@ def unbroadcast(g, x):
         s = np.sum(g)
         return float(s) if isinstance(x, (int, float)) else s
     lead = len(gs) - len(xs)
+    if lead < 0:  # a scalar zero from a join, or a smaller adjoint: spread it over x
+        return np.broadcast_to(g, xs)
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, (a, b) in enumerate(zip(np.shape(g), xs)) if b == 1 and a != 1)
@@ -34,7 +36,7 @@ def unbroadcast(g, x):
 
 def zeros_like(x):
     """A zero with the structure of ``x``: 0.0 for scalars, arrays, containers alike."""
-    if isinstance(x, (float, int, bool)):
+    if x is None or isinstance(x, (float, int, bool)):
         return 0.0
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.zeros_like(x, dtype=np.result_type(x, np.float64) if not np.issubdtype(np.asarray(x).dtype, np.inexact) else None)
