@@ -27,25 +27,35 @@ except ImportError:  # run as a script from tests/
 import sourcediff as sd
 
 
+def _category(e):
+    """A short label for grouping failures: the exception type and the first words of its message."""
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    words = [w for w in first.split() if not any(ch.isdigit() for ch in w)][:6]
+    return "%s: %s" % (type(e).__name__, " ".join(words))
+
+
 def check_seed(job):
-    """(seed, outcome, detail): outcome is ok / wrong / error / refused / rejected."""
+    """(seed, outcome, detail, category): outcome is ok / wrong / error / refused / rejected."""
     seed, size = job
     for attempt in range(8):
         s = seed * 8 + attempt
         prog = P.random_program(s, size=size)
         try:
             P.check_program(prog)
-            return seed, "ok", None
+            return seed, "ok", None, None
         except P.Rejected:
             continue
         except P.Mismatch as e:
-            return seed, "wrong", "%s\n--- program (seed %d) ---\n%sargs = %r" % (e, s, prog.source, prog.args)
+            return seed, "wrong", "%s\n--- program (seed %d) ---\n%sargs = %r" % (e, s, prog.source, prog.args), \
+                _category(e)
         except sd.SourcediffError as e:
-            return seed, "refused", "%s\n--- program (seed %d) ---\n%sargs = %r" % (e, s, prog.source, prog.args)
+            return seed, "refused", "%s\n--- program (seed %d) ---\n%sargs = %r" % (e, s, prog.source, prog.args), \
+                _category(e)
         except Exception as e:
             tb = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:])
-            return seed, "error", "%s--- program (seed %d) ---\n%sargs = %r" % (tb, s, prog.source, prog.args)
-    return seed, "rejected", None
+            return seed, "error", "%s--- program (seed %d) ---\n%sargs = %r" % (tb, s, prog.source, prog.args), \
+                _category(e)
+    return seed, "rejected", None, None
 
 
 def main(argv=None):
@@ -66,8 +76,11 @@ def main(argv=None):
         results = pool.imap_unordered(check_seed, jobs, chunksize=4)
     else:
         pool, results = None, map(check_seed, jobs)
-    for done, (seed, outcome, detail) in enumerate(results, 1):
+    cats = {}
+    for done, (seed, outcome, detail, cat) in enumerate(results, 1):
         counts[outcome] += 1
+        if cat:
+            cats.setdefault((outcome, cat), []).append(seed)
         if detail and shown < a.show:
             shown += 1
             print("=== %s (program %d)\n%s\n" % (outcome, seed, detail), flush=True)
@@ -77,6 +90,8 @@ def main(argv=None):
         pool.close()
         pool.join()
     dt = time.time() - t0
+    for (outcome, cat), seeds in sorted(cats.items(), key=lambda kv: -len(kv[1])):
+        print("%5d %-7s %s  (programs %s)" % (len(seeds), outcome, cat, ", ".join(map(str, sorted(seeds)[:5]))))
     print("refused (SourcediffError): %d, rejected (kinks/overflow after 8 draws): %d"
           % (counts["refused"], counts["rejected"]))
     print("elapsed: %.1f s (%.2f programs/s)" % (dt, a.n / dt if dt else 0.0))
