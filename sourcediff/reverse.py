@@ -192,6 +192,8 @@ class Reverse:
                 self.adj_prim(p, s, st, out)
             else:
                 st.discard(v)
+        if p.key == "pop" and p.args[0].id in self.reads_hint:  # put the value back: the list is read later
+            out.append(gast.Expr(value=call(gast.Attribute(value=load(p.args[0].id), attr="append", ctx=gast.Load()), load(v))))
         return out + self.pop_names(s)
 
     def pop_names(self, s):
