@@ -48,8 +48,7 @@ def check(func):
                          node, hint="give every parameter a name before any `*`")
     for n in gast.walk(node):
         if n is not node and isinstance(n, gast.FunctionDef):
-            raise func.error("nested `def` inside a differentiated function is not supported", n,
-                             hint="define the helper at module level and call it")
+            _check_nested(func, node, n)
         if isinstance(n, gast.Lambda) and n is not node:
             raise func.error("lambdas inside a differentiated function are not supported", n,
                              hint="define the function at module level (or pass the lambda itself to sd.grad)")
@@ -73,3 +72,20 @@ def check(func):
                                          "cannot be differentiated", sub, hint="return the new value instead")
         if isinstance(n, gast.Constant) and isinstance(n.value, complex):
             raise func.error("complex numbers are not supported", n, hint="split into real and imaginary parts")
+
+
+def _check_nested(func, outer, inner):
+    """A nested ``def`` may use its own names and globals, not the enclosing function's variables."""
+    if inner.decorator_list or inner.args.defaults or inner not in outer.body:
+        raise func.error("only plain nested `def`s at the top of the function body (no decorators or defaults) "
+                         "are supported", inner, hint="define the helper at module level and call it")
+    outer_locals = {a.id for a in outer.args.args} | {n.id for n in gast.walk(outer) if isinstance(n, gast.Name)
+                                                       and isinstance(n.ctx, gast.Store)}
+    own = {a.id for a in inner.args.args} | {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)
+                                             and isinstance(n.ctx, gast.Store)}
+    free = sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+                  - own & outer_locals)
+    free = [v for v in free if v in outer_locals and v not in own]
+    if free:
+        raise func.error("the nested function `%s` reads `%s` from the enclosing function" % (inner.name, free[0]),
+                         inner, hint="pass `%s` as an argument, or define the function at module level" % free[0])

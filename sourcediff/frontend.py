@@ -27,6 +27,10 @@ class Func:
 
     def __init__(self, fn):
         fn = getattr(fn, "sd_generated", fn)  # a forward-mode grad: its generated function
+        self.bound = {}  # names bound to values at transformation time (a method's self, local defs)
+        if inspect.ismethod(fn):  # obj.method: `self` is a constant, the rest are the parameters
+            self.bound[fn.__func__.__code__.co_varnames[0]] = fn.__self__
+            fn = fn.__func__
         self.fn = fn
         self.code = getattr(fn, "__code__", None)
         if self.code is None:
@@ -51,6 +55,8 @@ class Func:
                 raise
         self.node = self._find(tree)
         self.node.decorator_list = []
+        if self.bound:
+            self.node.args.args = self.node.args.args[1:]
         self.source = src
 
     def _find(self, tree):
@@ -92,6 +98,8 @@ class Func:
     def resolve(self, name, default=_MISSING):
         """The object a free name refers to: closure cell, module global or builtin."""
         code, fn = self.code, self.fn
+        if name in self.bound:
+            return self.bound[name]
         if name in code.co_freevars and fn.__closure__:
             try:
                 return fn.__closure__[code.co_freevars.index(name)].cell_contents
@@ -107,4 +115,29 @@ class Func:
         raise KeyError(name)
 
     def closure_names(self):
-        return dict(zip(self.code.co_freevars, [c.cell_contents for c in (self.fn.__closure__ or ())]))
+        """Values generated code must see under the user's names: closure cells, ``self``, local defs."""
+        out = dict(zip(self.code.co_freevars, [c.cell_contents for c in (self.fn.__closure__ or ())]))
+        out.update(self.bound)
+        return out
+
+    def bind_value(self, base, value):
+        """A fresh name under which generated code sees ``value``."""
+        name, k = base, 1
+        while name in self.bound and self.bound[name] is not value or \
+                name not in self.bound and (name in self.code.co_names or name in self.code.co_varnames):
+            name, k = "%s_%d" % (base, k), k + 1
+        self.bound[name] = value
+        return name
+
+    def local_function(self, node):
+        """A function object for a ``def`` nested in this function (its source stays in the user's file)."""
+        import ast
+        import types
+        tree = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
+        ast.increment_lineno(tree, self.first - 1)
+        code = compile(tree, self.filename, "exec")
+        fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+        fn = types.FunctionType(fcode, self.fn.__globals__, node.name)
+        fn.__qualname__ = "%s.<locals>.%s" % (self.fn.__qualname__, node.name)
+        self.bound[node.name] = fn
+        return fn

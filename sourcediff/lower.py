@@ -21,6 +21,9 @@ Before::                       After::
                                        t2 = t0 * t1
                                        return t2
 """
+import functools
+import inspect
+
 import gast
 import numpy as np
 
@@ -107,6 +110,8 @@ class Lower:
                 self.atom(v, s)
         elif t in (gast.Pass, gast.Break, gast.Raise):
             self.emit(s, s)
+        elif t is gast.FunctionDef:  # a nested helper: a function of its own, called like a global one
+            self.func.local_function(s)
         else:
             raise self.func.error("`%s` statements are not supported" % t.__name__, s)
 
@@ -264,9 +269,25 @@ class Lower:
         if fn is None:
             raise self.func.error("cannot tell which function this calls (it is a local value)", e,
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
+        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute):
+            recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
+            fn, args = fn.__func__, [recv] + args
+            f = load(self.func.bind_value(fn.__name__, fn))
+        elif isinstance(fn, functools.partial) and inspect.isfunction(fn.func):
+            pre = [self.constant(v, "%s_arg%d" % (fn.func.__name__, i)) for i, v in enumerate(fn.args)]
+            kws = [gast.keyword(arg=k, value=self.constant(v, "%s_%s" % (fn.func.__name__, k))) for k, v in fn.keywords.items()
+                   if k not in {x.arg for x in kws}] + kws
+            fn, args = fn.func, pre + args
+            f = load(self.func.bind_value(fn.__name__, fn))
         node = gast.Call(func=f, args=args, keywords=kws)
         node.sd_fn = fn
         return node
+
+    def constant(self, v, name):
+        """A value known at transformation time as an atom: a literal, or a bound name."""
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return const(v)
+        return load(self.func.bind_value(name, v))
 
     def index(self, sl, at):
         t = type(sl)

@@ -5,6 +5,7 @@ name the code needs (a runtime or rule helper by name, or a closure variable of 
 differentiated functions). Entries whose bindings cannot be named that way (user
 rules from ``sd.defvjp``, non-constant default arguments) stay in memory only.
 """
+import functools
 import inspect
 import json
 import math
@@ -45,6 +46,10 @@ def related(fn):
         if isinstance(f, CHECKPOINT):
             f = f.fn
         f = getattr(f, "sd_generated", f)
+        if inspect.ismethod(f):
+            f = f.__func__
+        if isinstance(f, functools.partial):
+            f = f.func
         if not inspect.isfunction(f) or f in seen:
             continue
         seen.append(f)
@@ -56,7 +61,8 @@ def related(fn):
         cells = dict(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
         for n in sorted(names):
             obj = cells.get(n, f.__globals__.get(n))
-            if isinstance(obj, CHECKPOINT) or inspect.isfunction(obj) and obj.__module__ != "sourcediff.runtime":
+            if isinstance(obj, (CHECKPOINT, functools.partial)) or inspect.ismethod(obj) or \
+                    inspect.isfunction(obj) and obj.__module__ != "sourcediff.runtime":
                 todo.append(obj)
     return seen
 

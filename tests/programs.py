@@ -53,6 +53,10 @@ class Rejected(Exception):
     """The drawn inputs are unsuitable (near a kink, overflow): draw again."""
 
 
+class GrammarError(Exception):
+    """The generated program itself fails when run directly: a bug in this generator, not in sourcediff."""
+
+
 class Mismatch(AssertionError):
     """A derivative (or value) disagrees: a sourcediff bug, or a grammar bug."""
 
@@ -363,7 +367,7 @@ class ProgramGen:
                 e = "1.0 * %s" % e       # never alias a parameter
             if loop or ch.boolean(0.3):
                 e = self.bounded_arr(e)
-            v = self.fresh("a")
+            v = self.fresh("w")   # not "a": parameters are a0, a1
             sc.vars[v] = ("a", shape)
             return [(0, "%s = %s" % (v, e))]
         if kind == "reassign_a":
@@ -640,6 +644,8 @@ def fd_gradient(source, args, h=FD_STEP):
                 g[j] = (vals[0] - vals[1]) / (2 * h)
         except (FloatingPointError, OverflowError, ValueError) as e:
             raise Rejected("%s: %s" % (type(e).__name__, e))
+        except (IndexError, NameError, TypeError, AttributeError, KeyError) as e:
+            raise GrammarError("the program itself raises %s: %s" % (type(e).__name__, e))
     if not np.all(np.isfinite(g)):
         raise Rejected("non-finite finite differences")
     return v0, g

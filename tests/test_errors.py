@@ -92,8 +92,9 @@ def f_norule(x):
 
 
 def f_nested(x):
+    k = 2.0
     def helper(y):  # HERE
-        return y * y
+        return y * k
     return helper(x)
 
 
@@ -154,7 +155,7 @@ CASES = [
     ("f_class", lambda m: m.f_class, (1.5,), "class"),
     ("f_attr", lambda m: m.f_attr, (1.5, None), "attribute"),
     ("f_norule", lambda m: m.f_norule, (1.5,), "mul"),
-    ("f_nested", lambda m: m.f_nested, (1.5,), "def"),
+    ("f_nested", lambda m: m.f_nested, (1.5,), "k"),
     ("f_star", lambda m: m.f_star, (1.5,), "*args"),
     ("f_lambda_inside", lambda m: m.f_lambda_inside, (1.5,), "lambda"),
 ]

@@ -1,6 +1,7 @@
 """Real Python programs, end to end: every construct in forward and reverse mode,
 checked against central finite differences (tests/helpers.py) and against each other.
 """
+import functools
 import math
 
 import numpy as np
@@ -1017,3 +1018,54 @@ def loop_sin(x):
 def test_reverse_value_and_grad_value_after_reassignment(f, args):
     v, g = sd.value_and_grad(f)(*args)
     assert np.array_equal(np.asarray(v), np.asarray(f(*args))), (v, f(*args))
+
+
+# -- calls through nested defs, functools.partial, bound, static and class methods ---------------
+def _scale(x, k=1.0):
+    return x * k
+
+
+_half = functools.partial(_scale, k=0.5)
+
+
+class _Model:
+    def __init__(self, w):
+        self.w = w
+
+    def loss(self, x):
+        return np.sum((x * self.w) ** 2) + self.reg(x)
+
+    def reg(self, x):
+        return 0.1 * np.sum(x * x)
+
+    @staticmethod
+    def sq(x):
+        return x * x
+
+    @classmethod
+    def cube(cls, x):
+        return x ** 3
+
+
+def nested_helper(x):
+    def sq(y):
+        return y * y + math.sin(y)
+    return sq(x) * 2.0 + _half(x)
+
+
+def test_bound_method_reads_self():
+    m = _Model(np.array([1.0, 2.0]))
+    x = np.array([0.5, -1.5])
+    check(m.loss, x)
+    np.testing.assert_allclose(sd.grad(m.loss)(x), 2 * x * m.w ** 2 + 0.2 * x, rtol=1e-12)  # by hand
+
+
+def test_static_and_class_methods():
+    check(_Model.sq, 1.3)
+    assert sd.grad(_Model.cube)(1.3) == pytest.approx(3 * 1.3 ** 2, rel=1e-12)
+
+
+def test_nested_def_and_partial():
+    check(nested_helper, 0.7)
+    x = 0.7
+    assert sd.grad(nested_helper)(x) == pytest.approx(2 * (2 * x + math.cos(x)) + 0.5, rel=1e-12)
