@@ -111,12 +111,18 @@ def build_pair(gen, func, act, fwd, bwd):
     rv = Reverse(gen, func, [params[i] for i in act], ret)
     dret = rv.a(ret.id) if isinstance(ret, gast.Name) else gen.names.fresh("dret")
     prim, adj, st, reads = rv.run(ret, None)
-    res = ([rv.tape] if rv.tape else []) + sorted(reads - {dret})
+    zero = [params[i] for i in act if params[i] not in st and not gen.scalar]  # zeros shaped like these
+    args, keep = _keep_args(gen, rv, zero)
+    prim = keep + prim
+    res = ([rv.tape] if rv.tape else []) + sorted((reads | {args.get(p, p) for p in zero}) - {dret})
     resn = gen.names.fresh("res")
     _finish(gen, _def(fwd, params, prim + [gast.Return(value=gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load()))]))
     unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None, type_comment=None) for r in res], ctx=gast.Store())],
                           value=load(resn), type_comment=None)] if res else []
-    grads = [load(rv.a(params[i])) if params[i] in st else const(0.0) for i in act]
+    if zero:
+        gen.bind_rt("zeros_like")
+    grads = [load(rv.a(p)) if p in st else call("zeros_like", load(args.get(p, p))) if p in zero else const(0.0)
+             for p in (params[i] for i in act)]
     _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads) if len(grads) != 1 else grads[0])]))
 
 
