@@ -29,7 +29,11 @@ def _split_return(func):
     body = func.node.body
     assert isinstance(body[-1], gast.Return), "lowered functions end in their only return"
     func.node.body = body[:-1]
-    return body[-1].value
+    ret = body[-1].value
+    if isinstance(ret, gast.Constant) and ret.value is None:
+        raise func.error("%s returns no value, so there is nothing to differentiate" % func.name, func.node,
+                         hint="return the value to differentiate")
+    return ret
 
 
 def _def(name, params, body, func=None):

@@ -344,7 +344,8 @@ class Reverse:
         reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
-            {n for sid, n in self.counters.items() if sid not in top}
+            {n for sid, n in self.counters.items() if sid not in top} | \
+            {s.target.id for s in walk(body) if isinstance(s, gast.For)}  # a loop variable saved before its loop
         inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]
         prim = self.primal(body)
         if self.tape:

@@ -193,6 +193,10 @@ def seed_one(y):
     """The adjoint seed of a scalar output (1.0, or ones for a size-1 array)."""
     if isinstance(y, float):
         return 1.0
+    if not isinstance(y, (int, np.ndarray, np.generic)) or isinstance(y, bool):
+        from .errors import SourcediffError
+        raise SourcediffError("grad needs a function that returns a number, got %s" % type(y).__name__,
+                              hint="return a float or a size-1 array")
     if np.size(y) != 1:
         from .errors import SourcediffError
         raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(y),),
