@@ -346,7 +346,10 @@ class Reverse:
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
             {n for sid, n in self.counters.items() if sid not in top} | \
             {s.target.id for s in walk(body) if isinstance(s, gast.For)}  # a loop variable saved before its loop
-        inits = [assign(v, const(None)) for v in sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))]
+        inits = sorted((reads | {v for vs in self.pushed.values() for v in vs}) & nested - set(self.params))
+        if inits:
+            self.gen.bind_rt("UNSET")
+        inits = [assign(v, load("UNSET")) for v in inits]
         prim = self.primal(body)
         if self.tape:
             inits.insert(0, assign(self.tape, gast.List(elts=[], ctx=gast.Load())))

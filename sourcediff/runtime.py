@@ -36,7 +36,7 @@ def unbroadcast(g, x):
 
 def zeros_like(x):
     """A zero with the structure of ``x``: 0.0 for scalars, arrays, containers alike."""
-    if x is None or isinstance(x, (float, int, bool)):
+    if x is None or x is UNSET or isinstance(x, (float, int, bool)):
         return 0.0
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.zeros_like(x, dtype=np.result_type(x, np.float64) if not np.issubdtype(np.asarray(x).dtype, np.inexact) else None)
@@ -218,3 +218,21 @@ def shape_of(x):
     if z is None:
         z = _SHAPES[key] = np.broadcast_to(np.zeros((), x.dtype), shape)
     return z
+
+
+class _Unset:
+    """What a name holds before its first assignment in generated code: using it raises the
+    ``UnboundLocalError`` that the user's function itself would raise."""
+    __slots__ = ()
+
+    def _fail(self, *args, **kw):
+        raise UnboundLocalError("local variable referenced before assignment")
+
+    def __repr__(self):
+        return "UNSET"
+
+
+for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow matmul rmatmul neg pos "
+            "abs lt le gt ge bool float int index getitem setitem len iter array array_ufunc call getattr").split():
+    setattr(_Unset, "__%s__" % _op, _Unset._fail)
+UNSET = _Unset()
