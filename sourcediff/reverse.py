@@ -84,12 +84,21 @@ class Reverse:
                     visit(s.body, True, True)
         visit(self.func.node.body, False, False)
         self.defined = defined_at(self.func.node.body, self.params)
-        self.kinds = {}
+        self.kinds = {}  # name -> True when it certainly holds a number or array (adjoints add with +)
+        uses = {}
         for s in walk(self.func.node.body):
             p = classify(s)
-            if p is not None and p.target is not None:
-                num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
+            if p is None:
+                continue
+            num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
+            if p.target is not None:
                 self.kinds[p.target] = self.kinds.get(p.target, True) and num
+            for a in p.args:
+                if isinstance(a, gast.Name):
+                    uses[a.id] = uses.get(a.id, True) and num
+        for v in self.params:  # a parameter used only in arithmetic is a number or an array
+            if uses.get(v) and v not in self.kinds:
+                self.kinds[v] = True
 
     def a(self, v):
         if v not in self.anames:

@@ -26,6 +26,28 @@ def broadcast_like(g, x):
     return np.zeros(xs, dtype=np.result_type(g, np.float64)) + g
 
 
+def matmul_dx(g, x, y):
+    """The adjoint of ``x`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
+    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
+        return np.matmul(g, y.T)  # the common case: plain matrices
+    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
+    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
+    g2 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
+    g2 = np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2
+    return np.reshape(unbroadcast(np.matmul(g2, np.swapaxes(y2, -1, -2)), x2), np.shape(x))
+
+
+def matmul_dy(g, x, y):
+    """The adjoint of ``y`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
+    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
+        return np.matmul(x.T, g)
+    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
+    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
+    g2 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
+    g2 = np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2
+    return np.reshape(unbroadcast(np.matmul(np.swapaxes(x2, -1, -2), g2), y2), np.shape(y))
+
+
 def keepdims_shape(x, axis=None):
     """The shape of a reduction of ``x`` over ``axis`` with ``keepdims=True``."""
     shape = np.shape(x)
@@ -330,6 +352,19 @@ def broadcast_like_jvp(dg, ans, g, x): return broadcast_like(dg, x)
 def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False): return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
 @jvp(expand_reduced)
 def expand_reduced_jvp(dg, ans, g, x, axis=None, keepdims=False): return expand_reduced(dg, x, axis, keepdims)
+
+
+# matmul_dx / matmul_dy are bilinear: in (g, y) and in (g, x) respectively; the other operand gives only a shape
+@vjp(matmul_dx)
+def matmul_dx_vjp(h, ans, g, x, y): return np.matmul(h, y), None, matmul_dy(g, h, y)
+@jvp(matmul_dx)
+def matmul_dx_jvp(dg, dx, dy, ans, g, x, y): return matmul_dx(dg, x, y), None, matmul_dx(g, x, dy)
+
+
+@vjp(matmul_dy)
+def matmul_dy_vjp(h, ans, g, x, y): return np.matmul(x, h), matmul_dx(g, x, h), None
+@jvp(matmul_dy)
+def matmul_dy_jvp(dg, dx, dy, ans, g, x, y): return matmul_dy(dg, x, y), matmul_dy(g, dx, y), None
 
 
 @vjp(split_like)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import broadcast_like, fanout, polygamma
+from .helpers import broadcast_like, fanout, matmul_dx, matmul_dy, polygamma
 from .registry import jvp, nondiff, vjp
 
 nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not", "And", "Or",
@@ -55,14 +55,7 @@ def power_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroa
 def power_jvp(dx, dy, ans, x, y): return dx * y * x ** (y - 1), dy * ans * np.log(x)
 
 @vjp("MatMult", np.matmul)
-def matmul_vjp(g, ans, x, y):
-    # Promote 1-D operands to matrices (x: row, y: column), as matmul does, and g to match.
-    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
-    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
-    g1 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
-    g2 = np.expand_dims(g1, -2) if np.ndim(x) == 1 else g1
-    return (np.reshape(unbroadcast(np.matmul(g2, np.swapaxes(y2, -1, -2)), x2), np.shape(x)),
-            np.reshape(unbroadcast(np.matmul(np.swapaxes(x2, -1, -2), g2), y2), np.shape(y)))
+def matmul_vjp(g, ans, x, y): return matmul_dx(g, x, y), matmul_dy(g, x, y)
 @jvp("MatMult", np.matmul)
 def matmul_jvp(dx, dy, ans, x, y): return np.matmul(dx, y), np.matmul(x, dy)
 
