@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from . import pipeline, runtime
+from . import pipeline, runtime, store
 from .context import CHECKPOINT, USER_JVP, USER_VJP
 from .errors import SourcediffError
 from .rules import registry as R
@@ -62,7 +62,6 @@ def _build(f, wrt, kind, mode, optimize=True, many=False):
     key = (f, wrt, kind, mode, bool(optimize), many)
     fn = _MEMO.get(key)
     if fn is None:
-        from . import store
         fn = store.build(f, wrt, kind, mode, optimize, many)
         _MEMO[key] = fn
     return fn

@@ -44,13 +44,22 @@ def compile_source(src, main, module_globals, bindings):
     The defs run with ``module_globals`` (the user's module, so globals stay live) and
     see ``bindings`` (name -> object) as closure variables.
     """
-    names = sorted(bindings)
+    code, filename = compile_module(src, main, sorted(bindings))
+    return instantiate(code, filename, src, module_globals, bindings)
+
+
+def compile_module(src, main, names):
+    """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
     factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (
         ", ".join(names), "\n".join("    " + l if l.strip() else "" for l in src.splitlines()), main)
     tree = ast.parse(factory)
     ast.increment_lineno(tree, -1)  # generated line k is file line k
     filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
-    code = compile(tree, filename, "exec")
+    return compile(tree, filename, "exec"), filename
+
+
+def instantiate(code, filename, src, module_globals, bindings):
+    """The main function of a compiled factory, its source registered for tracebacks."""
     make = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    return types.FunctionType(make, module_globals)(*[bindings[n] for n in names])
+    return types.FunctionType(make, module_globals)(*[bindings[n] for n in sorted(bindings)])

@@ -12,12 +12,15 @@ import gast
 
 from . import desugar, fence, lower, ownership
 from .frontend import Func
-from .names import Names, names_in
+from .names import Names, clone, names_in
 from .rules import registry as R
 
 NONDIFF_ATTR_KEYS = {"attr." + a for a in lower.NONDIFF_ATTRS}
 STRUCT = {"copy": None, "tuple": None, "list": None, "dict": None, "getitem": [0], "setitem": [0, 1],
           "append": [0, 1], "pop": [0], "attr.T": [0], "attr.real": [0]}
+
+
+_FRONT = {}  # (function, code) -> its lowered form, shared by every generation in this process
 
 
 def is_user_function(obj):
@@ -37,24 +40,27 @@ class Gen:
 
     # -- functions ---------------------------------------------------------------------------
     def prepare(self, fn):
-        """Parse, fence, desugar and lower ``fn`` once per generation; a fresh copy each call."""
+        """Parse, fence, desugar and lower ``fn`` (once per process); a fresh copy each call."""
         if fn not in self.funcs:
-            func = Func(fn)
-            fence.check(func)
-            names = Names(names_in(func.node))
-            desugar.desugar(func, names)
-            lower.lower(func, names)
-            ownership.check(func)
-            self.funcs[fn] = (func, names)
+            key = (fn, getattr(fn, "__code__", None))
+            if key not in _FRONT:
+                func = Func(fn)
+                fence.check(func)
+                names = Names(names_in(func.node))
+                desugar.desugar(func, names)
+                lower.lower(func, names)
+                ownership.check(func)
+                _FRONT[key] = (func, names)
+            func, names = self.funcs[fn] = _FRONT[key]
             self.sources[fn] = func.source
             for n, v in func.closure_names().items():
                 self.bind(n, v)
         func, names = self.funcs[fn]
-        clone = copy.copy(func)
-        clone.node = copy.deepcopy(func.node)
+        fresh = copy.copy(func)
+        fresh.node = clone(func.node)
         self.names = Names(names.used)
         self.names.n = names.n
-        return clone
+        return fresh
 
     def fn_name(self, base):
         base += self.suffix
@@ -192,8 +198,8 @@ def index_value(idx):
     """An index node as an expression value: slices become ``slice(...)`` calls."""
     if isinstance(idx, gast.Slice):
         return gast.Call(func=gast.Name(id="slice", ctx=gast.Load(), annotation=None, type_comment=None),
-                         args=[copy.deepcopy(getattr(idx, k)) if getattr(idx, k) is not None else gast.Constant(value=None, kind=None)
+                         args=[clone(getattr(idx, k)) if getattr(idx, k) is not None else gast.Constant(value=None, kind=None)
                                for k in ("lower", "upper", "step")], keywords=[])
     if isinstance(idx, gast.Tuple):
         return gast.Tuple(elts=[index_value(x) for x in idx.elts], ctx=gast.Load())
-    return copy.deepcopy(idx)
+    return clone(idx)

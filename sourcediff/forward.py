@@ -19,7 +19,7 @@ import gast
 from . import activity
 from .lower import classify, defined_at
 from .reverse import zero_of
-from .names import assign, call, const, load
+from .names import assign, call, clone, const, load
 from .rules import registry as R
 from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
 
@@ -199,8 +199,7 @@ class Forward:
 
 
 def _copy(stmts):
-    import copy
-    return copy.deepcopy(stmts)
+        return clone(stmts)
 
 
 def _np(name):

@@ -22,6 +22,20 @@ from .errors import SourcediffError
 _MISSING = object()
 
 
+def _source_lines(code):
+    """(lines, first line) of a function's definition, read from its file through ``linecache``.
+
+    Like ``inspect.getsourcelines(code)`` (never the function: its ``__wrapped__`` would lead
+    back to the user function) without ``inspect``'s search of every loaded module.
+    """
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno
+    if not lines or start > len(lines):
+        lines, start = inspect.getsourcelines(code)
+        return lines, start
+    return inspect.getblock(lines[start - 1:]), start
+
+
 class Func:
     """A user function with its parsed source and where each line came from."""
 
@@ -39,8 +53,8 @@ class Func:
         self.filename = self.code.co_filename
         self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
         try:
-            lines, start = inspect.getsourcelines(self.code)  # not fn: __wrapped__ would lead back to the user function
-        except (OSError, TypeError):
+            lines, start = _source_lines(self.code)
+        except (OSError, TypeError, IndexError):
             raise SourcediffError("cannot find the source of %s" % fn.__qualname__, self.filename,
                                   self.code.co_firstlineno, hint="define it in a file (not an interactive prompt or exec)")
         self.first = max(start, 1)

@@ -11,11 +11,11 @@ locals given fresh names, plus the returned expressions of the wanted arguments.
 In scalar mode (every operand a Python float) ``unbroadcast(e, x)`` is just ``e`` and
 ``np.cos`` is ``math.cos``: plain float arithmetic, no dispatch.
 """
-import copy
 import math
 
 import gast
 
+from .names import clone
 from .rules.registry import JVP, parsed
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
@@ -28,7 +28,7 @@ class _Subst(gast.NodeTransformer):
     def visit_Name(self, node):
         if node.id in self.env:
             new = self.env[node.id]
-            return copy.deepcopy(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
+            return clone(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
         return node
 
     def visit_Call(self, node):
@@ -73,7 +73,7 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
         if p not in env:
             if p not in defaults:
                 raise where("missing argument `%s` for this call" % p)
-            env[p] = copy.deepcopy(defaults[p])
+            env[p] = clone(defaults[p])
     local = {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for n in sorted(local):
         env[n] = gen.names.temp()
@@ -82,9 +82,9 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
     for n in free:
         gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))
     sub = _Subst(env, scalar)
-    stmts = [sub.visit(copy.deepcopy(s)) for s in body]
+    stmts = [sub.visit(clone(s)) for s in body]
     exprs = []
     for i in want:
         o = outs[i] if i < len(outs) else None
-        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else sub.visit(copy.deepcopy(o)))
+        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else sub.visit(clone(o)))
     return stmts, exprs

@@ -36,6 +36,17 @@ class Names:
         return name
 
 
+def clone(node):
+    """A deep copy of an AST (much cheaper than ``copy.deepcopy``); non-AST attributes are shared."""
+    if isinstance(node, list):
+        return [clone(x) for x in node]
+    if not isinstance(node, gast.AST):
+        return node
+    new = node.__class__.__new__(node.__class__)
+    new.__dict__.update({k: clone(v) if isinstance(v, (list, gast.AST)) else v for k, v in node.__dict__.items()})
+    return new
+
+
 def names_in(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | \
            {a.id for n in gast.walk(node) if isinstance(n, gast.arguments) for a in n.args if isinstance(a, gast.Name)}

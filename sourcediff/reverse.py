@@ -18,7 +18,6 @@ Before::                              After (adjoint part)::
                                               # grad of: y = y * a
                                               da = da + dy * y     (y restored from the tape)
 """
-import copy
 
 import gast
 
@@ -26,7 +25,7 @@ from . import activity
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
 from .lower import classify, defined_at, walk
-from .names import assign, call, const, load, store
+from .names import assign, call, clone, const, load, store
 from .rules import registry as R
 
 SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
@@ -210,7 +209,7 @@ class Reverse:
         out = []
         for v in reversed(names):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
-                tgt = gast.Subscript(value=load(v), slice=copy.deepcopy(s.targets[0].slice), ctx=gast.Store())
+                tgt = gast.Subscript(value=load(v), slice=clone(s.targets[0].slice), ctx=gast.Store())
                 out.append(gast.Assign(targets=[tgt], value=call(gast.Attribute(value=load(self.tape), attr="pop", ctx=gast.Load())), type_comment=None))
             else:
                 out.append(assign(v, call(gast.Attribute(value=load(self.tape), attr="pop", ctx=gast.Load()))))
@@ -234,7 +233,7 @@ class Reverse:
             self.gen.bind_rt("tindex")
             keys = p.extra if k == "dict" else [const(i) for i in range(len(args))]
             for a, key in zip(args, keys):
-                self.acc(a, call("tindex", g, copy.deepcopy(key)), st, out)
+                self.acc(a, call("tindex", g, clone(key)), st, out)
         elif k == "getitem":
             x = args[0]
             if isinstance(x, gast.Name) and x.id in self.active:
@@ -400,7 +399,9 @@ class Reverse:
                 out.append(s)
                 for v in _targets(s) if isinstance(s, gast.Assign) else ():
                     if v in self.shape_names:
-                        out.append(gast.copy_location(assign(self.shape_names[v], call("shape_of", load(v))), s))
+                        stand_in = gast.copy_location(assign(self.shape_names[v], call("shape_of", load(v))), s)
+                        stand_in.sd_shape_of = True  # saved and restored with the statement defining v
+                        out.append(stand_in)
             return out
         self.func.node.body = insert(self.func.node.body)
         self.locals |= set(self.shape_names.values())
@@ -421,13 +422,16 @@ class Reverse:
                     self.pushed[id(s)] = need
                 continue
             p = classify(s)
-            if p is None or p.target is None or getattr(s, "sd_counter", False):
+            if p is None or p.target is None or getattr(s, "sd_counter", False) or getattr(s, "sd_shape_of", False):
                 continue
             names = [p.target]
+            shape = getattr(self, "shape_names", {}).get(p.target)
+            if shape in reads and (id(s) in self.in_loop or self.before.get(id(s))):
+                names.append(shape)  # the stand-in is read by this statement's adjoint: restore it after that
             if p.target in self.active and (is_user_function(p.key)) and not isinstance(p.key, CHECKPOINT):
                 names.append(self.res_name(s))
             res = self.res.get(id(s))
-            need = [v for v in names if v in reads and v != res and (id(s) in self.in_loop or self.before.get(id(s)))] + \
+            need = [v for v in names if (v in reads or v == shape) and v != res and (id(s) in self.in_loop or self.before.get(id(s)))] + \
                 ([res] if res in names and id(s) in self.in_loop else [])  # one residual per call site: saved per iteration
             if p.key == "setitem":
                 need = [p.target] if p.target in reads or p.target in self.active else []

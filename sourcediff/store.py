@@ -5,9 +5,11 @@ name the code needs (a runtime or rule helper by name, or a closure variable of 
 differentiated functions). Entries whose bindings cannot be named that way (user
 rules from ``sd.defvjp``, non-constant default arguments) stay in memory only.
 """
+import base64
 import functools
 import inspect
 import json
+import marshal
 import math
 import types
 
@@ -67,15 +69,26 @@ def related(fn):
     return seen
 
 
-def build(fn, wrt, kind, mode, optimize, many):
-    """The compiled derivative, from the memory or disk cache when its key matches."""
-    funcs = related(fn)
+def _code_key(f):
+    """What identifies a function's source: its compiled code (with file and line numbers) and defaults."""
     try:
-        parts = [inspect.getsource(f) for f in funcs]
-    except (OSError, TypeError):
-        parts = None
+        return marshal.dumps(f.__code__) + repr(f.__defaults__).encode()
+    except ValueError:
+        return None
+
+
+def build(fn, wrt, kind, mode, optimize, many):
+    """The compiled derivative, from the memory or disk cache when its key matches.
+
+    The key covers every function involved (their code objects, so any edit of the
+    source changes it), the options, sourcediff's own code and the Python version.
+    The entry holds the generated source and its compiled code, so a new process
+    neither transforms nor compiles again.
+    """
+    funcs = related(fn)
+    parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
-    k = cache.key(_OWN, *(parts or []), repr((wrt, kind, mode, bool(optimize), many, ruled))) if parts is not None else None
+    k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled))) if None not in parts else None
     cells = {}
     for f in funcs:
         cells.update(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
@@ -85,13 +98,15 @@ def build(fn, wrt, kind, mode, optimize, many):
             entry = json.loads(text)
             env = _helpers()
             bindings = {n: env[n] if how == "rt" else cells[n] for n, how in entry["bind"].items()}
-            out = codegen.compile_source(entry["source"], entry["main"], fn.__globals__, bindings)
+            code = marshal.loads(base64.b64decode(entry["code"]))
+            out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
             out.source = entry["source"]
             return out
         except Exception:  # a stale or foreign entry: regenerate
             pass
     src, name, bindings = generate(fn, wrt, kind, mode, optimize, many)
-    out = codegen.compile_source(src, name, fn.__globals__, bindings)
+    code, filename = codegen.compile_module(src, name, sorted(bindings))
+    out = codegen.instantiate(code, filename, src, fn.__globals__, bindings)
     out.source = src
     if k:
         env, manifest = _helpers(), {}
@@ -104,7 +119,8 @@ def build(fn, wrt, kind, mode, optimize, many):
                 manifest = None
                 break
         if manifest is not None:
-            cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest}))
+            cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename,
+                                     "code": base64.b64encode(marshal.dumps(code)).decode()}))
     return out
 
 
