@@ -26,14 +26,19 @@ def broadcast_like(g, x):
     return np.zeros(xs, dtype=np.result_type(g, np.float64)) + g
 
 
+def _promoted(g, x, y):
+    """``g, x, y`` with 1-D operands made matrices (x a row, y a column), as matmul treats them."""
+    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
+    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
+    g2 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
+    return (np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2), x2, y2
+
+
 def matmul_dx(g, x, y):
     """The adjoint of ``x`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
     if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
         return np.matmul(g, y.T)  # the common case: plain matrices
-    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
-    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
-    g2 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
-    g2 = np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2
+    g2, x2, y2 = _promoted(g, x, y)
     return np.reshape(unbroadcast(np.matmul(g2, np.swapaxes(y2, -1, -2)), x2), np.shape(x))
 
 
@@ -41,10 +46,7 @@ def matmul_dy(g, x, y):
     """The adjoint of ``y`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
     if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
         return np.matmul(x.T, g)
-    x2 = np.expand_dims(x, 0) if np.ndim(x) == 1 else x
-    y2 = np.expand_dims(y, -1) if np.ndim(y) == 1 else y
-    g2 = np.expand_dims(g, -1) if np.ndim(y) == 1 else g
-    g2 = np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2
+    g2, x2, y2 = _promoted(g, x, y)
     return np.reshape(unbroadcast(np.matmul(np.swapaxes(x2, -1, -2), g2), y2), np.shape(y))
 
 
