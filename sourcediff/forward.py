@@ -17,7 +17,7 @@ Before::                         After (wrt a, b)::
 import gast
 
 from . import activity
-from .lower import classify, defined_at
+from .lower import ATTR_KEYS, classify, defined_at
 from .reverse import zero_of
 from .names import assign, call, clone, const, load
 from .rules import registry as R
@@ -160,7 +160,7 @@ class Forward:
                      if lv[i] and i < len(user) and user[i] is not None]
             return [assign(dv, _sum(terms))] if terms else None
         if isinstance(k, str) and k.startswith("attr."):
-            k = {"attr.T": _np("transpose"), "attr.real": _np("real")}[k]
+            k = ATTR_KEYS[k]
         rule = R.lookup(R.JVP, k)
         if rule is None:
             raise missing_rule(self.func, s, k)
@@ -199,12 +199,7 @@ class Forward:
 
 
 def _copy(stmts):
-        return clone(stmts)
-
-
-def _np(name):
-    import numpy as np
-    return getattr(np, name)
+    return clone(stmts)
 
 
 def _sum(terms):

@@ -37,6 +37,7 @@ METHODS = {m: getattr(np, m) for m in (
 METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
 VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
 ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
+ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
 NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)

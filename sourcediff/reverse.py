@@ -24,7 +24,7 @@ import gast
 from . import activity
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
-from .lower import classify, defined_at, walk
+from .lower import ATTR_KEYS, classify, defined_at, walk
 from .names import assign, call, clone, const, load, store
 from .rules import registry as R
 
@@ -255,7 +255,7 @@ class Reverse:
                 if i < len(rules) and rules[i] is not None and isinstance(a, gast.Name) and a.id in self.active:
                     self.acc(a, call(self.gen.bind_user(rules[i], "vjp"), g, load(v), *args), st, out)
         else:
-            key = {"attr.T": _np("transpose"), "attr.real": _np("real")}.get(k, k)
+            key = ATTR_KEYS.get(k, k)
             rule = R.lookup(R.VJP, key)
             if rule is None:
                 raise missing_rule(self.func, s, k)
@@ -455,8 +455,3 @@ class _Rename(gast.NodeTransformer):
         if isinstance(node.ctx, gast.Load) and node.id in self.names:
             node.id = self.names[node.id]
         return node
-
-
-def _np(name):
-    import numpy as np
-    return getattr(np, name)
