@@ -9,14 +9,6 @@ import sourcediff as sd
 from helpers import leaves, num_grad, num_jacobian, same_structure
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path_factory.mktemp("sdcache")))
-    yield
-    mp.undo()
-
-
 def f3(x, a, b):
     return (x + a) * (x + b)
 

@@ -14,16 +14,15 @@ Then a bias broadcast over a batch, ``X @ W + b``: the gradient of ``b`` equals
 the batch sum of the output adjoint (derived by hand) and the generated reverse
 source reduces it with ``unbroadcast`` / ``np.sum``.
 """
-import importlib.util
 import itertools
 import re
-import sys
 import zlib
 
 import numpy as np
 import pytest
 
 import sourcediff as sd
+from helpers import write_module
 
 _COUNTER = itertools.count()
 
@@ -34,14 +33,8 @@ def _no_disk_cache(monkeypatch):
 
 
 def load_module(tmp_path, text):
-    name = "sdbcast_%d" % next(_COUNTER)
-    path = tmp_path / (name + ".py")
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, str(path))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    """Write ``text`` to a fresh module under ``tmp_path`` and import it."""
+    return write_module(tmp_path, "sdmod_%d" % next(_COUNTER), text)
 
 
 # operator -> (expression template, domain of x, domain of y)

@@ -25,15 +25,14 @@ call alone (the others inactive: symbolic-zero tangents and adjoints), and
 ``test_float_structure`` checks the gradient *type* where Python floats, 0-d
 arrays and arrays mix. Known sourcediff bugs are ``xfail(strict=True)``.
 """
-import importlib.util
 import itertools
-import sys
 import zlib
 
 import numpy as np
 import pytest
 
 import sourcediff as sd
+from helpers import write_module
 from test_rules import OPS, SPEC_OF, A, Seq, key_name
 
 _COUNTER = itertools.count()
@@ -48,16 +47,9 @@ def _no_disk_cache(monkeypatch):
     monkeypatch.setenv("SOURCEDIFF_CACHE", "0")
 
 
-def load_module(tmp_path, text, stem="sdmod"):
+def load_module(tmp_path, text):
     """Write ``text`` to a fresh module under ``tmp_path`` and import it."""
-    name = "%s_%d" % (stem, next(_COUNTER))
-    path = tmp_path / (name + ".py")
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, str(path))
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return write_module(tmp_path, "sdmod_%d" % next(_COUNTER), text)
 
 
 def lit(v):

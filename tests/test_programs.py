@@ -11,14 +11,6 @@ import sourcediff as sd
 from helpers import check, leaves, num_grad, num_second
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path_factory.mktemp("sdcache")))
-    yield
-    mp.undo()
-
-
 SCALE = 1.7
 COEFFS = (0.5, -1.25, 2.0)
 
