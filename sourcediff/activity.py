@@ -16,10 +16,11 @@ returned value depends on it differentiably.
 import gast
 
 from .lower import classify, walk
+from .names import ids
 
 
 def _names(e):
-    return {n.id for n in gast.walk(e) if isinstance(n, gast.Name)} if e is not None else set()
+    return ids(e) if e is not None else set()
 
 
 def _io(p, diff_positions):

@@ -23,7 +23,7 @@ import builtins
 
 import gast
 
-from .names import assign, call, const, load, store
+from .names import assign, call, const, load, store, ids
 
 
 class _Loop:
@@ -83,8 +83,8 @@ class Desugar:
                 [x for tg in targets for x in self.stmt(gast.copy_location(assign(tg, load(tmp)), s))]
         tg = targets[0]
         if isinstance(tg, (gast.Tuple, gast.List)):
-            names_rhs = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
-            names_lhs = {n.id for n in gast.walk(tg) if isinstance(n, gast.Name)}
+            names_rhs = ids(value)
+            names_lhs = ids(tg)
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(tg.elts) and not names_rhs & names_lhs:
                 return [x for e, v in zip(tg.elts, value.elts) for x in self.stmt(gast.copy_location(assign(e, v), s))]
             if not isinstance(value, gast.Name):

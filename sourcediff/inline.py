@@ -15,7 +15,7 @@ import math
 
 import gast
 
-from .names import clone
+from .names import clone, ids, nodes
 from .rules.registry import JVP, parsed
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
@@ -74,10 +74,10 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
             if p not in defaults:
                 raise where("missing argument `%s` for this call" % p)
             env[p] = clone(defaults[p])
-    local = {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    local = set().union(*[ids(s, gast.Store) for s in body])
     for n in sorted(local):
         env[n] = gen.names.temp()
-    free = {n.id for n in gast.walk(gast.Module(body=list(body) + [gast.Expr(value=o) for o in outs], type_ignores=[]))
+    free = {n.id for n in nodes(gast.Module(body=list(body) + [gast.Expr(value=o) for o in outs], type_ignores=[]))
             if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
     for n in free:
         gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))

@@ -27,7 +27,7 @@ import inspect
 import gast
 import numpy as np
 
-from .names import assign, const, load, store
+from .names import assign, const, load, store, ids
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
@@ -52,7 +52,7 @@ class Lower:
         self.func, self.names = func, names
         node = func.node
         self.params = [a.id for a in node.args.args]
-        self.locals = set(self.params) | {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        self.locals = set(self.params) | ids(node, gast.Store)
         self.out = None
 
     def emit(self, s, at):
@@ -161,7 +161,7 @@ class Lower:
 
     def expr(self, e, at, target):
         """Emit the steps of ``e``; the last one assigns ``target`` (a temp when the target is read)."""
-        if target is not None and target in {n.id for n in gast.walk(e) if isinstance(n, gast.Name)} \
+        if target is not None and target in ids(e) \
                 and not is_atom(e):
             t = self.names.temp()
             self.expr(e, at, t)
@@ -245,7 +245,7 @@ class Lower:
         app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[e.elt], keywords=[]))
         loop = gast.copy_location(gast.For(target=gen.target, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
         for s in Desugar(self.func, self.names).stmt(loop):
-            self.locals |= {n.id for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            self.locals |= ids(s, gast.Store)
             self.stmt(s)
         return None
 
@@ -323,7 +323,7 @@ def defined_at(body, params):
                 else:
                     block(s.body, defined | ({s.target.id} if isinstance(s, gast.For) else set()))
             elif isinstance(s, gast.Assign):
-                defined |= {n.id for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+                defined |= ids(s.targets[0], gast.Store)
         return defined
     block(body, params)
     return out
@@ -402,7 +402,7 @@ def validate(node):
                 if p.extra is not None and p.key in ("getitem", "setitem"):
                     assert ok_index(p.extra)
                 if p.key != "setitem":
-                    reads = {n.id for a in p.args for n in gast.walk(a) if isinstance(n, gast.Name)}
+                    reads = set().union(*[ids(a) for a in p.args])
                     assert p.target not in reads, "a step reads the name it assigns: %s" % p.target
             elif t is gast.If:
                 assert isinstance(s.test, gast.Name)

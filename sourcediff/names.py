@@ -47,9 +47,29 @@ def clone(node):
     return new
 
 
+def nodes(node):
+    """Every node under ``node`` (itself included), depth first; ``gast.walk`` without its
+    per-field generator overhead (this is the compiler's hottest loop)."""
+    todo = [node]
+    AST = gast.AST
+    while todo:
+        n = todo.pop()
+        yield n
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if type(v) is list:
+                todo.extend(x for x in reversed(v) if isinstance(x, AST))
+            elif isinstance(v, AST):
+                todo.append(v)
+
+
+def ids(node, ctx=None):
+    """The set of names read or written (``ctx`` = ``gast.Load``/``gast.Store``) under ``node``."""
+    return {n.id for n in nodes(node) if type(n) is gast.Name and (ctx is None or isinstance(n.ctx, ctx))}
+
+
 def names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | \
-           {a.id for n in gast.walk(node) if isinstance(n, gast.arguments) for a in n.args if isinstance(a, gast.Name)}
+    return ids(node) | {a.id for n in nodes(node) if isinstance(n, gast.arguments) for a in n.args if isinstance(a, gast.Name)}
 
 
 def load(name):

@@ -7,19 +7,21 @@ Before::                         After::
     dt0_da = da_da                   dt2_da = t1
     dt2_da = t1 * dt0_da
 """
+from collections import Counter
+
 import gast
 
-from .names import const
+from .names import const, nodes
 
 _PURE_ATTRS = {"append": False, "pop": False}
 
 
 def _names(node, ctx):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)]
+    return [n.id for n in nodes(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)]
 
 
 def _pure(e, pure_calls):
-    for n in gast.walk(e):
+    for n in nodes(e):
         if isinstance(n, gast.Call):
             f = n.func
             if isinstance(f, gast.Attribute):
@@ -94,7 +96,7 @@ def _keep_float(e, unit):
 
 def _assign_counts(fn):
     counts = {}
-    for n in gast.walk(fn):
+    for n in nodes(fn):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
             counts[n.id] = counts.get(n.id, 0) + 1
     for a in fn.args.args:
@@ -119,20 +121,28 @@ def _propagate(fn):
 
 
 def _dce(fn, pure_calls):
-    loads = set(_names(fn, gast.Load)) | {n.target.id for n in gast.walk(fn) if isinstance(n, gast.AugAssign)}
+    """Drop pure assignments nobody reads. Blocks are walked backwards against a count of the
+    reads in the whole function, so a dead chain (``a = ...; b = a + 1``, b unread) goes in one pass."""
+    loads = Counter()
+    for n in nodes(fn):
+        if type(n) is gast.Name and type(n.ctx) is gast.Load:
+            loads[n.id] += 1
+        elif type(n) is gast.AugAssign:
+            loads[n.target.id] += 1
     changed = [False]
 
     def block(stmts):
         out = []
-        for s in stmts:
+        for s in reversed(stmts):
             if isinstance(s, gast.Assign):
                 tg = s.targets[0]
                 names = _names(tg, gast.Store) if not isinstance(tg, gast.Subscript) else [None]
-                if None not in names and not any(n in loads for n in names) and _pure(s.value, pure_calls):
+                if None not in names and not any(loads[n] for n in names) and _pure(s.value, pure_calls):
+                    loads.subtract(_names(s.value, gast.Load))
                     changed[0] = True
                     continue
             elif isinstance(s, gast.If):
-                s.body, s.orelse = block(s.body), block(s.orelse)
+                s.orelse, s.body = block(s.orelse), block(s.body)
                 if _empty(s.body) and _empty(s.orelse):
                     changed[0] = True
                     continue
@@ -144,6 +154,7 @@ def _dce(fn, pure_calls):
                     changed[0] = True
                     continue
             out.append(s)
+        out.reverse()
         return _clean_comments(out)
     fn.body = block(fn.body)
     return changed[0]

@@ -20,6 +20,7 @@ import gast
 import numpy as np
 
 from .lower import classify, walk
+from .names import nodes
 
 FRESH = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array,
          np.copy, np.arange, np.linspace, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
@@ -63,7 +64,7 @@ def check(func):
         for s in walk(node.body):
             if isinstance(s, gast.For):
                 sites.setdefault(s.target.id, []).append((s, None))
-        for n in gast.walk(node):
+        for n in nodes(node):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 loads[n.id] = loads.get(n.id, 0) + 1
         if not any(_owned(func, v, at, sites, loads, params, node) for v, at in writes.items()):

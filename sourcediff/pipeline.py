@@ -18,7 +18,7 @@ from .context import CHECKPOINT, Gen, is_user_function
 from .lower import classify, walk
 from .forward import Forward
 from .lower import validate
-from .names import assign, call, const, load
+from .names import assign, call, const, load, nodes
 from .reverse import Reverse
 
 PURE = {"unbroadcast", "zeros_like", "tindex", "getitem_vjp", "setitem_vjp", "getitem_copy", "add", "grad_like",
@@ -199,7 +199,7 @@ def scalar_params(fn, wrt):
                 return None
             if f is fn and p.target in active:
                 ins = {n.id for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
-                       for n in gast.walk(p.args[i]) if isinstance(n, gast.Name)}
+                       for n in nodes(p.args[i]) if isinstance(n, gast.Name)}
                 out = (out or set()) | (ins & set(func.params))
         if f is fn:
             params = func.params

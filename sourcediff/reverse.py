@@ -25,7 +25,7 @@ from . import activity
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
 from .lower import ATTR_KEYS, classify, defined_at, walk
-from .names import assign, call, clone, const, load, store
+from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import registry as R
 
 SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
@@ -34,7 +34,7 @@ NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd"
 
 
 def _loads(stmts):
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return set().union(*[ids(s, gast.Load) for s in stmts])
 
 
 def _targets(s):
@@ -52,7 +52,7 @@ class Reverse:
         node = func.node
         self.params = [a.id for a in node.args.args]
         self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
-        self.locals = set(self.params) | {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        self.locals = set(self.params) | ids(node, gast.Store)
         self.anames, self.res, self.counters = {}, {}, {}
         self.pushed = {}          # id(statement) -> names it pushes
         self.maybe_zero = set()
@@ -78,7 +78,7 @@ class Reverse:
                     visit(s.body, loop, True)
                     visit(s.orelse, loop, True)
                 elif isinstance(s, (gast.For, gast.While)):
-                    if isinstance(s, gast.While) or any(isinstance(x, gast.Break) for x in gast.walk(s)):
+                    if isinstance(s, gast.While) or any(isinstance(x, gast.Break) for x in nodes(s)):
                         self.counters[id(s)] = self.gen.names.fresh("n")
                     visit(s.body, True, True)
         visit(self.func.node.body, False, False)
@@ -373,7 +373,7 @@ class Reverse:
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
         tree = gast.Module(body=self._adjoint(self.func.node.body, st), type_ignores=[])
         uses, shape_uses = {}, {}
-        for n in gast.walk(tree):
+        for n in nodes(tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 uses[n.id] = uses.get(n.id, 0) + 1
             elif isinstance(n, gast.Call):
