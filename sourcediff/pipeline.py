@@ -9,11 +9,13 @@
       --forward---> primal + tangent steps       (mode="forward")  forward.Forward
       --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
       --optimize--> no zero lines, dead code or copies              optimize.optimize
+      --inplace---> owned adjoint accumulators updated with +=     inplace.inplace
       --codegen---> Python source, compiled and registered          codegen
 """
 import gast
 
 from . import codegen, optimize as opt
+from .inplace import inplace
 from .context import CHECKPOINT, Gen, is_user_function
 from .lower import classify, walk
 from .forward import Forward
@@ -52,6 +54,8 @@ def _tuple(elts):
 def _finish(gen, fdef):
     if gen.optimize:
         opt.optimize(fdef, PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))})
+        if not gen.scalar:
+            inplace(fdef)
     gen.defs.append(fdef)
     return fdef
 

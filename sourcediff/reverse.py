@@ -115,6 +115,7 @@ class Reverse:
             out.append(gast.AugAssign(target=store(dx), op=gast.Add(), value=expr))
         elif self.kinds.get(x.id):
             out.append(assign(dx, gast.BinOp(left=load(dx), op=gast.Add(), right=expr)))
+            out[-1].sd_acc = True  # inplace.py may make it `dx += expr`
         else:
             self.gen.bind_rt("add")
             out.append(assign(dx, call("add", load(dx), expr)))

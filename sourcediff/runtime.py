@@ -11,31 +11,34 @@ def unbroadcast(g, x):
     """Sum the adjoint ``g`` down to the shape of ``x`` (undo NumPy broadcasting).
 
     ``unbroadcast(ones((4, 3)), zeros((3,)))`` -> ``full((3,), 4.0)``; a Python
-    scalar ``x`` gets a Python float back.
+    scalar ``x`` gets a Python float back. The result is ``g`` itself, a new array, or
+    (``g`` smaller than ``x``) a new writable array spread over ``x``'s shape.
     """
     try:
-        if g.shape == x.shape:  # the common case: nothing was broadcast
-            return g
+        gs, xs = g.shape, x.shape
     except AttributeError:
         if type(g) is float and type(x) is float:
             return g
-    gs, xs = getattr(g, "shape", None), getattr(x, "shape", None)
-    gs = np.shape(g) if gs is None else gs
-    xs = np.shape(x) if xs is None else xs
-    if gs == xs:
+        gs, xs = np.shape(g), np.shape(x)
+    if gs == xs:  # the common case: nothing was broadcast
         return g
     if not xs:
         s = np.sum(g)
         return float(s) if isinstance(x, (int, float)) else s
     lead = len(gs) - len(xs)
     if lead < 0:  # a scalar zero from a join, or a smaller adjoint: spread it over x
-        return np.broadcast_to(g, xs)
+        return np.array(np.broadcast_to(g, xs))
+    if 1 not in xs:  # only leading axes were added (a bias over a batch): one reduction
+        return g.sum(axis=_LEAD[lead]) if type(g) is np.ndarray else np.sum(g, axis=_LEAD[lead])
     if lead:
-        g = np.sum(g, axis=tuple(range(lead)))
+        g = np.sum(g, axis=_LEAD[lead])
     axes = tuple(i for i, (a, b) in enumerate(zip(np.shape(g), xs)) if b == 1 and a != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return np.reshape(g, xs) if np.shape(g) != xs else g
+
+
+_LEAD = tuple(tuple(range(k)) for k in range(65))
 
 
 def zeros_like(x):

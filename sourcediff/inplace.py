@@ -1,0 +1,82 @@
+"""In-place accumulation: ``dW = dW + e`` becomes ``dW += e`` where no one else can see dW's array.
+
+Takes an optimized generated ``FunctionDef`` (array path); gives it back with the adjoint
+accumulations that reverse.py marked (``sd_acc``) turned into augmented assignments when
+the accumulator provably owns its array. That saves one allocation per accumulation, which
+is most of what a loop like an RNN's backward sweep spends beyond the arithmetic.
+
+Before::                                   After::
+    dW = zeros_like(W)                         dW = zeros_like(W)
+    for i in reversed(t1):                     for i in reversed(t1):
+        dW = dW + matmul_dy(dt3, x, W)             dW += matmul_dy(dt3, x, W)
+    return grad_like(dW, W)                    return grad_like(dW, W)
+
+An accumulator qualifies when every value stored in it is new (arithmetic, ``zeros_like``,
+a number, ``unbroadcast`` of new arithmetic) and every read of it either makes a new value
+(an operand of arithmetic or of a matrix-product helper), is its own accumulation's left
+operand, or is in the ``return``. A copy (``t = dW``), a tape push or any other call could
+keep the array, so any of those leaves the plain ``dW = dW + e``. The contribution ``e`` is
+shaped like W by the rules' contract (``unbroadcast``), so ``+=`` never needs to broadcast dW.
+"""
+import gast
+
+from .names import nodes
+
+_NEW = {"zeros_like"}
+_READS_ONLY = {"matmul_dx", "matmul_dy"}
+
+
+def _new(e):
+    t = type(e)
+    if t in (gast.BinOp, gast.UnaryOp):
+        return True
+    if t is gast.Constant:
+        return type(e.value) in (int, float)
+    if t is gast.Call and isinstance(e.func, gast.Name):
+        return e.func.id in _NEW or e.func.id == "unbroadcast" and bool(e.args) and type(e.args[0]) in (gast.BinOp, gast.UnaryOp)
+    return False
+
+
+def _is_acc(s):
+    if not (getattr(s, "sd_acc", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp):
+        return False
+    tg, left = s.targets[0], s.value.left
+    return type(tg) is gast.Name and type(left) is gast.Name and left.id == tg.id
+
+
+def inplace(fn):
+    """Turn the qualifying marked accumulations of ``fn`` into ``+=``; returns ``fn``."""
+    accs = [s for s in nodes(fn) if _is_acc(s)]
+    cand = {s.targets[0].id for s in accs} - {a.id for a in fn.args.args}
+    if not cand:
+        return fn
+    safe, targets = set(), set()  # Name loads that cannot leak the array; Names stored by a plain `=`
+    for n in nodes(fn):
+        t = type(n)
+        if t in (gast.BinOp, gast.Compare, gast.UnaryOp):
+            kids = [n.left, n.right] if t is gast.BinOp else [n.left] + n.comparators if t is gast.Compare else [n.operand]
+            safe.update(id(k) for k in kids if type(k) is gast.Name)
+        elif t is gast.Return and n.value is not None:
+            safe.update(id(k) for k in nodes(n.value) if type(k) is gast.Name)
+        elif t is gast.Call and isinstance(n.func, gast.Name) and n.func.id in _READS_ONLY:
+            safe.update(id(k) for k in n.args if type(k) is gast.Name)
+        elif t is gast.Assign and type(n.targets[0]) is gast.Name:
+            targets.add(id(n.targets[0]))
+            if not _new(n.value):
+                cand.discard(n.targets[0].id)
+    for n in nodes(fn):
+        if type(n) is gast.Name and n.id in cand and id(n) not in (safe if type(n.ctx) is gast.Load else targets):
+            cand.discard(n.id)
+    if cand:
+        _Rewrite(cand).visit(fn)
+    return fn
+
+
+class _Rewrite(gast.NodeTransformer):
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Assign(self, s):
+        if _is_acc(s) and s.targets[0].id in self.names:
+            return gast.copy_location(gast.AugAssign(target=s.targets[0], op=gast.Add(), value=s.value.right), s)
+        return s
