@@ -6,6 +6,7 @@
       --lower-----> three-address IR                               lower.lower
       --ownership-> writes only into owned values, aliases merged    ownership.check
       --activity--> active names                                   activity.analyse
+      --shapes----> values shaped like a parameter (reverse)       shapes.classes
       --forward---> primal + tangent steps       (mode="forward")  forward.Forward
       --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
       --optimize--> no zero lines, dead code or copies              optimize.optimize
@@ -95,6 +96,8 @@ def build_reverse(gen, func, wrt, kind, name):
         extra = [seed.id]
     elif gen.scalar:
         seed = const(1.0)
+    elif _full_sum(func, ret):
+        seed = const(1.0)  # what seed_one would give, without keeping the sum for it
     else:
         gen.bind_rt("seed_one")
         seed = call("seed_one", ret)
@@ -110,6 +113,13 @@ def build_reverse(gen, func, wrt, kind, name):
     g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
     return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))
+
+
+def _full_sum(func, ret):
+    """Is ``ret`` assigned once, by ``np.sum(a)`` or ``np.mean(a)`` over every axis (always a number)?"""
+    import numpy as np
+    defs = [p for p in map(classify, walk(func.node.body)) if p is not None and p.target == getattr(ret, "id", None)]
+    return len(defs) == 1 and defs[0].key in (np.sum, np.mean) and len(defs[0].args) == 1 and not defs[0].kwargs
 
 
 def build_pair(gen, func, act, fwd, bwd):

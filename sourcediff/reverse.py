@@ -21,7 +21,7 @@ Before::                              After (adjoint part)::
 
 import gast
 
-from . import activity
+from . import activity, shapes
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
 from .lower import ATTR_KEYS, classify, defined_at, walk
@@ -83,6 +83,7 @@ class Reverse:
                     visit(s.body, True, True)
         visit(self.func.node.body, False, False)
         self.defined = defined_at(self.func.node.body, self.params)
+        self.cls = shapes.classes(self.func.node, self.params, self.sites)
         self.kinds = {}  # name -> True when it certainly holds a number or array (adjoints add with +)
         uses = {}
         for s in walk(self.func.node.body):
@@ -129,6 +130,7 @@ class Reverse:
     # -- the adjoint sweep ------------------------------------------------------------------------
     def adjoint(self, stmts, st):
         out = self._adjoint(stmts, st)
+        _ShapeArgs(self.cls).visit(gast.Module(body=out, type_ignores=[]))
         if getattr(self, "shape_names", None):
             _Rename(self.shape_names).visit(gast.Module(body=out, type_ignores=[]))
         return out
@@ -269,7 +271,10 @@ class Reverse:
                 return
             stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
             out.extend(stmts)
+            same = shapes.elementwise(key) and v not in self.maybe_zero and self.cls.get(v)
             for i, e in zip(want, exprs):
+                if same and self.cls.get(args[i].id, args[i].id) == same and isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
+                    e = e.args[0]  # g is shaped like v, and so is args[i]: nothing was broadcast
                 if e is not None:
                     self.acc(args[i], e, st, out)
 
@@ -372,7 +377,7 @@ class Reverse:
         so a loop keeps no copy of ``t3``.
         """
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-        tree = gast.Module(body=self._adjoint(self.func.node.body, st), type_ignores=[])
+        tree = _ShapeArgs(self.cls).visit(gast.Module(body=self._adjoint(self.func.node.body, st), type_ignores=[]))
         uses, shape_uses = {}, {}
         for n in nodes(tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
@@ -446,6 +451,21 @@ def zero_of(gen, v, defined):
         return const(0.0)
     gen.bind_rt("zeros_like")
     return call("zeros_like", load(v))
+
+
+class _ShapeArgs(gast.NodeTransformer):
+    """Shape-only arguments (``unbroadcast(g, t4)``) read the parameter of the value's shape class."""
+    def __init__(self, cls):
+        self.cls = cls
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func.id if isinstance(node.func, gast.Name) else getattr(node.func, "attr", None)
+        for i in SHAPE_ARGS.get(f, ()) if self.cls else ():
+            a = node.args[i] if i < len(node.args) else None
+            if isinstance(a, gast.Name) and a.id in self.cls:
+                node.args[i] = load(self.cls[a.id])
+        return node
 
 
 class _Rename(gast.NodeTransformer):

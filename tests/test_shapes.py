@@ -1,0 +1,61 @@
+"""shapes.py: shape classes let the reverse sweep skip values it needs only for their shape."""
+import numpy as np
+import pytest
+
+import sourcediff as sd
+from sourcediff.context import Gen
+from sourcediff.reverse import Reverse
+from tests.helpers import write_module
+
+
+def _classes(tmp_path, src, name="f"):
+    mod = write_module(tmp_path, "shapes_mod", src)
+    gen = Gen()
+    func = gen.prepare(getattr(mod, name))
+    rv = Reverse(gen, func, func.params, None)
+    return rv.cls
+
+
+def _fd(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def test_elementwise_chain_is_one_class(tmp_path):
+    cls = _classes(tmp_path, "import numpy as np\ndef f(x, y):\n    a = np.sin(x)\n    b = a * x + 2.0\n    c = b @ y\n    return np.sum(c)\n")
+    assert set(cls.values()) == {"x"} and len(cls) >= 2  # a, b (and their temporaries); c starts no class
+
+
+@pytest.mark.parametrize("body", [
+    "    a = x * 2\n",          # x may be a list: [..] * 2 repeats it
+    "    a = x + x\n",          # or concatenates
+    "    x = x - 1.0\n    a = np.sin(x)\n",      # a reassigned parameter roots nothing
+])
+def test_no_class_where_a_sequence_could_change_shape(tmp_path, body):
+    cls = _classes(tmp_path, "import numpy as np\ndef f(x):\n" + body + "    return np.sum(a)\n")
+    assert "a" not in cls
+
+
+def test_shape_only_values_are_not_computed(tmp_path):
+    src = "import numpy as np\ndef f(x):\n    return np.sum(np.sin(x) * np.exp(-x**2) + np.log1p(x * x))\n"
+    f = write_module(tmp_path, "shapes_mod", src).f
+    g = sd.grad(f)
+    assert "= np.log1p" not in g.source and "seed_one" not in g.source  # only the value needed them
+    x = np.linspace(-1.5, 2.0, 7)
+    np.testing.assert_allclose(g(x), _fd(f, x), rtol=1e-7, atol=1e-9)
+    v, g2 = sd.value_and_grad(f)(x)
+    assert v == f(x) and "= np.log1p" in sd.value_and_grad(f).source
+    np.testing.assert_allclose(g2, g(x), rtol=1e-12)
+
+
+def test_broadcast_operands_keep_their_unbroadcast(tmp_path):
+    src = "import numpy as np\ndef f(x, b):\n    return np.sum(np.tanh(x + b) * x)\n"
+    f = write_module(tmp_path, "shapes_mod", src).f
+    x, b = np.linspace(-1, 1, 6).reshape(2, 3), np.array([0.1, -0.2, 0.3])
+    gx, gb = sd.grad(f, wrt=(0, 1))(x, b)
+    np.testing.assert_allclose(gb, _fd(lambda b_: f(x, b_), b), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gx, _fd(lambda x_: f(x_, b), x), rtol=1e-7, atol=1e-9)
