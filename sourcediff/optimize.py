@@ -7,6 +7,7 @@ Before::                         After::
     dt0_da = da_da                   dt2_da = t1
     dt2_da = t1 * dt0_da
 """
+import operator
 from collections import Counter
 
 import gast
@@ -14,6 +15,8 @@ import gast
 from .names import const, nodes
 
 _PURE_ATTRS = {"append": False, "pop": False}
+_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+        gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
 
 
 def _names(node, ctx):
@@ -74,9 +77,11 @@ class _Fold(gast.NodeTransformer):
         if op is gast.Mult and _is(l, -1):
             return gast.UnaryOp(op=gast.USub(), operand=r)
         if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) and type(r.value) in (int, float):
+            if op is gast.Pow and abs(r.value) > 64:
+                return node  # keep 10 ** 10000 out of the compiler
             try:
-                return const(eval(compile(gast.gast_to_ast(gast.Expression(body=node)), "<fold>", "eval")))
-            except Exception:
+                return const(_OPS[op](l.value, r.value))
+            except Exception:  # 1 / 0, an overflow, an operator we do not fold: leave it to run time
                 return node
         return node
 

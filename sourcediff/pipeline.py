@@ -90,6 +90,7 @@ def build_reverse(gen, func, wrt, kind, name):
     params = func.params
     ret = _split_return(func)
     rv = Reverse(gen, func, [params[i] for i in wrt], ret)
+    rv.spread_params = True  # every gradient goes through grad_like
     extra = []
     if kind == "vjp":
         seed = load(gen.names.fresh("seed"))

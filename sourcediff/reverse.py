@@ -20,6 +20,7 @@ Before::                              After (adjoint part)::
 """
 
 import gast
+import numpy as np
 
 from . import activity, shapes
 from .codegen import comment
@@ -57,6 +58,7 @@ class Reverse:
         self.pushed = {}          # id(statement) -> names it pushes
         self.maybe_zero = set()
         self.tape = None
+        self.spread_params, self._spread = False, None  # build_reverse: grad_like spreads a number over a parameter
         self._scan()
 
     def _scan(self):
@@ -259,6 +261,9 @@ class Reverse:
                     self.acc(a, call(self.gen.bind_user(rules[i], "vjp"), g, load(v), *args), st, out)
         else:
             key = ATTR_KEYS.get(k, k)
+            if key in ("Mult", np.multiply) and len(args) == 2 and isinstance(args[0], gast.Name) and \
+                    isinstance(args[1], gast.Name) and args[0].id == args[1].id and not p.kwargs:
+                key, args = "Pow", [args[0], const(2)]  # x * x: one contribution 2 * x * g, not two
             rule = R.lookup(R.VJP, key)
             if rule is None:
                 raise missing_rule(self.func, s, k)
@@ -272,11 +277,19 @@ class Reverse:
             stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
             out.extend(stmts)
             same = shapes.elementwise(key) and v not in self.maybe_zero and self.cls.get(v)
+            spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and args[0].id in self.spreadable()
             for i, e in zip(want, exprs):
                 if same and self.cls.get(args[i].id, args[i].id) == same and isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
                     e = e.args[0]  # g is shaped like v, and so is args[i]: nothing was broadcast
+                if spread:
+                    e = _Unspread().visit(e)  # the sum's adjoint stays a number: every rule below broadcasts it
                 if e is not None:
                     self.acc(args[i], e, st, out)
+
+    def spreadable(self):
+        if self._spread is None:
+            self._spread = shapes.spreadable(self.func.node, self.cls, self.params if self.spread_params else ())
+        return self._spread
 
     def adj_call(self, p, s, st, out, g):
         ck = isinstance(p.key, CHECKPOINT)
@@ -465,6 +478,15 @@ class _ShapeArgs(gast.NodeTransformer):
             a = node.args[i] if i < len(node.args) else None
             if isinstance(a, gast.Name) and a.id in self.cls:
                 node.args[i] = load(self.cls[a.id])
+        return node
+
+
+class _Unspread(gast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if getattr(node.func, "id", None) == "expand_reduced" and len(node.args) == 4 and \
+                all(isinstance(a, gast.Constant) for a in node.args[2:]) and [a.value for a in node.args[2:]] == [None, False]:
+            return node.args[0]
         return node
 
 

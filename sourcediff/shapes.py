@@ -4,7 +4,8 @@ Takes a lowered function and its assignment counts; gives ``{name: parameter}`` 
 assigned once from one parameter by shape-keeping elementwise steps (operators, one-output
 NumPy ufuncs, number constants). The reverse sweep uses it twice: a read of such a value's
 *shape* reads the parameter instead (so a value needed only for its shape is never kept,
-and often never computed), and an ``unbroadcast`` between two values of one class is dropped.
+and often never computed), and an ``unbroadcast`` between two values of one class is dropped; ``spreadable`` says where
+the adjoint of a whole-array sum may stay a number instead of an array of ones.
 
     def f(x):                 t0 = np.sin(x)      t0 -> x
         y = np.sin(x) * x     t1 = t0 * x         t1 -> x
@@ -53,3 +54,15 @@ def classes(node, params, sites):
         if ufunc or any(isinstance(a, gast.Name) and a.id in npy for a in p.args):
             npy.add(p.target)
     return {v: c for v, c in cls.items() if v != c}
+
+
+def spreadable(node, cls, roots):
+    """The classed names whose adjoint may stay a number that stands for itself spread over the
+    value's shape (``expand_reduced(1.0, x)`` kept as ``1.0``): every step from them back to
+    ``roots`` is elementwise, so each rule on the way broadcasts a number as NumPy would."""
+    ok = set(roots)
+    for p in map(classify, walk(node.body)):
+        if p is not None and p.target in cls and elementwise(p.key) and \
+                all(a.id in ok for a in p.args if isinstance(a, gast.Name)):
+            ok.add(p.target)
+    return ok

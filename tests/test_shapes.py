@@ -59,3 +59,20 @@ def test_broadcast_operands_keep_their_unbroadcast(tmp_path):
     gx, gb = sd.grad(f, wrt=(0, 1))(x, b)
     np.testing.assert_allclose(gb, _fd(lambda b_: f(x, b_), b), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(gx, _fd(lambda x_: f(x_, b), x), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("body, spread", [
+    ("np.sum(np.sin(x) * 3.0 + x)", True),            # every step elementwise from x: the seed stays 1.0
+    ("np.mean(np.sin(x) + x)", True),
+    ("np.sum(np.tanh(W @ x) * 2.0)", False),         # a matrix product on the way: ones of t's shape
+    ("np.sum(x * x * np.cos(x))", True),              # x * x: one contribution
+    ("np.sum(np.sin(x), axis=0)", False),             # not a whole-array sum
+])
+def test_sum_seed_spreads_only_through_elementwise_steps(tmp_path, body, spread):
+    f = write_module(tmp_path, "spread_mod", "import numpy as np\nW = np.arange(12.0).reshape(4, 3) / 10\n"
+                                              "def f(x):\n    return %s\n" % body).f
+    g = sd.grad(f)
+    assert ("expand_reduced" not in g.source) == spread
+    x = np.linspace(-1.0, 1.3, 3)
+    np.testing.assert_allclose(g(x), _fd(f, x), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(sd.grad(f, mode="forward")(x), g(x), rtol=1e-10, atol=1e-12)

@@ -1,6 +1,8 @@
 """The seed functions whose generated source the golden tests pin."""
 import math
 
+import numpy as np
+
 
 def walkthrough(x, a, b):
     return (x + a) * (x + b)
@@ -27,3 +29,8 @@ def loop(y, a):
 
 def const_arg(x, n):
     return x * x + float(n)
+
+
+def batched(x, W):
+    h = np.tanh(W @ x)
+    return np.cumsum(h) * x.sum()
