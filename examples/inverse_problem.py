@@ -9,9 +9,11 @@ is zero exactly at a solution, so we walk downhill on it with gradient descent,
 starting at x = 3, until |p(x) - 42| < 1e-6.
 
 The loss calls p, a separate user function.  sourcediff differentiates through
-the call: in the generated reverse code, p is split into a pair of functions,
-``p_fwd`` (compute p and keep what its derivative will need) and ``p_bwd``
-(turn the adjoint of p's result into the adjoint of x).
+the call: p is split into a forward half (compute p and keep what its
+derivative will need) and a backward half (turn the adjoint of p's result into
+the adjoint of x).  Called once, outside any loop, both halves are pasted into
+loss's gradient (their names end in ``_p``); called from a loop they would stay
+a pair of functions, ``p_fwd`` and ``p_bwd``.
 """
 import numpy as np
 
@@ -41,7 +43,7 @@ def solve(x=3.0, learning_rate=3e-4, tol=1e-6, max_steps=200):
 
 
 def main():
-    print("generated reverse-mode source of loss (note p_fwd / p_bwd):")
+    print("generated reverse-mode source of loss (p's halves pasted in, names ending in _p):")
     print()
     print(sd.source(loss))
 

@@ -95,11 +95,9 @@ def _grad(f, wrt, mode, optimize, kind):
     if mode == "reverse":
         out = _clone(gen)
         return _finish(out, f, gen.source)
-    jv = None
 
     @functools.wraps(f)
     def fwd(*args, **kw):
-        nonlocal jv
         args = _bind(f, args, kw)
         if all(_scalar(args[i]) for i in idx):
             out = gen(*args)
@@ -108,8 +106,7 @@ def _grad(f, wrt, mode, optimize, kind):
             if kind == "value_and_grad":
                 return out[0], _like_args(out[1], args, idx, many)
             return _like_args(out, args, idx, many)
-        jv = jv or _build(f, idx, "jvp", "forward", optimize, True)
-        grads = tuple(runtime.grad_like(_jac_fwd(jv, args, idx, args[i], i, out_shape=()), args[i]) for i in idx)
+        grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
             return f(*args), g
@@ -203,11 +200,64 @@ def _unflat(x, values):
     return go(x)
 
 
-def _jac_fwd(jv, args, idx, x, i, out_shape=None):
+CHUNK = 2 ** 22  # a batched sweep carries at most this many seed elements (directions x input size)
+
+
+def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
+    """The forward-mode Jacobian of ``f`` (output ``part`` of it, when given) w.r.t. ``args[i]``,
+    shape O + I; with ``out_shape=()`` the gradient of a scalar output. An array or number goes
+    through the batched jvp, a chunk of directions per sweep; a container, whose tangents would
+    be containers of batches, through the plain jvp, one direction per sweep."""
+    x = args[i]
+    if isinstance(x, (dict, list, tuple)):
+        return _jac_fwd_each(_build(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
+    jv = _build(f, idx, "bjvp", "forward", optimize, True)
+    shape, n = np.shape(x), int(np.size(x))
+    step, rows, val = max(1, min(n, CHUNK // max(n, 1))), [], None
+    for lo in range(0, n, step):
+        b = min(step, n - lo)
+        seed = np.zeros((b, n))
+        seed[np.arange(b), lo + np.arange(b)] = 1.0
+        val, tan = jv(*args, *[seed.reshape((b,) + shape) if k == i else 0.0 for k in idx])
+        if part is not None:
+            val, tan = val[part], runtime.tindex(tan, part)
+        t = _rows(tan, val, b)
+        if out_shape == ():  # a gradient: the output must be a scalar
+            if np.size(val) != 1:
+                raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
+                                      hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+            t = t.reshape(b)
+        rows.append(t)
+    if out_shape == ():
+        g = np.concatenate(rows).reshape(shape) if rows else np.zeros(shape)
+        return g if isinstance(x, np.ndarray) else float(g)
+    O = np.shape(val)
+    J = np.concatenate(rows) if rows else np.zeros((0,) + O)
+    return np.moveaxis(J, 0, -1).reshape(O + shape).astype(_dtype(x, val), copy=False)
+
+
+def _rows(t, v, b):
+    """Batched tangent ``t`` of ``v`` as one array of shape (b,) + np.shape(v): 0.0 filled in,
+    a tuple or list stacked the way ``np.asarray`` stacks the values."""
+    if isinstance(v, dict):
+        raise SourcediffError("jacobian needs a function returning an array (or a tuple/list of them), not a dict")
+    if isinstance(t, (list, tuple)) and isinstance(v, (list, tuple)):
+        return np.stack([_rows(ti, vi, b) for ti, vi in zip(t, v)], axis=1)
+    if isinstance(t, float) and t == 0.0:
+        return np.zeros((b,) + np.shape(v))
+    t = np.asarray(t)
+    if t.shape != (b,) + np.shape(v):
+        raise AssertionError("sourcediff bug: a batched tangent of shape %s for a value of shape %s" % (t.shape, np.shape(v)))
+    return t
+
+
+def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     cols = []
     for e in _basis(x):
         ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
         val, tan = jv(*args, *ts)
+        if part is not None:
+            val, tan = val[part], runtime.tindex(tan, part)
         cols.append(np.asarray(_like(tan, val), dtype=_dtype(x, val)))
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
@@ -221,15 +271,16 @@ def _jac_fwd(jv, args, idx, x, i, out_shape=None):
 
 @_decorator
 def jacobian(f, wrt=None, mode="reverse"):
-    """The Jacobian: for input shape I and output shape O, an array of shape O + I."""
+    """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
+    one batched sweep per chunk of input directions; reverse mode: one sweep per output element)."""
     idx, many = _wrt(f, wrt)
     _mode(mode)
     if mode == "forward":
-        jv = _build(f, idx, "jvp", "forward", True, True)
+        jv = _build(f, idx, "bjvp", "forward", True, True)
 
         def jac(*args, **kw):
             args = _bind(f, args, kw)
-            out = tuple(_jac_fwd(jv, args, idx, args[i], i) for i in idx)
+            out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
         return _finish(functools.wraps(f)(jac), f, jv.source)
     vj = _build(f, idx, "vjp", "reverse", True, True)
@@ -270,17 +321,7 @@ def hessian(f, wrt=None):
 
 
 def _hess_block(inner, args, k, j, idx):
-    def comp(*a):
-        return inner(*a)[k]
-    comp.__name__ = inner.__name__
-    jv = _build(inner, (j,), "jvp", "forward", True, True)
-    cols = []
-    for e in _basis(args[j]):
-        ts = [e]
-        val, tan = jv(*args, *ts)
-        cols.append(np.asarray(_like(tan[k] if isinstance(tan, tuple) else tan, val[k]), dtype=float))
-    O = np.shape(cols[0])
-    return np.stack(cols, axis=-1).reshape(O + np.shape(args[j]))
+    return _jac_fwd(inner, args, (j,), j, part=k)
 
 
 def source(f, wrt=None, mode="reverse", optimize=True):

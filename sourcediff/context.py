@@ -6,6 +6,7 @@ and recursion finds the names it needs before the body exists.
 """
 import builtins
 import copy
+import functools
 import inspect
 
 import gast
@@ -23,6 +24,15 @@ STRUCT = {"copy": None, "tuple": None, "list": None, "dict": None, "getitem": [0
 _FRONT = {}  # (function, code) -> its lowered form, shared by every generation in this process
 
 
+@functools.lru_cache(maxsize=None)
+def _helper_names():
+    """Names generated code may bind helpers under (a function ``setitem`` must not get the
+    name ``setitem_vjp`` that the runtime helper of that name is bound under)."""
+    from . import runtime
+    from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
+    return frozenset(n for m in (runtime, batched, helpers, numpy_rules, runtime_rules, scalar) for n in vars(m))
+
+
 def is_user_function(obj):
     """A Python function whose source is differentiated (no rule of any kind, not ours)."""
     return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and R.lookup(R.JVP, obj) is None and \
@@ -31,8 +41,8 @@ def is_user_function(obj):
 
 
 class Gen:
-    def __init__(self, optimize=True, scalar=False):
-        self.optimize, self.scalar = optimize, scalar
+    def __init__(self, optimize=True, scalar=False, batch=False):
+        self.optimize, self.scalar, self.batch = optimize, scalar, batch  # batch: tangents carry a batch axis
         self.bindings, self.defs, self.pairs, self.funcs = {}, [], {}, {}
         self.fn_names = set()
         self.sources = {}
@@ -65,7 +75,7 @@ class Gen:
     def fn_name(self, base):
         base += self.suffix
         name, k = base, 1
-        while name in self.fn_names or name in self.bindings:
+        while name in self.fn_names or name in self.bindings or name in _helper_names():
             name, k = "%s_%d" % (base, k), k + 1
         self.fn_names.add(name)
         return name
@@ -122,9 +132,10 @@ class Gen:
                             lambda func, names: build_pair(self, func, act, *names))
 
     def jvp_of(self, fn, act):
-        """Name of the generated single-direction forward function of user function ``fn``."""
+        """Name of the generated forward function (batched in a batched generation) of user function ``fn``."""
         from .pipeline import build_jvp
-        return self._callee(("jvp", fn, act), fn, lambda: self.fn_name(fn.__name__ + "_jvp"),
+        kind = "bjvp" if self.batch else "jvp"
+        return self._callee((kind, fn, act), fn, lambda: self.fn_name("%s_%s" % (fn.__name__, kind)),
                             lambda func, name: build_jvp(self, func, act, name))
 
     def _callee(self, key, fn, names, build):

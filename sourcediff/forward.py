@@ -5,6 +5,8 @@ new ``FunctionDef``. With several directions (``sd.grad(f, wrt=("a", "b"), mode=
 one sweep carries ``dv_da`` and ``dv_db`` beside each ``v``, seeded with 1; with one
 direction (``jvp`` and callees) the tangent of ``v`` is ``dv`` and the seeds are parameters.
 A tangent known to be zero has no line; control-flow joins give the missing side a zero.
+A batched generation (``gen.batch``) has one direction whose tangents carry a leading batch
+axis; ``rules/batched.py`` says how each primitive is differentiated then.
 
 Before::                         After (wrt a, b)::
     t0 = x + a                       t0 = x + a
@@ -19,8 +21,8 @@ import gast
 from . import activity
 from .lower import ATTR_KEYS, classify, defined_at
 from .reverse import zero_of
-from .names import assign, call, clone, const, load
-from .rules import registry as R
+from .names import assign, call, clone, const, ids, load
+from .rules import batched as B, registry as R
 from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
 
 ZERO = 0.0
@@ -52,7 +54,14 @@ class Forward:
     def zero(self, names, at):
         """Zero tangents for a join: shaped like the value where it is certainly defined there."""
         defined = self.defined.get(id(at), ())
-        return [assign(self.t(v, d), zero_of(self.gen, v, defined)) for v, d in sorted(names, key=str)]
+        return [assign(self.t(v, d), self.zeros(v) if self.gen.batch and v in defined else zero_of(self.gen, v, defined))
+                for v, d in sorted(names, key=str)]
+
+    def zeros(self, v):
+        """``zeros_like(v)``, or in a batched sweep 0.0 inside ``v``'s container structure."""
+        name = "bzeros" if self.gen.batch else "zeros_like"
+        self.gen.bind_rt(name)
+        return call(name, load(v))
 
     def stmt(self, s, live):
         t = type(s)
@@ -95,8 +104,7 @@ class Forward:
             out = [s]
             for d in self.dirs:
                 if lst in self.active:
-                    pre = [] if (lst, d) in live else [assign(self.t(lst, d), call("zeros_like", load(lst)))]
-                    self.gen.bind_rt("zeros_like")
+                    pre = [] if (lst, d) in live else [assign(self.t(lst, d), self.zeros(lst))]
                     out = pre + out + [gast.Expr(value=call(gast.Attribute(value=load(self.t(lst, d)), attr="append", ctx=gast.Load()),
                                                             self.tan(a, d, live)))]
                     live.add((lst, d))
@@ -136,35 +144,39 @@ class Forward:
         if k in ("tuple", "list", "dict"):
             if not any(lv) and k != "list":
                 return None
-            self.gen.bind_rt("zeros_like")  # an inactive element's tangent has its shape (np.concatenate needs it)
-            elts = [self.tan(a, d, live) if self.is_live(a, d, live) or not isinstance(a, gast.Name) else call("zeros_like", a)
-                    for a in args]
+            # an inactive element's tangent has its shape (np.concatenate needs it); batched rules fill it in
+            elts = [self.tan(a, d, live) if self.is_live(a, d, live) or not isinstance(a, gast.Name) or self.gen.batch
+                    else self.zeros(a.id) for a in args]
             node = gast.Dict(keys=p.extra, values=elts) if k == "dict" else (gast.Tuple if k == "tuple" else gast.List)(elts=elts, ctx=gast.Load())
             return [assign(dv, node)]
         if k == "getitem":
             if not lv[0]:
                 return None
-            self.gen.bind_rt("tindex")
-            return [assign(dv, call("tindex", self.tan(args[0], d, live), _index_value(p.extra)))]
+            return [assign(dv, call(self.rt("tindex"), self.tan(args[0], d, live), _index_value(p.extra)))]
         if k == "setitem":
             if not (lv[0] or lv[1]):
                 return None
-            self.gen.bind_rt("tsetitem")
             cur = load(dv) if (v, d) in live else const(None)
-            return [assign(dv, call("tsetitem", cur, load(v), _index_value(p.extra), self.tan(args[1], d, live)))]
+            return [assign(dv, call(self.rt("tsetitem"), cur, load(v), _index_value(p.extra), self.tan(args[1], d, live)))]
         if k == "pop":
             return [assign(dv, call(gast.Attribute(value=load(self.t(args[0].id, d)), attr="pop", ctx=gast.Load())))] if lv[0] else None
         user = USER_JVP.get(k) if not isinstance(k, str) else None
         if user is not None:
-            terms = [call(self.gen.bind_user(user[i], "jvp"), self.tan(a, d, live), load(v), *args) for i, a in enumerate(args)
-                     if lv[i] and i < len(user) and user[i] is not None]
-            return [assign(dv, _sum(terms))] if terms else None
+            live_args = [i for i, a in enumerate(args) if lv[i] and i < len(user) and user[i] is not None]
+            if not live_args:
+                return None
+            if self.gen.batch:  # a user rule may be anything: run it once per direction
+                return self.each([(load(self.t(args[i].id, d)), args[i]) for i in live_args], dv, v, lambda hs: (
+                    [], _sum([call(self.gen.bind_user(user[i], "jvp"), h, load(v), *args) for i, h in zip(live_args, hs)])))
+            return [assign(dv, _sum([call(self.gen.bind_user(user[i], "jvp"), self.tan(args[i], d, live), load(v), *args)
+                                     for i in live_args]))]
         if isinstance(k, str) and k.startswith("attr."):
             k = ATTR_KEYS[k]
-        rule = R.lookup(R.JVP, k)
+        way, rule = B.how(k) if self.gen.batch else (None, R.lookup(R.JVP, k))
         if rule is None:
             raise missing_rule(self.func, s, k)
-        n = R.n_diff_args(R.JVP, rule)
+        table = R.BJVP if way == "batched" else R.JVP
+        n = R.n_diff_args(table, rule)
         want = [i for i in range(min(n, len(args))) if lv[i]]
         kw_live = [kk for kk, a in p.kwargs.items() if self.is_live(a, d, live)]
         if kw_live:
@@ -172,9 +184,61 @@ class Forward:
         if not want:
             return None
         head = [load(self.t(a.id, d)) if i < len(args) and lv[i] else None for i, a in enumerate(args[:n])] + [None] * max(0, n - len(args))
-        stmts, exprs = self.gen.inline(rule, R.JVP, head, args, p.kwargs, load(v), want, self.err(s))
-        terms = [e for e in exprs if e is not None]
-        return stmts + [assign(dv, _sum(terms))] if terms else None
+
+        def apply(head):
+            stmts, exprs = self.gen.inline(rule, table, head, args, p.kwargs, load(v), want, self.err(s))
+            terms = [e for e in exprs if e is not None]
+            return stmts, _sum(terms) if terms else None
+        if way == "each":
+            return self.each([(h, args[i]) for i, h in enumerate(head) if h is not None], dv, v,
+                             lambda hs: apply([next(hs) if h is not None else None for h in head]))
+        pre = []
+        if way == "elementwise":  # tangents padded to the result's rank broadcast like their operands
+            self.gen.bind_rt("bpad")
+            pads = {}
+            for h in head:
+                if h is not None and h.id not in pads:
+                    pads[h.id] = self.gen.names.fresh(h.id + "_p")
+                    pre.append(assign(pads[h.id], call("bpad", h, load(v))))
+            head = [load(pads[h.id]) if h is not None else None for h in head]
+        stmts, e = apply(head)
+        if e is not None and way == "elementwise":
+            self.gen.bind_rt("bfix")
+            e = call("bfix", e, load(v))
+        return pre + stmts + [assign(dv, e)] if e is not None else None
+
+    def rt(self, name):
+        """The runtime helper ``name`` (its batched twin ``b<name>`` in a batched sweep), bound."""
+        name = "b" + name if self.gen.batch else name
+        self.gen.bind_rt(name)
+        return name
+
+    def each(self, pairs, dv, v, body):
+        """``dv`` from a plain rule run once per direction and stacked: ``pairs`` are the
+        (tangent, operand) of the live arguments, ``body(names)`` gives (statements, expression)."""
+        names = [self.gen.names.fresh(t.id + "_b") for t, _ in pairs]
+        stmts, e = body(iter([load(h) for h in names]))
+        if e is None:
+            return None
+        self.gen.bind_rt("bdirs")
+        self.gen.bind_rt("bstack")
+        targets = [gast.Name(id=h, ctx=gast.Store(), annotation=None, type_comment=None) for h in names]
+        target = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
+        dirs = call("bdirs", *[gast.Tuple(elts=[t, clone(a)], ctx=gast.Load()) for t, a in pairs])
+        before, inner, varies = [], [], set(names)  # statements reading no tangent run once, before
+        for st in stmts:
+            if ids(st, gast.Load) & varies:
+                inner.append(st)
+                varies |= ids(st, gast.Store)
+            else:
+                before.append(st)
+        if not inner:
+            comp = gast.comprehension(target=target, iter=dirs, ifs=[], is_async=0)
+            return before + [assign(dv, call("bstack", gast.ListComp(elt=e, generators=[comp]), load(v)))]
+        acc = self.gen.names.fresh(dv + "_each")
+        loop = gast.For(target=target, iter=dirs, orelse=[], type_comment=None,
+                        body=inner + [gast.Expr(value=call(gast.Attribute(value=load(acc), attr="append", ctx=gast.Load()), e))])
+        return before + [assign(acc, gast.List(elts=[], ctx=gast.Load())), loop, assign(dv, call("bstack", load(acc), load(v)))]
 
     def user_call(self, p, s, live):
         v, args = p.target, p.args

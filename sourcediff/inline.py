@@ -16,7 +16,7 @@ import math
 import gast
 
 from .names import clone, ids, nodes
-from .rules.registry import JVP, parsed
+from .rules.registry import VJP, parsed
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
 
@@ -55,7 +55,7 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
     forward rule; ``args``/``kwargs`` are the call's atoms; ``want`` the argument indices.
     """
     params, defaults, body, outs = parsed(rule)
-    nhead = params.index("ans") if table is JVP else 1
+    nhead = 1 if table is VJP else params.index("ans")
     rest = params[nhead + 1:]
     if len(args) > len(rest):
         raise where("this call passes more arguments than sourcediff's rule for it takes (%s)" % rule.__name__)

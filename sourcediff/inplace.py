@@ -20,7 +20,7 @@ shaped like W by the rules' contract (``unbroadcast``), so ``+=`` never needs to
 """
 import gast
 
-from .names import nodes
+from .names import ids, nodes
 
 _NEW = {"zeros_like"}
 _READS_ONLY = {"matmul_dx", "matmul_dy"}
@@ -50,23 +50,26 @@ def inplace(fn):
     cand = {s.targets[0].id for s in accs} - {a.id for a in fn.args.args}
     if not cand:
         return fn
-    safe, targets = set(), set()  # Name loads that cannot leak the array; Names stored by a plain `=`
+    unsafe = set()  # names read somewhere that could keep their array (judged per parent: nodes are shared)
+    in_return = {id(n) for r in nodes(fn) if type(r) is gast.Return and r.value is not None for n in nodes(r.value)}
     for n in nodes(fn):
         t = type(n)
-        if t in (gast.BinOp, gast.Compare, gast.UnaryOp):
-            kids = [n.left, n.right] if t is gast.BinOp else [n.left] + n.comparators if t is gast.Compare else [n.operand]
-            safe.update(id(k) for k in kids if type(k) is gast.Name)
-        elif t is gast.Return and n.value is not None:
-            safe.update(id(k) for k in nodes(n.value) if type(k) is gast.Name)
-        elif t is gast.Call and isinstance(n.func, gast.Name) and n.func.id in _READS_ONLY:
-            safe.update(id(k) for k in n.args if type(k) is gast.Name)
-        elif t is gast.Assign and type(n.targets[0]) is gast.Name:
-            targets.add(id(n.targets[0]))
-            if not _new(n.value):
-                cand.discard(n.targets[0].id)
-    for n in nodes(fn):
-        if type(n) is gast.Name and n.id in cand and id(n) not in (safe if type(n.ctx) is gast.Load else targets):
-            cand.discard(n.id)
+        if t is gast.Assign and type(n.targets[0]) is gast.Name and not _new(n.value):
+            cand.discard(n.targets[0].id)
+        elif t is gast.Assign or t is gast.AugAssign:
+            if type(n.targets[0] if t is gast.Assign else n.target) is not gast.Name:
+                unsafe.update(ids(n.targets[0] if t is gast.Assign else n.target))
+        elif t in (gast.For, gast.AnnAssign):
+            unsafe.update(ids(n.target))
+        if id(n) in in_return or t in (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Return) or \
+                t is gast.Call and isinstance(n.func, gast.Name) and n.func.id in _READS_ONLY:
+            continue
+        for f in n._fields:
+            v = getattr(n, f, None)
+            for k in v if type(v) is list else [v]:
+                if type(k) is gast.Name and type(k.ctx) is gast.Load:
+                    unsafe.add(k.id)
+    cand -= unsafe
     if cand:
         _Rewrite(cand).visit(fn)
     return fn

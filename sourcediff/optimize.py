@@ -12,7 +12,7 @@ from collections import Counter
 
 import gast
 
-from .names import const, nodes
+from .names import const, ids, nodes
 
 _PURE_ATTRS = {"append": False, "pop": False}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -125,6 +125,42 @@ def _propagate(fn):
     return True
 
 
+def _copies(stmts, env):
+    """Read ``w`` for ``v`` after ``v = w`` until either is stored again (block by block, so it
+    holds in loops too); drop ``x = x``. Dead copies then go in ``_dce``. True if anything changed."""
+    changed, out = False, []
+    for s in stmts:
+        stored = ids(s, gast.Store)
+        if type(s) in (gast.If, gast.For, gast.While):
+            inner = {v: w for v, w in env.items() if v not in stored and w not in stored}
+            head = "iter" if type(s) is gast.For else "test"
+            new, c = _subst(getattr(s, head), env)
+            setattr(s, head, new)
+            changed |= c
+            for attr in ("body", "orelse"):
+                new, c = _copies(getattr(s, attr), dict(inner))
+                setattr(s, attr, new)
+                changed |= c
+        elif not any(type(n) is gast.Lambda for n in nodes(s)):
+            changed |= _subst(s, env)[1]
+        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and s.targets[0].id == s.value.id:
+            changed = True
+            continue
+        for v in [v for v, w in env.items() if v in stored or w in stored]:
+            del env[v]
+        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name:
+            env[s.targets[0].id] = s.value.id
+        out.append(s)
+    return out, changed
+
+
+def _subst(node, env):
+    """``(node, changed)`` with ``env[v]`` read for ``v``, in new Name nodes (generated code shares nodes)."""
+    if not any(type(n) is gast.Name and type(n.ctx) is gast.Load and n.id in env for n in nodes(node)):
+        return node, False
+    return _Replace({v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v, w in env.items()}).visit(node), True
+
+
 def _dce(fn, pure_calls):
     """Drop pure assignments nobody reads. Blocks are walked backwards against a count of the
     reads in the whole function, so a dead chain (``a = ...; b = a + 1``, b unread) goes in one pass."""
@@ -188,6 +224,8 @@ def optimize(fn, pure_calls=()):
     for _ in range(50):
         _Fold().visit(fn)
         changed = _propagate(fn)
+        fn.body, c = _copies(fn.body, {})
+        changed = c or changed
         changed = _dce(fn, pure_calls) or changed
         if not changed:
             break

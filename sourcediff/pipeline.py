@@ -11,12 +11,14 @@
       --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
       --optimize--> no zero lines, dead code or copies              optimize.optimize
       --inplace---> owned adjoint accumulators updated with +=     inplace.inplace
+      --splice----> callees called once at top level pasted in     splice.splice
       --codegen---> Python source, compiled and registered          codegen
 """
 import gast
 
 from . import codegen, optimize as opt
 from .inplace import inplace
+from .splice import splice
 from .context import CHECKPOINT, Gen, is_user_function
 from .lower import classify, walk
 from .forward import Forward
@@ -25,7 +27,8 @@ from .names import assign, call, const, load, nodes
 from .reverse import Reverse
 
 PURE = {"unbroadcast", "zeros_like", "tindex", "getitem_vjp", "setitem_vjp", "getitem_copy", "add", "grad_like",
-        "tsetitem", "range", "reversed", "len", "slice", "float", "abs", "min", "max", "seed_one"}
+        "tsetitem", "range", "reversed", "len", "slice", "float", "abs", "min", "max", "seed_one",
+        "bzeros", "bpad", "bfix", "bstack", "btindex", "btsetitem", "bdirs"}
 
 
 def _split_return(func):
@@ -52,9 +55,13 @@ def _tuple(elts):
     return elts[0] if len(elts) == 1 else gast.Tuple(elts=list(elts), ctx=gast.Load())
 
 
+def _pure(gen):
+    return PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))}
+
+
 def _finish(gen, fdef):
     if gen.optimize:
-        opt.optimize(fdef, PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))})
+        opt.optimize(fdef, _pure(gen))
         if not gen.scalar:
             inplace(fdef)
     gen.defs.append(fdef)
@@ -167,7 +174,8 @@ def build_forward(gen, func, wrt, kind, name):
 
 
 def build_jvp(gen, func, act, name):
-    """Single-direction forward mode: ``name(*params, *tangents) -> (value, tangent)``."""
+    """Forward mode: ``name(*params, *tangents) -> (value, tangent)``; one direction, or with
+    ``gen.batch`` a batch of them (every tangent has a leading batch axis, see ``rules/batched.py``)."""
     params = func.params
     ret = _split_return(func)
     ap = [params[i] for i in act]
@@ -235,17 +243,23 @@ def _scalar_fn(k):
 
 def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix=""):
     """(source text, main function name, bindings, sources) of one derivative of ``fn``."""
-    gen = Gen(optimize=optimize, scalar=scalar)
+    gen = Gen(optimize=optimize, scalar=scalar, batch=kind == "bjvp")
     gen.tuple_wrt, gen.suffix = tuple_wrt, suffix
     func = gen.prepare(fn)
     name = gen.fn_name("%s_%s" % (func.name, kind))
-    if mode == "forward" and kind == "jvp":
+    if mode == "forward" and kind in ("jvp", "bjvp"):
         build_jvp(gen, func, wrt, name)
     elif mode == "forward":
         build_forward(gen, func, wrt, kind, name)
     else:
         build_reverse(gen, func, wrt, kind, name)
-    main = gen.defs.pop()
+    defs = [gen.defs.pop()] + gen.defs
+    if gen.optimize:
+        defs, changed = splice(defs, [v for k, v in gen.pairs.items() if k[0] == "pair"])
+        for d in defs:
+            if d.name in changed:
+                opt.optimize(d, _pure(gen))
+    main = defs[0]
     if guard:  # the float fast path hands anything else to the generic version
         floats, generic = guard
         test = gast.BoolOp(op=gast.And(), values=[gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")])
@@ -253,7 +267,7 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
             gast.Compare(left=call("type", load(floats[0])), ops=[gast.Is()], comparators=[load("float")])
         back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
         main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
-    src = "\n\n".join(codegen.to_source(d).rstrip() for d in [main] + gen.defs) + "\n"
+    src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
     return src, name, gen.bindings, gen.sources
 
 

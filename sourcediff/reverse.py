@@ -250,7 +250,7 @@ class Reverse:
             x = args[0]
             self.gen.bind_rt("adj_append")
             cur = load(self.a(x.id)) if x.id in st else const(None)
-            out.append(assign(self.a(x.id), call("adj_append", cur, g)))
+            out.append(assign(self.a(x.id), call("adj_append", cur, g, load(x.id))))
             st.add(x.id)
         elif is_user_function(k) or isinstance(k, CHECKPOINT):
             self.adj_call(p, s, st, out, g)

@@ -13,8 +13,9 @@ the adjoint of a whole-array sum may stay a number instead of an array of ones.
 
 Only never-reassigned parameters root a class (their shape is fixed for the whole call), and
 ``+``/``*`` join a class only where no operand can be a list or tuple (``[a] * 2`` repeats,
-``a + b`` concatenates): one operand must certainly be a NumPy value or a float constant, or
-it is ``x * x``.
+``a + b`` concatenates). A value is certainly not a sequence when it is a number, the result of
+a class step, or a name the function unconditionally subtracts, divides, raises to a power or
+negates (a sequence would have raised there).
 """
 import gast
 import numpy as np
@@ -23,6 +24,7 @@ from .context import CHECKPOINT, is_user_function
 from .lower import classify, walk
 
 OPS = {"Add", "Sub", "Mult", "Div", "Pow", "USub", "UAdd"}
+_RAISE = {"Sub", "Div", "Pow", "USub", "UAdd"}  # a list or tuple operand raises: it is certainly not one
 _SCALAR = object()
 
 
@@ -36,7 +38,9 @@ def classes(node, params, sites):
     prims = [p for p in map(classify, walk(node.body)) if p is not None]
     grown = {a.id for p in prims if p.key in ("append", "pop") or is_user_function(p.key) or isinstance(p.key, CHECKPOINT) for a in p.args if isinstance(a, gast.Name)}
     cls = {p: p for p in params if not sites.get(p) and p not in grown}  # a list can grow in place or in a callee
-    npy = set()  # names that certainly hold a NumPy array or scalar
+    top = {id(s) for s in node.body}
+    nonseq = {a.id for p in prims if p.key in _RAISE and id(p.node) in top for a in p.args if isinstance(a, gast.Name)}
+    npy = set()  # certainly a NumPy array or scalar; nonseq: certainly not a list or tuple
     for p in prims:
         if p.target is None or sites.get(p.target) != 1 or p.kwargs or not elementwise(p.key):
             continue
@@ -45,24 +49,30 @@ def classes(node, params, sites):
         found = {c for c in of if c is not _SCALAR}
         if None in found or len(found) != 1:
             continue
-        ufunc = not isinstance(p.key, str)
-        if p.key in ("Add", "Mult") and not (any(isinstance(a, gast.Name) and a.id in npy for a in p.args) or
-                                             any(isinstance(a, gast.Constant) and type(a.value) is float for a in p.args) or
-                                             p.key == "Mult" and len({getattr(a, "id", None) for a in p.args}) == 1):
-            continue
+        names = [a.id for a in p.args if isinstance(a, gast.Name)]
+        safe = [isinstance(a, gast.Constant) or a.id in nonseq for a in p.args]
+        if p.key == "Add" and not any(safe) or \
+                p.key == "Mult" and not (all(safe) or any(n in npy for n in names) or len(set(names)) == 1 == len(names) - 1):
+            continue  # a list or tuple operand would concatenate or repeat
         cls[p.target] = found.pop()
-        if ufunc or any(isinstance(a, gast.Name) and a.id in npy for a in p.args):
+        nonseq.add(p.target)
+        if not isinstance(p.key, str) or any(n in npy for n in names):
             npy.add(p.target)
     return {v: c for v, c in cls.items() if v != c}
 
 
 def spreadable(node, cls, roots):
-    """The classed names whose adjoint may stay a number that stands for itself spread over the
-    value's shape (``expand_reduced(1.0, x)`` kept as ``1.0``): every step from them back to
-    ``roots`` is elementwise, so each rule on the way broadcasts a number as NumPy would."""
-    ok = set(roots)
-    for p in map(classify, walk(node.body)):
-        if p is not None and p.target in cls and elementwise(p.key) and \
+    """The names whose adjoint may stay a number that stands for itself spread over the value's
+    shape (``expand_reduced(1.0, x)`` kept as ``1.0``): every step from them back to ``roots`` is
+    elementwise, and so is every other step reading them, so each rule on the way broadcasts a
+    number as NumPy would and every contribution is added with ``+`` (``getitem_vjp`` would
+    take a number for a zero)."""
+    prims = [p for p in map(classify, walk(node.body)) if p is not None]
+    whole = lambda p: p.key in (np.sum, np.mean) and len(p.args) == 1 and not p.kwargs  # noqa: E731
+    bad = {a.id for p in prims if not (elementwise(p.key) or whole(p)) for a in p.args if isinstance(a, gast.Name)}
+    ok = set(roots) - bad
+    for p in prims:
+        if p.target in cls and p.target not in bad and elementwise(p.key) and \
                 all(a.id in ok for a in p.args if isinstance(a, gast.Name)):
             ok.add(p.target)
     return ok

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import cache, codegen, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .rules import helpers, numpy_rules, runtime_rules, scalar
+from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
 
 
 def _own_hash():
@@ -35,7 +35,7 @@ _OWN = _own_hash()
 
 def _helpers():
     env = {"np": np, "math": math}
-    for mod in (runtime, helpers, scalar, numpy_rules, runtime_rules):
+    for mod in (runtime, helpers, scalar, numpy_rules, runtime_rules, batched):
         env.update({k: v for k, v in vars(mod).items() if not k.startswith("__")})
     return env
 
@@ -131,7 +131,7 @@ def generate(fn, wrt, kind, mode, optimize, many):
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
-    floats = pipeline.scalar_params(fn, wrt) if kind != "jvp" else None
+    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") else None
     src, name, bindings, _ = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many, suffix="_generic" if floats else "")
     if not floats:
         return src, name, bindings

@@ -24,8 +24,10 @@ CASES = {
     "reverse_wiki_unoptimized": lambda: sd.source(seeds.wiki, wrt=("x1", "x2"), optimize=False),
     "forward_wiki": lambda: sd.source(seeds.wiki, wrt=("x1", "x2"), mode="forward"),
     "reverse_poly_loss": lambda: sd.source(seeds.poly_loss),
+    "reverse_poly_in_loop": lambda: sd.source(seeds.poly_in_loop),
     "reverse_loop": lambda: sd.source(seeds.loop, wrt=("y", "a")),
     "reverse_const_arg": lambda: sd.source(seeds.const_arg),
+    "forward_batched": lambda: sd.jacobian(seeds.batched, mode="forward").source,
 }
 
 

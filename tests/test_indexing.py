@@ -295,3 +295,21 @@ def test_write_loop_by_hand(mode):
     for k in range(4):
         want[k] = W4[k] * x[(k + 1) % 4] + W4[(k - 1) % 4] * x[(k - 1) % 4]
     np.testing.assert_allclose(sd.grad(write_loop, mode=mode)(x), want, rtol=1e-12, atol=1e-14)
+
+
+def write_repeated_aug(x):
+    y = np.zeros(6)
+    y[np.array([2, 0, 2, 1])] += x  # NumPy keeps the last write to y[2]
+    return np.sum(y * np.arange(1.0, 7.0))
+
+
+def write_repeated_rows(x):
+    y = np.zeros((3, 2))
+    y[[1, 1, 0]] = x
+    return np.sum(np.sin(y))
+
+
+@pytest.mark.parametrize("f, shape", [(write_repeated_aug, (4,)), (write_repeated_rows, (3, 2))])
+def test_repeated_index_write_keeps_the_last(f, shape):
+    x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 7
+    run_checks(f, x)

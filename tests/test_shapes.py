@@ -9,7 +9,7 @@ from tests.helpers import write_module
 
 
 def _classes(tmp_path, src, name="f"):
-    mod = write_module(tmp_path, "shapes_mod", src)
+    mod = write_module(tmp_path, "shapes_mod_%d" % len(list(tmp_path.iterdir())), src)
     gen = Gen()
     func = gen.prepare(getattr(mod, name))
     rv = Reverse(gen, func, func.params, None)
@@ -28,6 +28,13 @@ def _fd(f, x, h=1e-6):
 def test_elementwise_chain_is_one_class(tmp_path):
     cls = _classes(tmp_path, "import numpy as np\ndef f(x, y):\n    a = np.sin(x)\n    b = a * x + 2.0\n    c = b @ y\n    return np.sum(c)\n")
     assert set(cls.values()) == {"x"} and len(cls) >= 2  # a, b (and their temporaries); c starts no class
+
+
+def test_a_name_that_would_have_raised_is_not_a_sequence(tmp_path):
+    cls = _classes(tmp_path, "def f(x):\n    a = x ** 2\n    b = 3 * x\n    return a + b\n")
+    assert cls.get("b") == "x"  # a list x would have raised at x ** 2
+    cls = _classes(tmp_path, "def f(x, c):\n    if c:\n        a = x ** 2\n    b = 3 * x\n    return b\n")
+    assert "b" not in cls  # x ** 2 may not run
 
 
 @pytest.mark.parametrize("body", [
@@ -76,3 +83,11 @@ def test_sum_seed_spreads_only_through_elementwise_steps(tmp_path, body, spread)
     x = np.linspace(-1.0, 1.3, 3)
     np.testing.assert_allclose(g(x), _fd(f, x), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(sd.grad(f, mode="forward")(x), g(x), rtol=1e-10, atol=1e-12)
+
+
+def test_a_number_adjoint_never_meets_a_non_elementwise_rule(tmp_path):
+    # x also feeds an index: its adjoint must be an array when getitem_vjp accumulates into it
+    f = write_module(tmp_path, "mixed_mod", "import numpy as np\ndef g(x):\n"
+                                             "    return np.sum(np.sin(x[:, None] + np.sum(x)))\n").g
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(sd.grad(f)(x), _fd(f, x), rtol=1e-7, atol=1e-9)

@@ -19,6 +19,12 @@ Forward rule (``@jvp(key)``)::
     def multiply(dx, dy, ans, x, y):       # one tangent per differentiable arg, then ans, then args
         return dx * y, x * dy               # one contribution per argument, summed by the caller
 
+Batched forward rule (``@bjvp(key)``): the forward rule's signature, but every
+tangent carries a leading batch axis (``(B,) + np.shape(value)``, or the zero
+marker ``0.0``, or a container of those), so one sweep carries B directions.
+Only keys whose plain forward rule would misread that axis need one; see
+``batched.py`` for how a batched sweep picks among the three ways.
+
 Rules are inlined into generated code (parameters renamed, temporaries given
 fresh names), so a rule body may use only its parameters, ``np``, ``math``
 and helpers from ``sourcediff.runtime``, and must end in its only ``return``.
@@ -30,7 +36,7 @@ import textwrap
 
 import gast
 
-VJP, JVP, NONDIFF = {}, {}, set()
+VJP, JVP, BJVP, NONDIFF = {}, {}, {}, set()
 
 
 def _key(k):
@@ -59,6 +65,15 @@ def jvp(*keys):
     return deco
 
 
+def bjvp(*keys):
+    """Register the decorated function as the batched forward rule of every key."""
+    def deco(fn):
+        for k in keys:
+            BJVP[_key(k)] = fn
+        return fn
+    return deco
+
+
 def nondiff(*keys):
     """Declare functions (or node names) whose outputs have zero derivative."""
     for k in keys:
@@ -66,7 +81,7 @@ def nondiff(*keys):
 
 
 def lookup(table, key):
-    """The rule for ``key`` in ``table`` (VJP or JVP), or None."""
+    """The rule for ``key`` in ``table`` (VJP, JVP or BJVP), or None."""
     try:
         return table.get(_key(key))
     except TypeError:
@@ -99,4 +114,4 @@ def parsed(rule):
 def n_diff_args(table, rule):
     """How many leading positional arguments the rule differentiates."""
     params, _, _, outs = parsed(rule)
-    return params.index("ans") if table is JVP else len(outs)
+    return len(outs) if table is VJP else params.index("ans")

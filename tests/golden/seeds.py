@@ -21,6 +21,13 @@ def poly_loss(x):
     return (poly(x) - 42.0) ** 2
 
 
+def poly_in_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + poly(x + i)  # the tape keeps poly's residual tuple per iteration
+    return s
+
+
 def loop(y, a):
     for i in range(3):
         y = math.sin(y) * a

@@ -1,0 +1,46 @@
+"""Programs that once gave a wrong derivative or crashed; each checked against central differences."""
+import numpy as np
+import pytest
+
+import sourcediff as sd
+
+
+def index_and_sum(x):
+    return np.sum(np.sin(x[:, None] + np.sum(x)))  # x's adjoint: a number (sum) plus a scatter (index)
+
+
+def pop_a_literal(x):
+    rows = [x * 1.0, x * 2.0]
+    return np.sum(rows.pop() * x)  # the list still holds one row when its adjoint starts
+
+
+def stack_then_pop(x):
+    rows = []
+    for i in range(3):
+        rows.append(x[i] * x)
+    return np.sum(np.sin(np.stack(rows)[0] + rows.pop()))
+
+
+def _fd(f, x, h=1e-6):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)]).reshape(x.shape)
+
+
+@pytest.mark.parametrize("f", [index_and_sum, pop_a_literal, stack_then_pop])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_matches_finite_differences(f, mode):
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(sd.grad(f, mode=mode)(x), _fd(f, x), rtol=1e-7, atol=1e-9)
+
+
+def join_lists(x):
+    return np.sum(np.array([x[0], x[1]] + [x[2]]) * x)
+
+
+def repeat_list(x):
+    return np.sum(sum([x[0], x[1]] * 2) * x)
+
+
+@pytest.mark.parametrize("f", [join_lists, repeat_list])
+def test_list_join_or_repeat_is_refused_not_wrong(f):
+    with pytest.raises(sd.SourcediffError, match="joins or repeats"):
+        sd.grad(f)(np.array([0.3, -0.5, 0.7]))
