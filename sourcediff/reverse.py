@@ -358,13 +358,16 @@ class Reverse:
         self.shape_only(ret, seed)
         self.gen.names.rewind(mark)
         body = self.func.node.body
-        for _ in range(2):  # the second pass knows which names are pushed (their pops read the tape)
+        before = None
+        for _ in range(20):  # to a fixpoint: a restore is a read too (`if t5: y = tape.pop()` reads t5)
             st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
             adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
-            reads = _loads(adj) & self.locals
-            self.reads_hint = reads
-            self.decide_pushes(reads)
+            self.reads_hint = _loads(adj) & self.locals
+            self.decide_pushes(self.reads_hint)
             self.gen.names.rewind(mark)
+            if self.pushed == before:
+                break
+            before = dict(self.pushed)
         self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
         st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
         adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)

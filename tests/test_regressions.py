@@ -44,3 +44,4 @@ def repeat_list(x):
 def test_list_join_or_repeat_is_refused_not_wrong(f):
     with pytest.raises(sd.SourcediffError, match="joins or repeats"):
         sd.grad(f)(np.array([0.3, -0.5, 0.7]))
+
