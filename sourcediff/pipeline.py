@@ -201,11 +201,8 @@ def scalar_params(fn, wrt):
     (or a function it calls) uses anything but Python scalar arithmetic and ``math``."""
     from .activity import analyse
     gen = Gen()
-    top = gen.prepare(fn)
-    ret = top.node.body[-1].value
-    active = analyse(top.node, [top.params[i] for i in wrt], gen.diff_positions, ret)
-    seen, todo, out = set(), [fn], None
-    while todo:
+    seen, todo, top = set(), [fn], []
+    while todo:  # every step of every function reached must be scalar (most code fails fast here)
         f = todo.pop()
         if f in seen:
             continue
@@ -220,13 +217,13 @@ def scalar_params(fn, wrt):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
             elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)):
                 return None
-            if f is fn and p.target in active:
-                ins = {n.id for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
-                       for n in nodes(p.args[i]) if isinstance(n, gast.Name)}
-                out = (out or set()) | (ins & set(func.params))
-        if f is fn:
-            params = func.params
-    return [p for p in params if p in (out or ())] or None
+            if f is fn:
+                top.append(p)
+    func = gen.prepare(fn)
+    active = analyse(func.node, [func.params[i] for i in wrt], gen.diff_positions, func.node.body[-1].value)
+    out = {n.id for p in top if p.target in active for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
+           for n in nodes(p.args[i]) if isinstance(n, gast.Name)} & set(func.params)
+    return [p for p in func.params if p in out] or None
 
 
 SCALAR_KEYS = {"copy", "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "Eq", "NotEq", "Lt",
