@@ -13,8 +13,6 @@ returned value depends on it differentiably.
         y = t0 + 1
         return y
 """
-import gast
-
 from .lower import classify, walk
 from .names import ids
 

@@ -223,6 +223,7 @@ def desugar(func, names):
     """Desugar ``func.node`` in place (see the module docstring)."""
     d = Desugar(func, names)
     node = func.node
+    local = ids(node, gast.Store) - {a.id for a in node.args.args}
     body = d.stmts(node.body)
     last = body[-1] if body else None
     simple = isinstance(last, gast.Return) and not any(isinstance(n, (gast.Return, gast.Break, gast.Continue))
@@ -233,4 +234,18 @@ def desugar(func, names):
             body.insert(0, assign(d.returned, const(False)))
         body.append(gast.Return(value=load(d.retval) if d.retval else const(None)))
     node.body = body
+    gone = local - ids(node, gast.Store)  # assigned only after a `return`: reading one is an UnboundLocalError
+    if gone:
+        from .runtime import unbound
+        _Unbound(gone, func.bind_value("unbound", unbound)).visit(node)
     return node
+
+
+class _Unbound(gast.NodeTransformer):
+    def __init__(self, names, fn):
+        self.names, self.fn = names, fn
+
+    def visit_Name(self, n):
+        if isinstance(n.ctx, gast.Load) and n.id in self.names:
+            return gast.copy_location(call(self.fn, const(n.id)), n)
+        return n

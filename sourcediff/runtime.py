@@ -263,6 +263,11 @@ for _op in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod 
 UNSET = _Unset()
 
 
+def unbound(name):
+    """Read a local the function assigns only after its ``return``: Python's own error."""
+    raise UnboundLocalError("local variable %r referenced before assignment" % name)
+
+
 # --- batched forward mode ---------------------------------------------------------------------
 # A batched tangent of a value v is an array of shape (B,) + np.shape(v) (one row per direction),
 # the zero marker 0.0 (zero in every direction), or a list/tuple/dict of batched tangents; never

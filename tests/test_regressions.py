@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
+from tests.helpers import write_module
 
 
 def index_and_sum(x):
@@ -45,3 +46,13 @@ def test_list_join_or_repeat_is_refused_not_wrong(f):
     with pytest.raises(sd.SourcediffError, match="joins or repeats"):
         sd.grad(f)(np.array([0.3, -0.5, 0.7]))
 
+
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_local_assigned_only_after_return_is_unbound(tmp_path, mode):
+    f = write_module(tmp_path, "after_return_%s" % mode, "def f(x):\n    return v\n    v = x\n").f
+    with pytest.raises(UnboundLocalError):
+        f(1.0)
+    with pytest.raises(UnboundLocalError):
+        sd.grad(f, mode=mode)(1.0)

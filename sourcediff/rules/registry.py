@@ -47,31 +47,18 @@ def _key(k):
         return ("id", id(k))
 
 
-def vjp(*keys):
-    """Register the decorated function as the reverse rule of every key."""
-    def deco(fn):
-        for k in keys:
-            VJP[_key(k)] = fn
-        return fn
-    return deco
+def _registrar(table, what):
+    def register(*keys):
+        def deco(fn):
+            for k in keys:
+                table[_key(k)] = fn
+            return fn
+        return deco
+    register.__doc__ = "Register the decorated function as the %s rule of every key." % what
+    return register
 
 
-def jvp(*keys):
-    """Register the decorated function as the forward rule of every key."""
-    def deco(fn):
-        for k in keys:
-            JVP[_key(k)] = fn
-        return fn
-    return deco
-
-
-def bjvp(*keys):
-    """Register the decorated function as the batched forward rule of every key."""
-    def deco(fn):
-        for k in keys:
-            BJVP[_key(k)] = fn
-        return fn
-    return deco
+vjp, jvp, bjvp = _registrar(VJP, "reverse"), _registrar(JVP, "forward"), _registrar(BJVP, "batched forward")
 
 
 def nondiff(*keys):
