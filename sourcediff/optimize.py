@@ -125,33 +125,57 @@ def _propagate(fn):
     return True
 
 
-def _copies(stmts, env):
+def _copies(stmts, env, info):
     """Read ``w`` for ``v`` after ``v = w`` until either is stored again (block by block, so it
-    holds in loops too); drop ``x = x``. Dead copies then go in ``_dce``. True if anything changed."""
+    holds in loops too); drop ``x = x``. Dead copies then go in ``_dce``. ``info``: ``_scan``'s.
+    True if anything changed."""
     changed, out = False, []
     for s in stmts:
-        stored = ids(s, gast.Store)
+        stored, loads, plain = info[id(s)]
         if type(s) in (gast.If, gast.For, gast.While):
-            inner = {v: w for v, w in env.items() if v not in stored and w not in stored}
             head = "iter" if type(s) is gast.For else "test"
             new, c = _subst(getattr(s, head), env)
             setattr(s, head, new)
             changed |= c
+            inner = {v: w for v, w in env.items() if v not in stored and w not in stored}
             for attr in ("body", "orelse"):
-                new, c = _copies(getattr(s, attr), dict(inner))
+                new, c = _copies(getattr(s, attr), dict(inner), info)
                 setattr(s, attr, new)
                 changed |= c
-        elif not any(type(n) is gast.Lambda for n in nodes(s)):
+        elif plain and env and not loads.isdisjoint(env):
             changed |= _subst(s, env)[1]
         if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and s.targets[0].id == s.value.id:
             changed = True
             continue
-        for v in [v for v, w in env.items() if v in stored or w in stored]:
-            del env[v]
+        if env:
+            for v in [v for v, w in env.items() if v in stored or w in stored]:
+                del env[v]
         if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name:
             env[s.targets[0].id] = s.value.id
         out.append(s)
     return out, changed
+
+
+def _scan(stmts, info):
+    """``info[id(s)] = (names stored under s, names read in s, no lambda in s)`` for every statement."""
+    for s in stmts:
+        if type(s) in (gast.If, gast.For, gast.While):
+            _scan(s.body, info)
+            _scan(s.orelse, info)
+            stored = set().union(*[info[id(c)][0] for c in s.body + s.orelse])
+            if type(s) is gast.For:
+                stored |= ids(s.target, gast.Store)
+            info[id(s)] = (stored, None, False)
+            continue
+        stored, loads, plain = set(), set(), True
+        for n in nodes(s):
+            t = type(n)
+            if t is gast.Name:
+                (stored if type(n.ctx) is gast.Store else loads).add(n.id)
+            elif t is gast.Lambda:
+                plain = False
+        info[id(s)] = (stored, loads, plain)
+    return info
 
 
 def _subst(node, env):
@@ -224,7 +248,7 @@ def optimize(fn, pure_calls=()):
     for _ in range(50):
         _Fold().visit(fn)
         changed = _propagate(fn)
-        fn.body, c = _copies(fn.body, {})
+        fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
         changed = c or changed
         changed = _dce(fn, pure_calls) or changed
         if not changed:
