@@ -4,8 +4,8 @@ Takes a lowered function and its assignment counts; gives ``{name: parameter}`` 
 assigned once from one parameter by shape-keeping elementwise steps (operators, one-output
 NumPy ufuncs, number constants). The reverse sweep uses it twice: a read of such a value's
 *shape* reads the parameter instead (so a value needed only for its shape is never kept,
-and often never computed), and an ``unbroadcast`` between two values of one class is dropped; ``spreadable`` says where
-the adjoint of a whole-array sum may stay a number instead of an array of ones.
+and often never computed), and an ``unbroadcast`` between two values of one class is dropped. ``spreadable`` says
+where the adjoint of a whole-array sum may stay a number instead of an array of ones.
 
     def f(x):                 t0 = np.sin(x)      t0 -> x
         y = np.sin(x) * x     t1 = t0 * x         t1 -> x
@@ -30,13 +30,15 @@ _SCALAR = object()
 
 def elementwise(key):
     """Is ``key`` a primitive whose result has the broadcast shape of its operands?"""
-    return key in OPS if isinstance(key, str) else isinstance(key, np.ufunc) and key.nout == 1
+    return key in OPS if isinstance(key, str) else \
+        isinstance(key, np.ufunc) and key.nout == 1 and key.signature is None  # np.matmul is a ufunc with a signature
 
 
 def classes(node, params, sites):
     """``{name: parameter}`` for ``node``'s single-assignment names shaped like a parameter."""
     prims = [p for p in map(classify, walk(node.body)) if p is not None]
-    grown = {a.id for p in prims if p.key in ("append", "pop") or is_user_function(p.key) or isinstance(p.key, CHECKPOINT) for a in p.args if isinstance(a, gast.Name)}
+    grown = {a.id for p in prims if p.key in ("append", "pop") or is_user_function(p.key) or isinstance(p.key, CHECKPOINT)
+             for a in p.args if isinstance(a, gast.Name)}
     cls = {p: p for p in params if not sites.get(p) and p not in grown}  # a list can grow in place or in a callee
     top = {id(s) for s in node.body}
     nonseq = {a.id for p in prims if p.key in _RAISE and id(p.node) in top for a in p.args if isinstance(a, gast.Name)}

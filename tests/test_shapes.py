@@ -91,3 +91,12 @@ def test_a_number_adjoint_never_meets_a_non_elementwise_rule(tmp_path):
                                              "    return np.sum(np.sin(x[:, None] + np.sum(x)))\n").g
     x = np.array([0.3, -0.5, 0.7])
     np.testing.assert_allclose(sd.grad(f)(x), _fd(f, x), rtol=1e-7, atol=1e-9)
+
+
+def test_a_ufunc_with_a_signature_starts_no_class(tmp_path):
+    # np.matmul is a ufunc, but x @ x of a vector is a number: its shape is not x's
+    f = write_module(tmp_path, "gufunc_mod", "import numpy as np\ndef f(x):\n"
+                                              "    return np.sum(np.sin(np.matmul(x, x)) + x)\n").f
+    assert "t0" not in _classes(tmp_path, "import numpy as np\ndef f(x):\n    t0 = np.matmul(x, x)\n    return t0\n")
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(sd.grad(f)(x), _fd(f, x), rtol=1e-7, atol=1e-9)
