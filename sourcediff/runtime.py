@@ -206,7 +206,8 @@ def grad_like(g, x):
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return float(g) if np.ndim(g) == 0 else g
     if isinstance(x, (tuple, list)):
-        g = g if isinstance(g, (tuple, list)) else [0.0] * len(x)
+        if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
+            g = list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else [0.0] * len(x)
         return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}

@@ -56,3 +56,29 @@ def test_a_local_assigned_only_after_return_is_unbound(tmp_path, mode):
         f(1.0)
     with pytest.raises(UnboundLocalError):
         sd.grad(f, mode=mode)(1.0)
+
+
+def sum_of_list(xs):
+    return np.sum(xs)
+
+
+def sin_of_list(xs):
+    return np.sum(np.sin(xs) * 2.0)
+
+
+def _moved(xs, i, h):
+    ys = list(xs)
+    ys[i] += h
+    return type(xs)(ys)
+
+
+@pytest.mark.parametrize("f", [sum_of_list, sin_of_list])
+@pytest.mark.parametrize("kind", [list, tuple])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_list_argument_of_a_numpy_function(f, kind, mode):
+    # the adjoint of a list argument arrives as an array (or a spread number): it must not read as zero
+    xs = kind([0.1, -0.2, 0.3])
+    g = sd.grad(f, mode=mode)(xs)
+    assert type(g) is kind
+    ref = [(f(_moved(xs, i, 1e-6)) - f(_moved(xs, i, -1e-6))) / 2e-6 for i in range(3)]
+    np.testing.assert_allclose(g, ref, rtol=1e-7, atol=1e-9)
