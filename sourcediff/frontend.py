@@ -36,6 +36,20 @@ def _source_lines(code):
     return inspect.getblock(lines[start - 1:]), start
 
 
+def _same_code(lam, code, first, indent):
+    """Is ``code`` the code of this ``lambda`` node? Python 3.11+ records each instruction's
+    source span: they all lie inside the node. Before 3.11: same names and constants."""
+    spans = [p for p in getattr(code, "co_positions", lambda: ())()
+             if None not in p and (p[0], p[2]) != (p[1], p[3])]  # RESUME and friends have no width
+    if spans:
+        start = (first + lam.lineno - 1, lam.col_offset + indent)
+        end = (first + lam.end_lineno - 1, lam.end_col_offset + indent)
+        return all(start <= (p[0], p[2]) and (p[1], p[3]) <= end for p in spans)
+    names = {n.id for n in gast.walk(lam.body) if isinstance(n, gast.Name)} | \
+        {n.attr for n in gast.walk(lam.body) if isinstance(n, gast.Attribute)}
+    return [a.id for a in lam.args.args] == list(code.co_varnames[:code.co_argcount]) and set(code.co_names) <= names
+
+
 class Func:
     """A user function with its parsed source and where each line came from."""
 
@@ -76,6 +90,8 @@ class Func:
     def _find(self, tree):
         if self.fn.__name__ == "<lambda>":
             lams = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda)]
+            if len(lams) > 1:  # several on one line: the one whose bytecode is this function's
+                lams = [n for n in lams if _same_code(n, self.code, self.first, self.indent)][:1] or lams
             if len(lams) != 1:
                 raise self.error("cannot tell which lambda on this line to differentiate", lams[0] if lams else tree,
                                  hint="give the lambda its own line, or use a `def`")

@@ -82,3 +82,12 @@ def test_a_list_argument_of_a_numpy_function(f, kind, mode):
     assert type(g) is kind
     ref = [(f(_moved(xs, i, 1e-6)) - f(_moved(xs, i, -1e-6))) / 2e-6 for i in range(3)]
     np.testing.assert_allclose(g, ref, rtol=1e-7, atol=1e-9)
+
+
+def test_two_lambdas_on_one_line(tmp_path):
+    mod = write_module(tmp_path, "lambdas_mod", "import math\n"
+                       "f, g = (lambda x: x * x), (lambda x: math.sin(x) * 3.0)\n"
+                       "h, k = (lambda x: x * x), (lambda y: y * y * y)\n")
+    assert sd.grad(mod.f)(2.0) == 4.0 and sd.grad(mod.h)(2.0) == 4.0
+    assert abs(sd.grad(mod.g)(0.5) - 3.0 * np.cos(0.5)) < 1e-12
+    assert sd.grad(mod.k)(2.0) == 12.0
