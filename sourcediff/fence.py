@@ -75,7 +75,9 @@ def check(func):
 
 
 def _check_nested(func, outer, inner):
-    """A nested ``def`` may use its own names and globals, not the enclosing function's variables."""
+    """A nested ``def``: plain, at the top of the body. The enclosing function's variables it reads
+    (``inner.sd_free``) become extra parameters that every call passes (lowering), so it may only
+    be called, not passed around as a value."""
     if inner.decorator_list or inner.args.defaults or inner not in outer.body:
         raise func.error("only plain nested `def`s at the top of the function body (no decorators or defaults) "
                          "are supported", inner, hint="define the helper at module level and call it")
@@ -83,9 +85,12 @@ def _check_nested(func, outer, inner):
                                                        and isinstance(n.ctx, gast.Store)}
     own = {a.id for a in inner.args.args} | {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)
                                              and isinstance(n.ctx, gast.Store)}
-    free = sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-                  - own & outer_locals)
-    free = [v for v in free if v in outer_locals and v not in own]
-    if free:
-        raise func.error("the nested function `%s` reads `%s` from the enclosing function" % (inner.name, free[0]),
-                         inner, hint="pass `%s` as an argument, or define the function at module level" % free[0])
+    inner.sd_free = sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+                           & outer_locals - own)
+    if inner.sd_free:
+        calls = {id(n.func) for n in gast.walk(outer) if isinstance(n, gast.Call)}
+        for n in gast.walk(outer):
+            if isinstance(n, gast.Name) and n.id == inner.name and id(n) not in calls:
+                raise func.error("the nested function `%s` reads `%s` from the enclosing function, so it can only be "
+                                 "called here, not used as a value" % (inner.name, inner.sd_free[0]), n,
+                                 hint="call it directly, or pass `%s` as an argument" % inner.sd_free[0])

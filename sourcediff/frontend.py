@@ -50,6 +50,13 @@ def _same_code(lam, code, first, indent):
     return [a.id for a in lam.args.args] == list(code.co_varnames[:code.co_argcount]) and set(code.co_names) <= names
 
 
+def _with_params(args, names):
+    """``args`` (a gast ``arguments``) with ``names`` appended as plain parameters."""
+    extra = [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None) for n in names]
+    return gast.arguments(args=list(args.args) + extra, posonlyargs=args.posonlyargs, vararg=None, kwonlyargs=[],
+                          kw_defaults=[], kwarg=None, defaults=[])
+
+
 class Func:
     """A user function with its parsed source and where each line came from."""
 
@@ -83,6 +90,8 @@ class Func:
                 raise
         self.node = self._find(tree)
         self.node.decorator_list = []
+        if getattr(fn, "sd_free", ()):  # a lifted nested def: the enclosing variables it reads are parameters
+            self.node.args = _with_params(self.node.args, fn.sd_free)
         if self.bound:
             self.node.args.args = self.node.args.args[1:]
         self.source = src
@@ -160,14 +169,21 @@ class Func:
         return name
 
     def local_function(self, node):
-        """A function object for a ``def`` nested in this function (its source stays in the user's file)."""
+        """A function object for a ``def`` nested in this function (its source stays in the user's file).
+        The enclosing variables it reads (``node.sd_free``, see fence.py) are extra parameters."""
         import ast
         import types
-        tree = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
+        free = tuple(getattr(node, "sd_free", ()))
+        if free:
+            node = gast.copy_location(gast.FunctionDef(name=node.name, args=_with_params(node.args, free), body=node.body,
+                                                       decorator_list=[], returns=None, type_comment=None,
+                                                       type_params=[]), node)
+        tree = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=[node], type_ignores=[])))
         ast.increment_lineno(tree, self.first - 1)
         code = compile(tree, self.filename, "exec")
         fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
         fn = types.FunctionType(fcode, self.fn.__globals__, node.name)
         fn.__qualname__ = "%s.<locals>.%s" % (self.fn.__qualname__, node.name)
+        fn.sd_free = free
         self.bound[node.name] = fn
         return fn

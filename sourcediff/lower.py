@@ -280,6 +280,7 @@ class Lower:
                    if k not in {x.arg for x in kws}] + kws
             fn, args = fn.func, pre + args
             f = load(self.func.bind_value(fn.__name__, fn))
+        args += [load(v) for v in getattr(fn, "sd_free", ())]  # a nested def's enclosing variables
         node = gast.Call(func=f, args=args, keywords=kws)
         node.sd_fn = fn
         return node

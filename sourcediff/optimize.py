@@ -156,6 +156,33 @@ def _copies(stmts, env, info):
     return out, changed
 
 
+def _coalesce(fn):
+    """``w = e; v = w`` with ``w`` read nowhere else becomes ``v = e``. True if anything changed."""
+    reads, writes = Counter(), Counter()
+    for n in nodes(fn):
+        if type(n) is gast.Name:
+            (writes if type(n.ctx) is gast.Store else reads)[n.id] += 1
+    changed = [False]
+
+    def block(stmts):
+        out = []
+        for s in stmts:
+            for attr in ("body", "orelse"):
+                if type(s) in (gast.If, gast.For, gast.While):
+                    setattr(s, attr, block(getattr(s, attr)))
+            prev = out[-1] if out else None
+            if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and \
+                    type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name and prev.targets[0].id == s.value.id \
+                    and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getattr(prev, "sd_primal", False):
+                prev.targets[0] = s.targets[0]
+                changed[0] = True
+                continue
+            out.append(s)
+        return out
+    fn.body = block(fn.body)
+    return changed[0]
+
+
 def _scan(stmts, info):
     """``info[id(s)] = (names stored under s, names read in s, no lambda in s)`` for every statement."""
     for s in stmts:
@@ -249,7 +276,7 @@ def optimize(fn, pure_calls=()):
         _Fold().visit(fn)
         changed = _propagate(fn)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
-        changed = c or changed
+        changed = _coalesce(fn) or c or changed
         changed = _dce(fn, pure_calls) or changed
         if not changed:
             break

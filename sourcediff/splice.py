@@ -102,7 +102,7 @@ def _splice_calls(caller, fwd, bwd, used, sites):
             elif c and c[1] == bwd.name and len(c[2]) == 2 and type(c[2][0]) is gast.Name:
                 site = sites.setdefault(c[2][0].id, _Site(fwd, bwd, c[2][0].id, used))
                 body = site.body(bwd)
-                out += [_assign(site.ren[bwd.args.args[1].id], c[2][1])] + body[:-1] + [_assign(c[0], body[-1].value)]
+                out += [_assign(site.ren[bwd.args.args[1].id], c[2][1])] + body[:-1] + _unpack(c[0], body[-1].value)
             else:
                 out.append(s)
                 continue
@@ -110,6 +110,14 @@ def _splice_calls(caller, fwd, bwd, used, sites):
         return out
     caller.body = block(caller.body)
     return hit[0]
+
+
+def _unpack(target, value):
+    """``a, b = e1, e2`` as two assignments (so copies can be propagated) unless one side reads the other."""
+    if type(target) is gast.Tuple and type(value) is gast.Tuple and len(target.elts) == len(value.elts) and \
+            not ids(target, gast.Store) & ids(value):
+        return [_assign(t, v) for t, v in zip(target.elts, value.elts)]
+    return [_assign(target, value)]
 
 
 def _tidy(fn):

@@ -93,9 +93,10 @@ def f_norule(x):
 
 def f_nested(x):
     k = 2.0
-    def helper(y):  # HERE
+    def helper(y):
         return y * k
-    return helper(x)
+    h = helper  # HERE
+    return h(x)
 
 
 def f_star(x, *rest):  # HERE
@@ -311,3 +312,4 @@ def test_cli_refused_function(mod, capsys, name):
     assert code in err and "hint:" in err
     assert "Traceback" not in err and "Traceback" not in out
     assert out == ""
+

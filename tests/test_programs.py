@@ -1061,3 +1061,27 @@ def test_nested_def_and_partial():
     check(nested_helper, 0.7)
     x = 0.7
     assert sd.grad(nested_helper)(x) == pytest.approx(2 * (2 * x + math.cos(x)) + 0.5, rel=1e-12)
+
+
+def nested_reads_enclosing(x, w):
+    b = w * 2.0
+
+    def layer(h):
+        return np.tanh(h * w + b)  # w and b belong to the enclosing function
+    y = layer(x)
+    b = b + 1.0  # a later call sees the new b, as a closure would
+    return np.sum(layer(y) * w)
+
+
+def nested_scalar_closure(a):
+    b = a * 2.0
+
+    def sq(t):
+        return t * t + b
+    return sq(a) + sq(3.0)
+
+
+def test_nested_def_reading_enclosing_variables():
+    check(nested_reads_enclosing, np.array([0.1, 0.2, -0.3]), np.array([0.5, -0.4, 0.3]), wrt=(0, 1))
+    check(nested_scalar_closure, 1.5)
+    assert sd.grad(nested_scalar_closure)(1.5) == pytest.approx(2 * 1.5 + 2.0 + 2.0, rel=1e-12)  # by hand
