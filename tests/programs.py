@@ -658,21 +658,24 @@ def _close(a, b, rtol):
 
 
 class _Alarm:
+    """Raise TimeoutError after ``seconds`` of this process's CPU time (not wall-clock time, so a
+    soak running beside other work, or at low priority, never times out a healthy program)."""
+
     def __init__(self, seconds):
         self.seconds = seconds
 
     def _fire(self, *_):
-        raise TimeoutError("timed out after %ds" % self.seconds)
+        raise TimeoutError("timed out after %ds of CPU time" % self.seconds)
 
     def __enter__(self):
-        if self.seconds and hasattr(signal, "SIGALRM"):
-            self.old = signal.signal(signal.SIGALRM, self._fire)
-            signal.alarm(self.seconds)
+        if self.seconds and hasattr(signal, "SIGVTALRM"):
+            self.old = signal.signal(signal.SIGVTALRM, self._fire)
+            signal.setitimer(signal.ITIMER_VIRTUAL, self.seconds)
 
     def __exit__(self, *exc):
-        if self.seconds and hasattr(signal, "SIGALRM"):
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, self.old)
+        if self.seconds and hasattr(signal, "SIGVTALRM"):
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.signal(signal.SIGVTALRM, self.old)
         return False
 
 
