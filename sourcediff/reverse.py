@@ -277,7 +277,8 @@ class Reverse:
             stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
             out.extend(stmts)
             same = shapes.elementwise(key) and v not in self.maybe_zero and self.cls.get(v)
-            spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and args[0].id in self.spreadable()
+            spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and isinstance(args[0], gast.Name) \
+                and args[0].id in self.spreadable()
             for i, e in zip(want, exprs):
                 if same and self.cls.get(args[i].id, args[i].id) == same and isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
                     e = e.args[0]  # g is shaped like v, and so is args[i]: nothing was broadcast
