@@ -1,11 +1,12 @@
 # sourcediff developer tasks. Needs only python3 (venv + pip) on a clean machine.
 #   make install   .venv with `pip install -e '.[test]'` (stamp file: re-runs only when pyproject.toml changes)
-#   make test | demo | lint | bench | soak [N=1000] | test-all
+#   make test | demo | lint | bench | soak [N=1000] [JOBS=2] | test-all
 PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.sourcediff-installed
 N      ?= 1000
+JOBS   ?= 2
 PY_MINORS   := 9 10 11 12 13
 
 .PHONY: all install demo test bench lint soak test-all
@@ -37,7 +38,7 @@ bench: install
 	$(VPY) benchmarks/run.py
 
 soak: install
-	$(VPY) -m tests.soak --n $(N)
+	$(VPY) -m tests.soak --n $(N) --jobs $(JOBS)
 
 # Run the suite under every python3.9 .. python3.13 found on PATH or in ~/.pyenv/versions,
 # each in its own .venv-3.X; print one summary line per interpreter; fail if any fails.
