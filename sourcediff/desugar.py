@@ -23,7 +23,7 @@ import builtins
 
 import gast
 
-from .names import assign, call, const, load, store, ids
+from .names import assign, call, clone, const, load, store, ids
 
 
 class _Loop:
@@ -173,14 +173,15 @@ class Desugar:
                 out.append(gast.copy_location(assign(loop.flag(kind), const(True)), s))
                 return out, {kind}, {kind}
             if t is gast.If:
+                body0, orelse0 = clone(s.body), clone(s.orelse)  # flow rewrites nested jumps in place
                 a, aa, am = self.flow(s.body, loop)
                 b, ba, bm = self.flow(s.orelse, loop)
                 rest = stmts[i + 1:]
-                if rest and aa and not ba:
-                    b, ba, bm = self.flow(s.orelse + rest, loop)
+                if rest and aa and not ba:  # the rest runs only after the else branch: it moves there
+                    b, ba, bm = self.flow(orelse0 + rest, loop)
                     rest = []
                 elif rest and ba and not aa:
-                    a, aa, am = self.flow(s.body + rest, loop)
+                    a, aa, am = self.flow(body0 + rest, loop)
                     rest = []
                 s.body, s.orelse = a or [gast.Pass()], b
                 out.append(s)

@@ -91,3 +91,22 @@ def test_two_lambdas_on_one_line(tmp_path):
     assert sd.grad(mod.f)(2.0) == 4.0 and sd.grad(mod.h)(2.0) == 4.0
     assert abs(sd.grad(mod.g)(0.5) - 3.0 * np.cos(0.5)) < 1e-12
     assert sd.grad(mod.k)(2.0) == 12.0
+
+
+def nested_early_returns(x0, x1):
+    if x0 * 0.0 > 1.0:
+        return x0 * 3.0
+    else:
+        if x0 > 0.0:
+            return x0 * x0  # the `return x1` below must not run after this one
+        v = x0
+    return x1 * v
+
+
+@pytest.mark.parametrize("args", [(0.5, 2.0), (-0.5, 2.0)])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_nested_early_returns(args, mode):
+    v, g = sd.value_and_grad(nested_early_returns, wrt=(0, 1), mode=mode)(*args)
+    assert v == nested_early_returns(*args)
+    x0, x1 = args
+    assert g == ((2 * x0, 0.0) if x0 > 0 else (x1, x0))  # by hand
