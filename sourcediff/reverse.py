@@ -289,7 +289,8 @@ class Reverse:
 
     def spreadable(self):
         if self._spread is None:
-            self._spread = shapes.spreadable(self.func.node, self.cls, self.params if self.spread_params else ())
+            self._spread = shapes.spreadable(self.func.node, self.cls, shapes.roots(self.func.node, self.params, self.sites)
+                                             if self.spread_params else ())
         return self._spread
 
     def adj_call(self, p, s, st, out, g):

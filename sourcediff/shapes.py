@@ -34,12 +34,19 @@ def elementwise(key):
         isinstance(key, np.ufunc) and key.nout == 1 and key.signature is None  # np.matmul is a ufunc with a signature
 
 
+def roots(node, params, sites):
+    """The parameters whose shape is fixed for the whole call: never reassigned, never grown in
+    place or passed to a callee (where a list could grow)."""
+    grown = {a.id for p in map(classify, walk(node.body)) if p is not None and
+             (p.key in ("append", "pop") or is_user_function(p.key) or isinstance(p.key, CHECKPOINT))
+             for a in p.args if isinstance(a, gast.Name)}
+    return [p for p in params if not sites.get(p) and p not in grown]
+
+
 def classes(node, params, sites):
     """``{name: parameter}`` for ``node``'s single-assignment names shaped like a parameter."""
     prims = [p for p in map(classify, walk(node.body)) if p is not None]
-    grown = {a.id for p in prims if p.key in ("append", "pop") or is_user_function(p.key) or isinstance(p.key, CHECKPOINT)
-             for a in p.args if isinstance(a, gast.Name)}
-    cls = {p: p for p in params if not sites.get(p) and p not in grown}  # a list can grow in place or in a callee
+    cls = {p: p for p in roots(node, params, sites)}
     top = {id(s) for s in node.body}
     nonseq = {a.id for p in prims if p.key in _RAISE and id(p.node) in top for a in p.args if isinstance(a, gast.Name)}
     npy = set()  # certainly a NumPy array or scalar; nonseq: certainly not a list or tuple

@@ -100,3 +100,12 @@ def test_a_ufunc_with_a_signature_starts_no_class(tmp_path):
     assert "t0" not in _classes(tmp_path, "import numpy as np\ndef f(x):\n    t0 = np.matmul(x, x)\n    return t0\n")
     x = np.array([0.3, -0.5, 0.7])
     np.testing.assert_allclose(sd.grad(f)(x), _fd(f, x), rtol=1e-7, atol=1e-9)
+
+
+def test_a_reassigned_parameter_roots_no_spread(tmp_path):
+    # `a` is rebound to an array with a number broadcast into it: the mean's seed must stay an array
+    f = write_module(tmp_path, "rebound_mod", "import math\nimport numpy as np\ndef f(a, b):\n"
+                                               "    a = np.tanh(a) + math.cos(b)\n    return np.mean(a)\n").f
+    a, b = np.array([0.3, -0.5, 0.7]), 0.56
+    gb = sd.grad(f, wrt=1)(a, b)
+    assert abs(gb - (f(a, b + 1e-6) - f(a, b - 1e-6)) / 2e-6) < 1e-8
