@@ -121,7 +121,8 @@ def _unpack(target, value):
 
 
 def _tidy(fn):
-    """Drop a residual tuple packed and unpacked once at top level, and ``t3 = dx_p`` copies."""
+    """Drop a residual tuple packed and unpacked once at top level (the optimizer, which runs
+    next, takes care of plain copies such as ``t3 = dx_p``)."""
     count = {}
     for n in nodes(fn):
         if type(n) is gast.Name:
@@ -136,18 +137,6 @@ def _tidy(fn):
                 [getattr(e, "id", None) for e in s.targets[0].elts] == [getattr(e, "id", None) for e in body[packs[s.value.id]].value.elts]:
             drop |= {k, packs[s.value.id]}  # `r = (a, b)` ... `a, b = r` with nothing else reading r: a and b are still there
     fn.body = [s for k, s in enumerate(body) if k not in drop]
-    stores = {}
-    for n in nodes(fn):
-        if type(n) is gast.Name and type(n.ctx) is gast.Store:
-            stores[n.id] = stores.get(n.id, 0) + 1
-    for k, s in enumerate(fn.body):
-        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and \
-                stores.get(s.targets[0].id) == 1 and stores.get(s.value.id, 0) > 1 and \
-                not any(type(n) is gast.Name and n.id == s.value.id and type(n.ctx) is gast.Store
-                        for x in fn.body[k + 1:] for n in nodes(x)):
-            _Rename({s.targets[0].id: s.value.id}).visit(gast.Module(body=fn.body[k + 1:], type_ignores=[]))
-            del fn.body[k]  # `t3 = dx_p` with dx_p final from here on: read dx_p
-            return _tidy(fn)
     return fn
 
 
