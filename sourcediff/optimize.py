@@ -89,6 +89,8 @@ class _Fold(gast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
             return node.operand.operand
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and type(node.operand.value) in (int, float):
+            return const(-node.operand.value)
         return node
 
 

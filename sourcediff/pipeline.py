@@ -124,10 +124,19 @@ def build_reverse(gen, func, wrt, kind, name):
 
 
 def _full_sum(func, ret):
-    """Is ``ret`` assigned once, by ``np.sum(a)`` or ``np.mean(a)`` over every axis (always a number)?"""
+    """Is ``ret`` certainly a number: assigned once, by ``np.sum(a)`` or ``np.mean(a)`` over every
+    axis, or by negating such a value or combining it with a number constant (``-np.mean(a)``)?"""
     import numpy as np
     defs = [p for p in map(classify, walk(func.node.body)) if p is not None and p.target == getattr(ret, "id", None)]
-    return len(defs) == 1 and defs[0].key in (np.sum, np.mean) and len(defs[0].args) == 1 and not defs[0].kwargs
+    if len(defs) != 1 or defs[0].kwargs:
+        return False
+    p = defs[0]
+    if p.key in (np.sum, np.mean):
+        return len(p.args) == 1
+    num = [isinstance(a, gast.Constant) and type(a.value) in (int, float) for a in p.args]
+    names = [a for a, n in zip(p.args, num) if not n]
+    return (p.key in ("USub", "UAdd") or p.key in ("Add", "Sub", "Mult", "Div") and any(num)) and \
+        len(names) == 1 and isinstance(names[0], gast.Name) and _full_sum(func, names[0])
 
 
 def build_pair(gen, func, act, fwd, bwd):

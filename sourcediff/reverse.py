@@ -30,7 +30,7 @@ from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import registry as R
 
 SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
-              "reduced_count": (0, 1), "shape": (0,), "ndim": (0,), "size": (0,)}
+              "reduced_count": (0,), "shape": (0,), "ndim": (0,), "size": (0,)}
 NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
 
 

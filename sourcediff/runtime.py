@@ -25,22 +25,32 @@ def unbroadcast(g, x):
     if not xs:
         s = np.sum(g)
         return float(s) if isinstance(x, (int, float)) else s
-    lead = len(gs) - len(xs)
-    if lead < 0:  # a scalar zero from a join, or a smaller adjoint: spread it over x
+    plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
+    if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
         return np.array(np.broadcast_to(g, xs))
-    if any(a != b and b != 1 for a, b in zip(gs[lead:], xs)):
+    axes, reshape = plan
+    g = g.sum(axis=axes) if type(g) is np.ndarray else np.sum(g, axis=axes)
+    return g.reshape(xs) if reshape else g
+
+
+_PLANS, _SPREAD = {}, "spread"
+
+
+def _plan(gs, xs):
+    """How ``unbroadcast`` takes shape ``gs`` to ``xs``: the axes to sum, and whether a reshape
+    must put back the size-1 axes; remembered per pair of shapes (a few hundred at most)."""
+    lead = len(gs) - len(xs)
+    if lead < 0:
+        plan = _SPREAD
+    elif any(a != b and b != 1 for a, b in zip(gs[lead:], xs)):
         _not_broadcast(gs, xs)
-    if 1 not in xs:  # only leading axes were added (a bias over a batch): one reduction
-        return g.sum(axis=_LEAD[lead]) if type(g) is np.ndarray else np.sum(g, axis=_LEAD[lead])
-    if lead:
-        g = np.sum(g, axis=_LEAD[lead])
-    axes = tuple(i for i, (a, b) in enumerate(zip(np.shape(g), xs)) if b == 1 and a != 1)
-    if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
-    return np.reshape(g, xs) if np.shape(g) != xs else g
-
-
-_LEAD = tuple(tuple(range(k)) for k in range(65))
+    else:
+        ones = tuple(lead + i for i, (a, b) in enumerate(zip(gs[lead:], xs)) if b == 1 and a != 1)
+        plan = (tuple(range(lead)) + ones, bool(ones))
+    if len(_PLANS) > 512:
+        _PLANS.clear()
+    _PLANS[(gs, xs)] = plan
+    return plan
 
 
 def _not_broadcast(gs, xs):
@@ -200,6 +210,8 @@ def adj_append(dlst, g, lst):
 def grad_like(g, x):
     """Give a gradient the structure of its argument: a float for a float, an array for an array."""
     if isinstance(x, np.ndarray):
+        if type(g) is np.ndarray and g.dtype == x.dtype and g.shape == x.shape and x.dtype.kind in "fc":
+            return g
         if np.shape(g) != x.shape:
             g = np.broadcast_to(g, x.shape) + np.zeros(x.shape)
         return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)

@@ -61,10 +61,19 @@ def keepdims_shape(x, axis=None):
 
 
 def expand_reduced(g, x, axis=None, keepdims=False):
-    """Expand ``g``, the adjoint of a reduction of ``x`` over ``axis``, back to ``x``'s shape."""
-    if not keepdims:
+    """Expand ``g``, the adjoint of a reduction of ``x`` over ``axis``, back to ``x``'s shape.
+
+    A large result is a read-only view (generated code never writes into adjoints); a small one
+    (up to 4096 elements) a fresh copy, which costs less than ``np.broadcast_to``'s set-up.
+    """
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if not keepdims and axis is not None:  # after a full reduction g is a number: it broadcasts as it is
         g = np.reshape(g, keepdims_shape(x, axis))
-    return np.broadcast_to(g, np.shape(x))  # a read-only view: generated code never writes into adjoints
+    if math.prod(shape) > 4096:
+        return np.broadcast_to(g, shape)
+    out = np.empty(shape, np.result_type(g))
+    out[...] = g
+    return out
 
 
 def split_like(g, xs, axis=0):
@@ -301,9 +310,11 @@ def norm_order(x, ord=None, axis=None, vector=False):
     return float(ord)
 
 
-def reduced_count(x, ans):
-    """How many elements of ``x`` were reduced into each element of ``ans``."""
-    return np.size(x) // max(np.size(ans), 1)
+def reduced_count(x, axis=None):
+    """How many elements of ``x`` a reduction over ``axis`` puts into each element of its result."""
+    shape = np.shape(x)
+    return math.prod(shape) if axis is None else \
+        math.prod(shape[a] for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
 
 
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)

@@ -464,7 +464,7 @@ def nansum_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): retu
 def nansum_jvp(da, ans, a, axis=None, dtype=None, out=None, keepdims=False): return np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, keepdims=keepdims)
 
 @vjp(np.mean)
-def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return expand_reduced(g, a, axis, keepdims) / reduced_count(a, ans)
+def mean_vjp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False): return expand_reduced(g / reduced_count(a, axis), a, axis, keepdims)
 @jvp(np.mean)
 def mean_jvp(da, ans, a, axis=None, dtype=None, out=None, keepdims=False): return np.mean(da, axis=axis, keepdims=keepdims)
 
@@ -490,8 +490,8 @@ def nanprod_jvp(da, ans, a, axis=None, dtype=None, out=None, keepdims=False): re
 # max/min: the adjoint is shared evenly among the tied maxima (NaNs never tie, so nanmax fits too)
 @vjp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_vjp(g, ans, a, axis=None, out=None, keepdims=False):
-    m = a == np.reshape(ans, keepdims_shape(a, axis))
-    return expand_reduced(g, a, axis, keepdims) * m / np.sum(m, axis=axis, keepdims=True)
+    m = a == np.reshape(ans, keepdims_shape(a, axis))  # m has a's shape: g, kept small, broadcasts against it
+    return np.reshape(g, keepdims_shape(a, axis)) / np.sum(m, axis=axis, keepdims=True) * m
 @jvp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_jvp(da, ans, a, axis=None, out=None, keepdims=False):
     m = a == np.reshape(ans, keepdims_shape(a, axis))
@@ -510,17 +510,17 @@ def ptp_jvp(da, ans, a, axis=None, out=None, keepdims=False):
 
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return expand_reduced(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, ans) - ddof)
+    return expand_reduced(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
 @jvp(np.var)
 def var_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(2.0 * da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / (reduced_count(a, ans) - ddof)
+    return np.sum(2.0 * da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
 
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return expand_reduced(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, ans) - ddof)
+    return expand_reduced(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
 @jvp(np.std)
 def std_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / ((reduced_count(a, ans) - ddof) * ans)
+    return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / ((reduced_count(a, axis) - ddof) * ans)
 
 # nanvar / nanstd: var / std over the non-NaN entries (NaN entries get a zero derivative)
 @vjp(np.nanvar)
