@@ -12,7 +12,7 @@ from collections import Counter
 
 import gast
 
-from .names import const, ids, nodes
+from .names import clone, const, ids, load, nodes
 
 _PURE_ATTRS = {"append": False, "pop": False}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -185,6 +185,48 @@ def _coalesce(fn):
     return changed[0]
 
 
+def _negations(fn):
+    """``v = -w`` whose one read multiplies a number constant: ``v * 2`` becomes ``w * -2`` and the
+    negation's pass over an array is gone (exact: rounding is symmetric in sign). ``w`` is assigned
+    once and read only there, the read of ``v`` is a later simple statement of the same block, and
+    nothing between stores ``w``; the user's own steps are left as written. True if anything changed."""
+    cands = []
+
+    def scan(stmts):
+        for s in stmts:
+            if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.UnaryOp and \
+                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and not getattr(s, "sd_primal", False):
+                cands.append((stmts, s))
+            if type(s) in (gast.If, gast.For, gast.While):
+                scan(s.body)
+                scan(s.orelse)
+    scan(fn.body)
+    if not cands:
+        return False
+    counts, loads = _assign_counts(fn), Counter(_names(fn, gast.Load))
+    changed = False
+    for stmts, s in cands:
+        v, w = s.targets[0].id, s.value.operand.id
+        if counts.get(v) != 1 or counts.get(w) != 1 or loads[v] != 1 or loads[w] != 1:
+            continue
+        i = next(k for k, x in enumerate(stmts) if x is s)
+        j = next((k for k in range(i + 1, len(stmts)) if v in ids(stmts[k], gast.Load)), None)
+        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or getattr(stmts[j], "sd_primal", False) \
+                or any(w in ids(x, gast.Store) for x in stmts[i + 1:j]):
+            continue
+        use = clone(stmts[j])
+        for n in nodes(use):
+            if type(n) is gast.BinOp and type(n.op) is gast.Mult:
+                a, b = (n.left, n.right) if type(n.left) is gast.Name and n.left.id == v else (n.right, n.left)
+                if type(a) is gast.Name and a.id == v and type(b) is gast.Constant and type(b.value) in (int, float):
+                    n.left, n.right = load(w), const(-b.value)
+                    stmts[j] = use
+                    del stmts[i]
+                    changed = True
+                    break
+    return changed
+
+
 def _scan(stmts, info):
     """``info[id(s)] = (names stored under s, names read in s, no lambda in s)`` for every statement."""
     for s in stmts:
@@ -279,6 +321,7 @@ def optimize(fn, pure_calls=()):
         changed = _propagate(fn)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
         changed = _coalesce(fn) or c or changed
+        changed = _negations(fn) or changed
         changed = _dce(fn, pure_calls) or changed
         if not changed:
             break
