@@ -72,7 +72,7 @@ def main(argv=None):
     t0 = time.time()
     if a.jobs > 1:
         import multiprocessing
-        pool = multiprocessing.Pool(a.jobs)
+        pool = multiprocessing.Pool(a.jobs, maxtasksperchild=250)  # fresh workers: memos stay small
         results = pool.imap_unordered(check_seed, jobs, chunksize=4)
     else:
         pool, results = None, map(check_seed, jobs)
@@ -85,7 +85,8 @@ def main(argv=None):
             shown += 1
             print("=== %s (program %d)\n%s\n" % (outcome, seed, detail), flush=True)
         if done % 500 == 0:
-            print("... %d programs, %.1f/s" % (done, done / (time.time() - t0)), file=sys.stderr, flush=True)
+            print("... %d programs, %.1f/s, wrong %d, errors %d, refused %d" % (
+                done, done / (time.time() - t0), counts["wrong"], counts["error"], counts["refused"]), file=sys.stderr, flush=True)
     if pool:
         pool.close()
         pool.join()
