@@ -341,36 +341,45 @@ def probe_transform_main():
     print("PROBE " + json.dumps(res))
 
 
-def run_transform_probe():
-    print("transformation time of sd.grad(mlp_loss) (fresh subprocess each; "
-          "time of sd.grad() + its first call):")
-    cache = tempfile.mkdtemp(prefix="sourcediff-bench-cache-")
+def _probe_once(env):
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--_probe-transform"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
+    if not line:
+        raise RuntimeError("probe failed (rc=%d): %s" % (p.returncode, " ".join(p.stderr.split())[-300:]))
+    return json.loads(line[-1][6:])
+
+
+def run_transform_probe(repeats=5):
+    """Median over `repeats` pairs of fresh processes: one on an empty cache dir, one reading it."""
+    print("transformation time of sd.grad(mlp_loss) (fresh subprocess each, median of %d; "
+          "time of sd.grad() + its first call):" % repeats)
+    samples = {"cold (empty cache dir)": [], "warm-from-disk": []}
+    for _ in range(repeats):
+        cache = tempfile.mkdtemp(prefix="sourcediff-bench-cache-")
+        try:
+            env = dict(os.environ, SOURCEDIFF_CACHE_DIR=cache)
+            env.pop("SOURCEDIFF_CACHE", None)
+            for label, got in samples.items():
+                try:
+                    got.append(_probe_once(env))
+                except Exception as e:  # noqa: BLE001
+                    got.append({"error": W._short_exc(e)})
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
     results = {}
-    try:
-        env = dict(os.environ, SOURCEDIFF_CACHE_DIR=cache)
-        env.pop("SOURCEDIFF_CACHE", None)
-        for label in ("cold (empty cache dir)", "warm-from-disk"):
-            try:
-                p = subprocess.run([sys.executable, os.path.abspath(__file__), "--_probe-transform"],
-                                   env=env, capture_output=True, text=True, timeout=300)
-                line = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
-                if not line:
-                    raise RuntimeError("probe failed (rc=%d): %s" % (
-                        p.returncode, " ".join(p.stderr.split())[-300:]))
-                r = json.loads(line[-1][6:])
-            except Exception as e:  # noqa: BLE001
-                r = {"error": W._short_exc(e)}
-            results[label] = r
-            nfiles = sum(len(f) for _, _, f in os.walk(cache))
-            if "error" in r:
-                print("  %-24s n/a (%s)" % (label, r["error"]))
-            else:
-                print("  %-24s %9.1f ms  (sd.grad %.1f ms + first call %.1f ms; the next call "
-                      "takes %.1f ms; files in cache dir: %d)" % (
-                          label, r["total_ms"], r["grad_ms"], r["first_call_ms"],
-                          r["second_call_ms"], nfiles))
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
+    for label, got in samples.items():
+        bad = [r["error"] for r in got if "error" in r]
+        if bad:
+            results[label] = {"error": bad[0]}
+            print("  %-24s n/a (%s)" % (label, bad[0]))
+            continue
+        r = {k: float(np.median([g[k] for g in got])) for k in got[0]}
+        r["all_total_ms"] = sorted(g["total_ms"] for g in got)
+        results[label] = r
+        print("  %-24s %9.1f ms  (sd.grad %.1f ms + first call %.1f ms; the next call takes %.1f ms; "
+              "all: %s ms)" % (label, r["total_ms"], r["grad_ms"], r["first_call_ms"], r["second_call_ms"],
+                               " ".join("%.1f" % t for t in r["all_total_ms"])))
     return results
 
 

@@ -10,6 +10,7 @@ on it too (that is how ``sd.hessian`` differentiates the reverse code).
     def lambda_(x):
         return x * 2
 """
+import ast
 import builtins
 import inspect
 import linecache
@@ -22,7 +23,7 @@ from .errors import SourcediffError
 _MISSING = object()
 
 
-def _source_lines(code):
+def source_lines(code):
     """(lines, first line) of a function's definition, read from its file through ``linecache``.
 
     Like ``inspect.getsourcelines(code)`` (never the function: its ``__wrapped__`` would lead
@@ -33,7 +34,30 @@ def _source_lines(code):
     if not lines or start > len(lines):
         lines, start = inspect.getsourcelines(code)
         return lines, start
-    return inspect.getblock(lines[start - 1:]), start
+    return _block(lines[start - 1:]), start
+
+
+def _block(lines):
+    """The lines of the ``def`` (decorators included) that starts ``lines``: up to the first
+    later statement indented no deeper, once that much parses. ``inspect.getblock`` when that
+    fails (a lambda, a body line dedented inside a string): it tokenizes, several times slower."""
+    first = lines[0].lstrip()
+    if first.startswith(("def ", "async def ", "@")):
+        indent = len(lines[0]) - len(first)
+        for i in range(1, len(lines) + 1):
+            if i < len(lines):
+                text = lines[i].lstrip()
+                if not text or text[0] == "#" or len(lines[i]) - len(text) > indent:
+                    continue
+            end = i
+            while not lines[end - 1].strip() or lines[end - 1].lstrip()[0] == "#":
+                end -= 1
+            try:
+                ast.parse(textwrap.dedent("".join(lines[:end])))
+            except SyntaxError:
+                continue
+            return lines[:end]
+    return inspect.getblock(lines)
 
 
 def _same_code(lam, code, first, indent):
@@ -74,7 +98,7 @@ class Func:
         self.filename = self.code.co_filename
         self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
         try:
-            lines, start = _source_lines(self.code)
+            lines, start = source_lines(self.code)
         except (OSError, TypeError, IndexError):
             raise SourcediffError("cannot find the source of %s" % fn.__qualname__, self.filename,
                                   self.code.co_firstlineno, hint="define it in a file (not an interactive prompt or exec)")

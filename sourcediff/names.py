@@ -48,19 +48,24 @@ def clone(node):
 
 
 def nodes(node):
-    """Every node under ``node`` (itself included), depth first; ``gast.walk`` without its
-    per-field generator overhead (this is the compiler's hottest loop)."""
-    todo = [node]
-    AST = gast.AST
+    """Every node under ``node`` (itself included), depth first, as a list: ``gast.walk``
+    without its per-field generator overhead (this is the compiler's hottest loop)."""
+    out, todo, AST = [], [node], gast.AST
+    add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
     while todo:
-        n = todo.pop()
-        yield n
+        n = pop()
+        add(n)
+        d = n.__dict__
         for f in n._fields:
-            v = getattr(n, f, None)
+            v = d.get(f)
+            if v is None or type(v) is str:
+                continue
             if type(v) is list:
-                todo.extend(x for x in reversed(v) if isinstance(x, AST))
+                if v:
+                    extend([x for x in reversed(v) if isinstance(x, AST)])
             elif isinstance(v, AST):
-                todo.append(v)
+                push(v)
+    return out
 
 
 def ids(node, ctx=None):

@@ -31,7 +31,6 @@ and helpers from ``sourcediff.runtime``, and must end in its only ``return``.
 ``nondiff(*keys)`` declares functions whose outputs carry no derivative.
 """
 import functools
-import inspect
 import textwrap
 
 import gast
@@ -85,7 +84,8 @@ def is_nondiff(key):
 @functools.lru_cache(maxsize=None)
 def parsed(rule):
     """(params, defaults, body statements, returned expressions) of a rule, parsed once."""
-    src = textwrap.dedent(inspect.getsource(rule))
+    from ..frontend import source_lines
+    src = textwrap.dedent("".join(source_lines(rule.__code__)[0]))
     fdef = gast.parse(src).body[0]
     while fdef.decorator_list:
         fdef.decorator_list = []
