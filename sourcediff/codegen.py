@@ -11,9 +11,13 @@ import hashlib
 import linecache
 import re
 import types
+import warnings
 
-import astor
 import gast
+
+with warnings.catch_warnings():  # astor 0.8 reads ast.Num & co. at import: deprecated since Python 3.12
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import astor
 
 _COMMENTS = {}
 _MARK = "__sd_comment_%d__"
