@@ -353,6 +353,11 @@ class Reverse:
         return load(v)
 
     # -- putting it together -----------------------------------------------------------------------
+    def _sweep(self, ret, seed):
+        """(the adjoint sweep of the whole body, the adjoints live at its end)."""
+        st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
+        return ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(self.func.node.body, st), st
+
     def run(self, ret, seed):
         """(primal statements, adjoint statements, final live set, names the adjoint reads)."""
         self.reads_hint = set()
@@ -360,19 +365,22 @@ class Reverse:
         self.shape_only(ret, seed)
         self.gen.names.rewind(mark)
         body = self.func.node.body
-        before = None
         for _ in range(20):  # to a fixpoint: a restore is a read too (`if t5: y = tape.pop()` reads t5)
-            st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-            adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
+            used = (dict(self.pushed), self.reads_hint)
+            adj, st = self._sweep(ret, seed)
             self.reads_hint = _loads(adj) & self.locals
             self.decide_pushes(self.reads_hint)
+            if (self.pushed, self.reads_hint) == used:
+                break  # adj was generated from what it decides: final but for the tape's name
             self.gen.names.rewind(mark)
-            if self.pushed == before:
-                break
-            before = dict(self.pushed)
+        else:
+            adj = None
         self.tape = self.tape or (self.gen.names.fresh("tape") if self.pushed else None)
-        st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-        adj = ([assign(self.a(ret.id), seed)] if st and seed is not None else []) + self.adjoint(body, st)
+        if adj is None:
+            adj, st = self._sweep(ret, seed)
+        for n in nodes(gast.Module(body=adj, type_ignores=[])) if self.tape else ():
+            if type(n) is gast.Name and n.id is None:  # load(self.tape) while the tape had no name
+                n.id = self.tape
         reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
