@@ -362,12 +362,14 @@ class Reverse:
         """(primal statements, adjoint statements, final live set, names the adjoint reads)."""
         self.reads_hint = set()
         mark = self.gen.names.mark()
-        self.shape_only(ret, seed)
-        self.gen.names.rewind(mark)
+        first = self.shape_only(ret, seed)  # its sweep is the first below when it changed nothing
+        if first is None:
+            self.gen.names.rewind(mark)
         body = self.func.node.body
         for _ in range(20):  # to a fixpoint: a restore is a read too (`if t5: y = tape.pop()` reads t5)
             used = (dict(self.pushed), self.reads_hint)
-            adj, st = self._sweep(ret, seed)
+            adj, st = first or self._sweep(ret, seed)
+            first = None
             self.reads_hint = _loads(adj) & self.locals
             self.decide_pushes(self.reads_hint)
             if (self.pushed, self.reads_hint) == used:
@@ -400,12 +402,13 @@ class Reverse:
 
         ``unbroadcast(g, t3)`` needs ``t3``'s shape, not its data: after each assignment
         ``t3_shape = shape_of(t3)`` (a zero-strided stand-in), and the adjoint reads that,
-        so a loop keeps no copy of ``t3``.
+        so a loop keeps no copy of ``t3``. Returns the sweep it looked at, ``(adj, st)``, when
+        it inserted nothing (so ``run`` need not make it again), else None.
         """
-        st = {ret.id} if isinstance(ret, gast.Name) and ret.id in self.active else set()
-        tree = _ShapeArgs(self.cls).visit(gast.Module(body=self._adjoint(self.func.node.body, st), type_ignores=[]))
+        adj, st = self._sweep(ret, seed)
+        seeded = isinstance(ret, gast.Name) and ret.id in self.active and seed is not None  # adj[0] sets the seed
         uses, shape_uses = {}, {}
-        for n in nodes(tree):
+        for n in nodes(gast.Module(body=adj[1 if seeded else 0:], type_ignores=[])):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 uses[n.id] = uses.get(n.id, 0) + 1
             elif isinstance(n, gast.Call):
@@ -417,7 +420,7 @@ class Reverse:
         written = {p.target for p in map(classify, walk(self.func.node.body)) if p is not None and p.key in ("setitem", "append")}
         only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten - written and v not in self.params}
         if not only:
-            return
+            return adj, st
         self.shape_names = {v: self.gen.names.fresh(v + "_shape") for v in sorted(only)}
         self.gen.bind_rt("shape_of")
 
