@@ -349,10 +349,13 @@ def _probe_once(env):
     return json.loads(line[-1][6:])
 
 
+TRANSFORM_TARGETS_MS = {"cold (empty cache dir)": 50.0, "warm-from-disk": 5.0}  # label -> sd.grad target
+
+
 def run_transform_probe(repeats=5):
     """Median over `repeats` pairs of fresh processes: one on an empty cache dir, one reading it."""
     print("transformation time of sd.grad(mlp_loss) (fresh subprocess each, median of %d):" % repeats)
-    samples = {"cold (empty cache dir)": [], "warm-from-disk": []}
+    samples = {label: [] for label in TRANSFORM_TARGETS_MS}
     for _ in range(repeats):
         cache = tempfile.mkdtemp(prefix="sourcediff-bench-cache-")
         try:
@@ -477,7 +480,7 @@ def main(argv=None):
         print("%-6s sourcediff/hand = %-7s target <= %.2f  %s" % (case.key, rs, case.target, verdict))
         any_bad |= verdict.startswith("FAIL")
         probe = report["cases"][case.key]["transform_probe"] or {}
-        for label, limit in (("cold (empty cache dir)", 50.0), ("warm-from-disk", 5.0)):
+        for label, limit in TRANSFORM_TARGETS_MS.items():
             ms = probe.get(label, {}).get("grad_ms")
             if ms is not None:
                 ok = ms < limit
