@@ -37,6 +37,12 @@ class _Subst(gast.NodeTransformer):
             return node.args[0]
         return node
 
+    def visit_IfExp(self, node):
+        self.generic_visit(node)  # a rule's `x if keepdims else ...` on a literal argument: one branch
+        if isinstance(node.test, gast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
     def visit_Attribute(self, node):
         self.generic_visit(node)
         if self.scalar and isinstance(node.value, gast.Name) and node.value.id == "np" and node.attr in _MATH:

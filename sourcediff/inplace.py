@@ -38,7 +38,7 @@ def _new(e):
 
 
 def _is_acc(s):
-    if not (getattr(s, "sd_acc", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp):
+    if not (getattr(s, "sd_acc", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp and type(s.value.op) in (gast.Add, gast.Sub)):
         return False
     tg, left = s.targets[0], s.value.left
     return type(tg) is gast.Name and type(left) is gast.Name and left.id == tg.id
@@ -81,5 +81,5 @@ class _Rewrite(gast.NodeTransformer):
 
     def visit_Assign(self, s):
         if _is_acc(s) and s.targets[0].id in self.names:
-            return gast.copy_location(gast.AugAssign(target=s.targets[0], op=gast.Add(), value=s.value.right), s)
+            return gast.copy_location(gast.AugAssign(target=s.targets[0], op=s.value.op, value=s.value.right), s)
         return s

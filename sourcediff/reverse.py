@@ -112,12 +112,14 @@ class Reverse:
         if not (isinstance(x, gast.Name) and x.id in self.active):
             return
         dx = self.a(x.id)
+        neg = isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub)  # dx += -e: dx -= e
+        op, term = (gast.Sub(), expr.operand) if neg else (gast.Add(), expr)
         if x.id not in st:
             out.append(assign(dx, expr))
         elif self.gen.scalar:
-            out.append(gast.AugAssign(target=store(dx), op=gast.Add(), value=expr))
+            out.append(gast.AugAssign(target=store(dx), op=op, value=term))
         elif self.kinds.get(x.id):
-            out.append(assign(dx, gast.BinOp(left=load(dx), op=gast.Add(), right=expr)))
+            out.append(assign(dx, gast.BinOp(left=load(dx), op=op, right=term)))
             out[-1].sd_acc = True  # inplace.py may make it `dx += expr`
         else:
             self.gen.bind_rt("add")
@@ -280,8 +282,8 @@ class Reverse:
             spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and isinstance(args[0], gast.Name) \
                 and args[0].id in self.spreadable()
             for i, e in zip(want, exprs):
-                if same and self.cls.get(args[i].id, args[i].id) == same and isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
-                    e = e.args[0]  # g is shaped like v, and so is args[i]: nothing was broadcast
+                if same and self.cls.get(args[i].id, args[i].id) == same:
+                    e = _drop_unbroadcast(e)  # g is shaped like v, and so is args[i]: nothing was broadcast
                 if spread:
                     e = _Unspread().visit(e)  # the sum's adjoint stays a number: every rule below broadcasts it
                 if e is not None:
@@ -495,6 +497,15 @@ class _ShapeArgs(gast.NodeTransformer):
             if isinstance(a, gast.Name) and a.id in self.cls:
                 node.args[i] = load(self.cls[a.id])
         return node
+
+
+def _drop_unbroadcast(e):
+    """``e`` without its outer ``unbroadcast`` (under a negation too: ``-unbroadcast(g, y)``)."""
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+        e.operand = _drop_unbroadcast(e.operand)
+    elif isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
+        return e.args[0]
+    return e
 
 
 class _Unspread(gast.NodeTransformer):

@@ -28,12 +28,16 @@ def unbroadcast(g, x):
     plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
     if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
         return np.array(np.broadcast_to(g, xs))
-    axes, reshape = plan
-    g = g.sum(axis=axes) if type(g) is np.ndarray else np.sum(g, axis=axes)
-    return g.reshape(xs) if reshape else g
+    axes, keep = plan
+    if keep is None:  # only leading axes go: nothing to put back
+        return _add_reduce(g, axes) if type(g) is np.ndarray else np.sum(g, axis=axes)
+    if keep:  # only size-1 axes of x go: keepdims puts them back
+        return _add_reduce(g, axes, keepdims=True) if type(g) is np.ndarray else np.sum(g, axis=axes, keepdims=True)
+    return np.sum(g, axis=axes).reshape(xs)
 
 
 _PLANS, _SPREAD = {}, "spread"
+_add_reduce = np.add.reduce  # a float array's sum without ndarray.sum's Python-level wrapper
 
 
 def _plan(gs, xs):
@@ -46,7 +50,7 @@ def _plan(gs, xs):
         _not_broadcast(gs, xs)
     else:
         ones = tuple(lead + i for i, (a, b) in enumerate(zip(gs[lead:], xs)) if b == 1 and a != 1)
-        plan = (tuple(range(lead)) + ones, bool(ones))
+        plan = (tuple(range(lead)) + ones, None if not ones else not lead)
     if len(_PLANS) > 512:
         _PLANS.clear()
     _PLANS[(gs, xs)] = plan
@@ -248,13 +252,12 @@ _SHAPES = {}
 def shape_of(x):
     """A stand-in with ``x``'s shape and dtype and no data (a zero-strided view), for
     adjoints that need only the shape of a value a loop overwrites."""
-    shape = getattr(x, "shape", None)
-    if shape is None or not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray):
         return x
-    key = (shape, x.dtype)
+    key = (x.shape, x.dtype)
     z = _SHAPES.get(key)
     if z is None:
-        z = _SHAPES[key] = np.broadcast_to(np.zeros((), x.dtype), shape)
+        z = _SHAPES[key] = np.broadcast_to(np.zeros((), x.dtype), x.shape)
     return z
 
 

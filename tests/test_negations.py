@@ -1,4 +1,5 @@
-"""optimize._negations: a negated adjoint read once beside a number constant folds into it."""
+"""Negated adjoints: optimize._negations folds one read beside a number constant into it; a subtraction
+negates after its unbroadcast and accumulates with `-=`; a literal keepdims picks one branch of a rule."""
 import gast
 import numpy as np
 import pytest
@@ -39,3 +40,32 @@ def test_gradient_through_a_folded_negation(tmp_path):
     x = np.linspace(-1.5, 2.0, 7)
     want = np.exp(-x ** 2) * (np.cos(x) - 2 * x * np.sin(x))
     np.testing.assert_allclose(g(x), want, rtol=1e-13)
+
+
+def test_subtraction_negates_after_unbroadcast_and_subtracts_in_place(tmp_path):
+    src = ("import numpy as np\n"
+           "def f(a, b):\n"
+           "    c = a - b\n"
+           "    d = a * b - b\n"
+           "    return np.sum(c * c) + np.sum(d)\n")
+    f = write_module(tmp_path, "sub_mod", src).f
+    g = sd.grad(f, wrt=(0, 1))
+    assert "unbroadcast(-" not in g.source  # the negation runs on the small, summed adjoint
+    assert "db -= " in g.source and "+= -" not in g.source and "+ -" not in g.source
+    a, b = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.array([0.3, -0.2, 0.5])
+    da, db = g(a, b)
+    np.testing.assert_allclose(da, 2 * (a - b) + b, rtol=1e-12)
+    np.testing.assert_allclose(db, np.sum(-2 * (a - b) + a - 1.0, axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_max_rule_keeps_one_branch_for_a_literal_keepdims(tmp_path, keepdims):
+    src = ("import numpy as np\n"
+           "def f(x):\n"
+           "    m = np.max(x, axis=1, keepdims=%s)\n"
+           "    return np.sum(m * m)\n" % keepdims)
+    f = write_module(tmp_path, "max_kd_%s" % keepdims, src).f
+    g = sd.grad(f)
+    assert " if " not in g.source and ("keepdims_shape" in g.source) == (not keepdims)
+    x = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 0.5]])
+    np.testing.assert_allclose(g(x), [[0.0, 3.0, 3.0], [4.0, 0.0, 0.0]], rtol=1e-12)

@@ -52,9 +52,12 @@ def matmul_dy(g, x, y):
 
 def keepdims_shape(x, axis=None):
     """The shape of a reduction of ``x`` over ``axis`` with ``keepdims=True``."""
-    shape = np.shape(x)
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
     if axis is None:
         return (1,) * len(shape)
+    if type(axis) is int and shape:
+        a = axis % len(shape)
+        return shape[:a] + (1,) + shape[a + 1:]
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = {a % len(shape) for a in axes}
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
@@ -67,11 +70,12 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     (up to 4096 elements) a fresh copy, which costs less than ``np.broadcast_to``'s set-up.
     """
     shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    arr = type(g) is np.ndarray
     if not keepdims and axis is not None:  # after a full reduction g is a number: it broadcasts as it is
-        g = np.reshape(g, keepdims_shape(x, axis))
+        g = g.reshape(keepdims_shape(x, axis)) if arr else np.reshape(g, keepdims_shape(x, axis))
     if math.prod(shape) > 4096:
         return np.broadcast_to(g, shape)
-    out = np.empty(shape, np.result_type(g))
+    out = np.empty(shape, g.dtype if arr else np.result_type(g))
     out[...] = g
     return out
 

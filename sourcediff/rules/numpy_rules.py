@@ -490,11 +490,11 @@ def nanprod_jvp(da, ans, a, axis=None, dtype=None, out=None, keepdims=False): re
 # max/min: the adjoint is shared evenly among the tied maxima (NaNs never tie, so nanmax fits too)
 @vjp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_vjp(g, ans, a, axis=None, out=None, keepdims=False):
-    m = a == np.reshape(ans, keepdims_shape(a, axis))  # m has a's shape: g, kept small, broadcasts against it
-    return np.reshape(g, keepdims_shape(a, axis)) / np.sum(m, axis=axis, keepdims=True) * m
+    m = a == (ans if keepdims else np.reshape(ans, keepdims_shape(a, axis)))  # m has a's shape: g, kept small, broadcasts against it
+    return (g if keepdims else np.reshape(g, keepdims_shape(a, axis))) / np.sum(m, axis=axis, keepdims=True) * m
 @jvp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_jvp(da, ans, a, axis=None, out=None, keepdims=False):
-    m = a == np.reshape(ans, keepdims_shape(a, axis))
+    m = a == (ans if keepdims else np.reshape(ans, keepdims_shape(a, axis)))
     return np.sum(da * m, axis=axis, keepdims=keepdims) / np.sum(m, axis=axis, keepdims=keepdims)
 
 @vjp(np.ptp)

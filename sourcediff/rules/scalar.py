@@ -28,7 +28,7 @@ def add_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(g, y)
 def add_jvp(dx, dy, ans, x, y): return broadcast_like(dx, ans), broadcast_like(dy, ans)
 
 @vjp("Sub", np.subtract)
-def subtract_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g, y)
+def subtract_vjp(g, ans, x, y): return unbroadcast(g, x), -unbroadcast(g, y)
 @jvp("Sub", np.subtract)
 def subtract_jvp(dx, dy, ans, x, y): return broadcast_like(dx, ans), broadcast_like(-dy, ans)
 
