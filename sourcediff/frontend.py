@@ -37,6 +37,17 @@ def source_lines(code):
     return _block(lines[start - 1:]), start
 
 
+_PARSED = {}  # dedented source -> the tree _block parsed to find its end (parse_def takes it from here)
+
+
+def parse_def(src):
+    """``gast.parse(src)``, without parsing again a block that ``_block`` just read."""
+    tree = _PARSED.pop(src, None)
+    if len(_PARSED) > 64:
+        _PARSED.clear()  # blocks read but never parsed (a test calling source_lines directly)
+    return gast.ast_to_gast(tree) if tree is not None else gast.parse(src)
+
+
 def _block(lines):
     """The lines of the ``def`` (decorators included) that starts ``lines``: up to the first
     later statement indented no deeper, once that much parses. ``inspect.getblock`` when that
@@ -44,7 +55,8 @@ def _block(lines):
     first = lines[0].lstrip()
     if first.startswith(("def ", "async def ", "@")):
         indent = len(lines[0]) - len(first)
-        for i in range(1, len(lines) + 1):
+        head = next((i for i, l in enumerate(lines) if l[indent:indent + 4] == "def " or l[indent:indent + 10] == "async def "), 0)
+        for i in range(head + 1, len(lines) + 1):  # a block cannot end among its decorators
             if i < len(lines):
                 text = lines[i].lstrip()
                 if not text or text[0] == "#" or len(lines[i]) - len(text) > indent:
@@ -52,8 +64,9 @@ def _block(lines):
             end = i
             while not lines[end - 1].strip() or lines[end - 1].lstrip()[0] == "#":
                 end -= 1
+            src = textwrap.dedent("".join(lines[:end]))
             try:
-                ast.parse(textwrap.dedent("".join(lines[:end])))
+                _PARSED[src] = ast.parse(src)
             except SyntaxError:
                 continue
             return lines[:end]
@@ -107,7 +120,7 @@ class Func:
         src = textwrap.dedent(raw)
         self.indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
         try:
-            tree = gast.parse(src)
+            tree = parse_def(src)
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:

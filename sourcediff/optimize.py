@@ -42,16 +42,25 @@ def _is_global_chain(f):
     return isinstance(f, gast.Name) and f.id in ("np", "math", "numpy")
 
 
-class _Replace(gast.NodeTransformer):
-    def __init__(self, env):
-        self.env = env
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.env:
-            new = self.env[node.id]
-            return gast.Constant(value=new.value, kind=None) if isinstance(new, gast.Constant) else \
+def _replace(n, env):
+    """``n`` with each read of a name in ``env`` a new node for ``env[name]`` (a Constant or a
+    Name); parents change in place, as under a NodeTransformer, at a fraction of its cost."""
+    if type(n) is gast.Name:
+        if type(n.ctx) is gast.Load and n.id in env:
+            new = env[n.id]
+            return gast.Constant(value=new.value, kind=None) if type(new) is gast.Constant else \
                 gast.Name(id=new.id, ctx=gast.Load(), annotation=None, type_comment=None)
-        return node
+        return n
+    d = n.__dict__
+    for f in n._fields:
+        v = d.get(f)
+        if type(v) is list:
+            for i, x in enumerate(v):
+                if isinstance(x, gast.AST):
+                    v[i] = _replace(x, env)
+        elif isinstance(v, gast.AST):
+            d[f] = _replace(v, env)
+    return n
 
 
 def _is(e, v):
@@ -67,31 +76,47 @@ class _Fold(gast.NodeTransformer):
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
-        l, r, op = node.left, node.right, type(node.op)
-        if op in (gast.Mult, gast.Div, gast.Pow) and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
-            return _keep_float(l, r)
-        if op is gast.Mult and _is(l, 1) or op is gast.Add and _is(l, 0):
-            return _keep_float(r, l)
-        if op is gast.Sub and _is(l, 0):
-            return gast.UnaryOp(op=gast.USub(), operand=r)
-        if op is gast.Mult and _is(l, -1):
-            return gast.UnaryOp(op=gast.USub(), operand=r)
-        if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) and type(r.value) in (int, float):
-            if op is gast.Pow and abs(r.value) > 64:
-                return node  # keep 10 ** 10000 out of the compiler
-            try:
-                return const(_OPS[op](l.value, r.value))
-            except Exception:  # 1 / 0, an overflow, an operator we do not fold: leave it to run time
-                return node
-        return node
+        return _fold_bin(node)
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
-        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
-            return node.operand.operand
-        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and type(node.operand.value) in (int, float):
-            return const(-node.operand.value)
-        return node
+        return _fold_un(node)
+
+
+def _foldable(fn):
+    """Would ``_Fold`` change anything in ``fn``? (A fold only starts at a node that folds as it is.)"""
+    return any(type(n) is gast.BinOp and _fold_bin(n) is not n or type(n) is gast.UnaryOp and _fold_un(n) is not n
+               for n in nodes(fn))
+
+
+def _fold_bin(node):
+    """``node`` (a BinOp) folded, or ``node`` itself; never changes ``node``."""
+    l, r, op = node.left, node.right, type(node.op)
+    if op in (gast.Mult, gast.Div, gast.Pow) and _is(r, 1) or op in (gast.Add, gast.Sub) and _is(r, 0):
+        return _keep_float(l, r)
+    if op is gast.Mult and _is(l, 1) or op is gast.Add and _is(l, 0):
+        return _keep_float(r, l)
+    if op is gast.Sub and _is(l, 0):
+        return gast.UnaryOp(op=gast.USub(), operand=r)
+    if op is gast.Mult and _is(l, -1):
+        return gast.UnaryOp(op=gast.USub(), operand=r)
+    if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) and type(r.value) in (int, float):
+        if op is gast.Pow and abs(r.value) > 64:
+            return node  # keep 10 ** 10000 out of the compiler
+        try:
+            return const(_OPS[op](l.value, r.value))
+        except Exception:  # 1 / 0, an overflow, an operator we do not fold: leave it to run time
+            return node
+    return node
+
+
+def _fold_un(node):
+    """``node`` (a UnaryOp) folded, or ``node`` itself; never changes ``node``."""
+    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
+        return node.operand.operand
+    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and type(node.operand.value) in (int, float):
+        return const(-node.operand.value)
+    return node
 
 
 def _keep_float(e, unit):
@@ -123,7 +148,7 @@ def _propagate(fn):
     if not env:
         return False
     fn.body = [s for s in fn.body if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id in env)]
-    _Replace(env).visit(fn)
+    _replace(fn, env)
     return True
 
 
@@ -253,7 +278,7 @@ def _subst(node, env):
     """``(node, changed)`` with ``env[v]`` read for ``v``, in new Name nodes (generated code shares nodes)."""
     if not any(type(n) is gast.Name and type(n.ctx) is gast.Load and n.id in env for n in nodes(node)):
         return node, False
-    return _Replace({v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v, w in env.items()}).visit(node), True
+    return _replace(node, {v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v, w in env.items()}), True
 
 
 def _dce(fn, pure_calls):
@@ -317,7 +342,8 @@ def optimize(fn, pure_calls=()):
     """Simplify ``fn`` in place to a fixpoint; returns it."""
     pure_calls = set(pure_calls)
     for _ in range(50):
-        _Fold().visit(fn)
+        if _foldable(fn):
+            _Fold().visit(fn)
         changed = _propagate(fn)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
         changed = _coalesce(fn) or c or changed

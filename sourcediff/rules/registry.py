@@ -84,9 +84,8 @@ def is_nondiff(key):
 @functools.lru_cache(maxsize=None)
 def parsed(rule):
     """(params, defaults, body statements, returned expressions) of a rule, parsed once."""
-    from ..frontend import source_lines
-    src = textwrap.dedent("".join(source_lines(rule.__code__)[0]))
-    fdef = gast.parse(src).body[0]
+    from ..frontend import parse_def, source_lines
+    fdef = parse_def(textwrap.dedent("".join(source_lines(rule.__code__)[0]))).body[0]
     while fdef.decorator_list:
         fdef.decorator_list = []
     args = fdef.args
