@@ -21,33 +21,29 @@ from .rules.registry import VJP, parsed
 _MATH = {n for n in dir(math) if not n.startswith("_")}
 
 
-class _Subst(gast.NodeTransformer):
-    def __init__(self, env, scalar):
-        self.env, self.scalar = env, scalar
-
-    def visit_Name(self, node):
-        if node.id in self.env:
-            new = self.env[node.id]
-            return clone(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=node.ctx, annotation=None, type_comment=None)
-        return node
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if self.scalar and isinstance(node.func, gast.Name) and node.func.id in ("unbroadcast", "broadcast_like") and len(node.args) == 2:
-            return node.args[0]
-        return node
-
-    def visit_IfExp(self, node):
-        self.generic_visit(node)  # a rule's `x if keepdims else ...` on a literal argument: one branch
-        if isinstance(node.test, gast.Constant):
-            return node.body if node.test.value else node.orelse
-        return node
-
-    def visit_Attribute(self, node):
-        self.generic_visit(node)
-        if self.scalar and isinstance(node.value, gast.Name) and node.value.id == "np" and node.attr in _MATH:
-            node.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)
-        return node
+def _instance(n, env, scalar):
+    """A copy of the rule's node ``n`` with its names bound by ``env`` (name -> node or new name);
+    in scalar mode without ``unbroadcast``/``broadcast_like`` and with ``math`` for ``np``; a
+    conditional on a literal (``x if keepdims else ...``) keeps one branch."""
+    t = type(n)
+    if t is gast.Name and n.id in env:
+        new = env[n.id]
+        return clone(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=n.ctx, annotation=None, type_comment=None)
+    copy = t.__new__(t)
+    d = copy.__dict__
+    for k, v in n.__dict__.items():
+        if type(v) is list:
+            d[k] = [_instance(x, env, scalar) if isinstance(x, gast.AST) else x for x in v]
+        else:
+            d[k] = _instance(v, env, scalar) if isinstance(v, gast.AST) else v
+    if t is gast.IfExp and type(copy.test) is gast.Constant:
+        return copy.body if copy.test.value else copy.orelse
+    if scalar:
+        if t is gast.Call and type(copy.func) is gast.Name and copy.func.id in ("unbroadcast", "broadcast_like") and len(copy.args) == 2:
+            return copy.args[0]
+        if t is gast.Attribute and type(copy.value) is gast.Name and copy.value.id == "np" and copy.attr in _MATH:
+            copy.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)
+    return copy
 
 
 def _defaults(node):
@@ -87,10 +83,9 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
             if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
     for n in free:
         gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))
-    sub = _Subst(env, scalar)
-    stmts = [sub.visit(clone(s)) for s in body]
+    stmts = [_instance(s, env, scalar) for s in body]
     exprs = []
     for i in want:
         o = outs[i] if i < len(outs) else None
-        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else sub.visit(clone(o)))
+        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else _instance(o, env, scalar))
     return stmts, exprs

@@ -134,9 +134,18 @@ class Reverse:
     # -- the adjoint sweep ------------------------------------------------------------------------
     def adjoint(self, stmts, st):
         out = self._adjoint(stmts, st)
-        _ShapeArgs(self.cls).visit(gast.Module(body=out, type_ignores=[]))
-        if getattr(self, "shape_names", None):
-            _Rename(self.shape_names).visit(gast.Module(body=out, type_ignores=[]))
+        rename = getattr(self, "shape_names", None)
+        if not (self.cls or rename):
+            return out
+        for n in nodes(gast.Module(body=out, type_ignores=[])):
+            if type(n) is gast.Call and self.cls:  # a shape-only argument reads the parameter of its shape class
+                f = n.func.id if type(n.func) is gast.Name else getattr(n.func, "attr", None)
+                for i in SHAPE_ARGS.get(f, ()):
+                    a = n.args[i] if i < len(n.args) else None
+                    if type(a) is gast.Name and a.id in self.cls:
+                        n.args[i] = load(self.cls[a.id])
+            elif type(n) is gast.Name and rename and type(n.ctx) is gast.Load and n.id in rename:
+                n.id = rename[n.id]  # ... or the shape stand-in of a value kept for nothing else
         return out
 
     def _adjoint(self, stmts, st):
@@ -484,21 +493,6 @@ def zero_of(gen, v, defined):
     return call("zeros_like", load(v))
 
 
-class _ShapeArgs(gast.NodeTransformer):
-    """Shape-only arguments (``unbroadcast(g, t4)``) read the parameter of the value's shape class."""
-    def __init__(self, cls):
-        self.cls = cls
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        f = node.func.id if isinstance(node.func, gast.Name) else getattr(node.func, "attr", None)
-        for i in SHAPE_ARGS.get(f, ()) if self.cls else ():
-            a = node.args[i] if i < len(node.args) else None
-            if isinstance(a, gast.Name) and a.id in self.cls:
-                node.args[i] = load(self.cls[a.id])
-        return node
-
-
 def _drop_unbroadcast(e):
     """``e`` without its outer ``unbroadcast`` (under a negation too: ``-unbroadcast(g, y)``)."""
     if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
@@ -514,14 +508,4 @@ class _Unspread(gast.NodeTransformer):
         if getattr(node.func, "id", None) == "expand_reduced" and len(node.args) == 4 and \
                 all(isinstance(a, gast.Constant) for a in node.args[2:]) and [a.value for a in node.args[2:]] == [None, False]:
             return node.args[0]
-        return node
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, names):
-        self.names = names
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.names:
-            node.id = self.names[node.id]
         return node
