@@ -34,7 +34,6 @@ def comment(text):
 def to_source(node):
     """Python source text of a gast (or ast) node."""
     tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
-    ast.fix_missing_locations(tree)
     try:
         src = astor.to_source(tree)
     except Exception:  # astor lags behind new node types
@@ -56,10 +55,15 @@ def compile_module(src, main, names):
     """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
     factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (
         ", ".join(names), "\n".join("    " + l if l.strip() else "" for l in src.splitlines()), main)
-    tree = ast.parse(factory)
-    ast.increment_lineno(tree, -1)  # generated line k is file line k
     filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
-    return compile(tree, filename, "exec"), filename
+    return _up_one_line(compile(factory, filename, "exec")), filename
+
+
+def _up_one_line(code):
+    """``code`` with every line number one less (generated line k is file line k, not k + 1
+    under the factory's ``def``): line tables count from ``co_firstlineno``."""
+    consts = tuple(_up_one_line(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_firstlineno=max(code.co_firstlineno - 1, 1), co_consts=consts)
 
 
 def instantiate(code, filename, src, module_globals, bindings):
