@@ -377,13 +377,14 @@ class Reverse:
         if first is None:
             self.gen.names.rewind(mark)
         body = self.func.node.body
+        lists = {p.args[0].id for p in map(classify, walk(body)) if p is not None and p.key in ("append", "pop")}
         for _ in range(20):  # to a fixpoint: a restore is a read too (`if t5: y = tape.pop()` reads t5)
-            used = (dict(self.pushed), self.reads_hint)
+            used = (dict(self.pushed), self.reads_hint & lists)  # all a sweep reads of the hint: its lists
             adj, st = first or self._sweep(ret, seed)
             first = None
             self.reads_hint = _loads(adj) & self.locals
             self.decide_pushes(self.reads_hint)
-            if (self.pushed, self.reads_hint) == used:
+            if (self.pushed, self.reads_hint & lists) == used:
                 break  # adj was generated from what it decides: final but for the tape's name
             self.gen.names.rewind(mark)
         else:
