@@ -83,12 +83,6 @@ class _Fold(gast.NodeTransformer):
         return _fold_un(node)
 
 
-def _foldable(fn):
-    """Would ``_Fold`` change anything in ``fn``? (A fold only starts at a node that folds as it is.)"""
-    return any(type(n) is gast.BinOp and _fold_bin(n) is not n or type(n) is gast.UnaryOp and _fold_un(n) is not n
-               for n in nodes(fn))
-
-
 def _fold_bin(node):
     """``node`` (a BinOp) folded, or ``node`` itself; never changes ``node``."""
     l, r, op = node.left, node.right, type(node.op)
@@ -126,18 +120,33 @@ def _keep_float(e, unit):
     return e
 
 
-def _assign_counts(fn):
-    counts = {}
+def _count(fn):
+    """One walk: ``(stores, others, augs)``, Counters of the names stored, otherwise used (read,
+    or a parameter), and the targets of augmented assignments (read too), and whether ``_Fold``
+    would change anything."""
+    stores, others, augs, fold = Counter(), Counter(), Counter(), False
     for n in nodes(fn):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-            counts[n.id] = counts.get(n.id, 0) + 1
+        t = type(n)
+        if t is gast.Name:
+            (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
+        elif t is gast.AugAssign:
+            augs[n.target.id] += 1
+        elif not fold and (t is gast.BinOp and _fold_bin(n) is not n or t is gast.UnaryOp and _fold_un(n) is not n):
+            fold = True
+    return stores, others, augs, fold
+
+
+def _assign_counts(fn):
+    counts = Counter(_names(fn, gast.Store))
     for a in fn.args.args:
-        counts[a.id] = counts.get(a.id, 0) + 1
+        counts[a.id] += 1
     return counts
 
 
-def _propagate(fn):
-    counts = _assign_counts(fn)
+def _propagate(fn, stores):
+    """Put constants and once-assigned names in for the names assigned once from them (``stores``:
+    ``_count``'s, parameters included). True if anything changed."""
+    counts = stores
     env = {}
     for s in fn.body:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and counts.get(s.targets[0].id) == 1:
@@ -183,12 +192,9 @@ def _copies(stmts, env, info):
     return out, changed
 
 
-def _coalesce(fn):
-    """``w = e; v = w`` with ``w`` read nowhere else becomes ``v = e``. True if anything changed."""
-    reads, writes = Counter(), Counter()
-    for n in nodes(fn):
-        if type(n) is gast.Name:
-            (writes if type(n.ctx) is gast.Store else reads)[n.id] += 1
+def _coalesce(fn, writes, reads):
+    """``w = e; v = w`` with ``w`` read nowhere else becomes ``v = e`` (``writes``, ``reads``:
+    ``_count``'s stores and others, kept up to date). True if anything changed."""
     changed = [False]
 
     def block(stmts):
@@ -202,6 +208,8 @@ def _coalesce(fn):
                     type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name and prev.targets[0].id == s.value.id \
                     and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getattr(prev, "sd_primal", False):
                 prev.targets[0] = s.targets[0]
+                reads[s.value.id] -= 1
+                writes[s.value.id] -= 1
                 changed[0] = True
                 continue
             out.append(s)
@@ -281,15 +289,9 @@ def _subst(node, env):
     return _replace(node, {v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v, w in env.items()}), True
 
 
-def _dce(fn, pure_calls):
-    """Drop pure assignments nobody reads. Blocks are walked backwards against a count of the
-    reads in the whole function, so a dead chain (``a = ...; b = a + 1``, b unread) goes in one pass."""
-    loads = Counter()
-    for n in nodes(fn):
-        if type(n) is gast.Name and type(n.ctx) is gast.Load:
-            loads[n.id] += 1
-        elif type(n) is gast.AugAssign:
-            loads[n.target.id] += 1
+def _dce(fn, pure_calls, loads):
+    """Drop pure assignments nobody reads. Blocks are walked backwards against ``loads``, a count
+    of the reads in the whole function, so a dead chain (``a = ...; b = a + 1``, b unread) goes in one pass."""
     changed = [False]
 
     def block(stmts):
@@ -341,14 +343,22 @@ def _clean_comments(stmts):
 def optimize(fn, pure_calls=()):
     """Simplify ``fn`` in place to a fixpoint; returns it."""
     pure_calls = set(pure_calls)
+    params = [a.id for a in fn.args.args]
     for _ in range(50):
-        if _foldable(fn):
-            _Fold().visit(fn)
-        changed = _propagate(fn)
+        stores, _, _, fold = _count(fn)
+        if fold:
+            _Fold().visit(fn)  # folding changes no name's stores
+        stores.update(params)
+        changed = _propagate(fn, stores)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
-        changed = _coalesce(fn) or c or changed
-        changed = _negations(fn) or changed
-        changed = _dce(fn, pure_calls) or changed
+        stores, others, augs, _ = _count(fn)
+        changed = _coalesce(fn, stores, others) or c or changed
+        if _negations(fn):
+            changed = True
+            stores, others, augs, _ = _count(fn)
+        others.subtract(params)  # a parameter is no read
+        others.update(augs)
+        changed = _dce(fn, pure_calls, others) or changed
         if not changed:
             break
     return fn

@@ -1,4 +1,4 @@
-"""optimize: _foldable says exactly when _Fold would change a function, and _replace swaps
+"""optimize: _count says exactly when _Fold would change a function, and _replace swaps
 reads (never stores) for fresh nodes, as the NodeTransformer it replaced did."""
 import gast
 import pytest
@@ -18,10 +18,10 @@ def _fn(body):
     "    d = a * 2 + x\n    return d\n", "    d = a - x\n    return d\n", "    d = 10 ** 100\n    return d\n",
     "    d = a / 1 - 1 / 0\n    return d\n", "    d = -a\n    return d\n",
 ])
-def test_foldable_is_exactly_whether_fold_changes_something(body):
+def test_count_says_exactly_whether_fold_changes_something(body):
     before = gast.dump(_fn(body))
     fn = _fn(body)
-    claimed = optimize._foldable(fn)
+    claimed = optimize._count(fn)[3]
     assert gast.dump(fn) == before  # asking changes nothing
     assert claimed == (gast.dump(optimize._Fold().visit(fn)) != before)
 
