@@ -121,9 +121,9 @@ def _keep_float(e, unit):
 
 
 def _count(fn):
-    """One walk: ``(stores, others, augs)``, Counters of the names stored, otherwise used (read,
-    or a parameter), and the targets of augmented assignments (read too), and whether ``_Fold``
-    would change anything."""
+    """One walk: ``(stores, others, augs, fold)``: Counters of the names stored, otherwise used
+    (read, or a parameter) and targeted by augmented assignments (read too), and whether ``_Fold``
+    would change anything (a fold starts at a node that folds as it is)."""
     stores, others, augs, fold = Counter(), Counter(), Counter(), False
     for n in nodes(fn):
         t = type(n)
@@ -143,10 +143,9 @@ def _assign_counts(fn):
     return counts
 
 
-def _propagate(fn, stores):
-    """Put constants and once-assigned names in for the names assigned once from them (``stores``:
-    ``_count``'s, parameters included). True if anything changed."""
-    counts = stores
+def _propagate(fn, counts):
+    """Put constants and once-assigned names in for the names assigned once from them (``counts``:
+    ``_count``'s stores, parameters included). True if anything changed."""
     env = {}
     for s in fn.body:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and counts.get(s.targets[0].id) == 1:
