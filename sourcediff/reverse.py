@@ -418,7 +418,7 @@ class Reverse:
         it inserted nothing (so ``run`` need not make it again), else None.
         """
         adj, st = self._sweep(ret, seed)
-        seeded = isinstance(ret, gast.Name) and ret.id in self.active and seed is not None  # adj[0] sets the seed
+        seeded = bool(st) and seed is not None  # _sweep's adj[0] then sets the seed
         uses, shape_uses = {}, {}
         for n in nodes(gast.Module(body=adj[1 if seeded else 0:], type_ignores=[])):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):

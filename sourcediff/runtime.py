@@ -28,12 +28,12 @@ def unbroadcast(g, x):
     plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
     if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
         return np.array(np.broadcast_to(g, xs))
-    axes, keep = plan
-    if keep is None:  # only leading axes go: nothing to put back
-        return _add_reduce(g, axes) if type(g) is np.ndarray else np.sum(g, axis=axes)
-    if keep:  # only size-1 axes of x go: keepdims puts them back
-        return _add_reduce(g, axes, keepdims=True) if type(g) is np.ndarray else np.sum(g, axis=axes, keepdims=True)
-    return np.sum(g, axis=axes).reshape(xs)
+    axes, keep, reshape = plan
+    if type(g) is np.ndarray:
+        g = _add_reduce(g, axes, keepdims=keep)
+    else:  # another array type's own sum may take no keepdims: pass it only when it is True
+        g = np.sum(g, axis=axes, keepdims=True) if keep else np.sum(g, axis=axes)
+    return g.reshape(xs) if reshape else g
 
 
 _PLANS, _SPREAD = {}, "spread"
@@ -41,8 +41,9 @@ _add_reduce = np.add.reduce  # a float array's sum without ndarray.sum's Python-
 
 
 def _plan(gs, xs):
-    """How ``unbroadcast`` takes shape ``gs`` to ``xs``: the axes to sum, and whether a reshape
-    must put back the size-1 axes; remembered per pair of shapes (a few hundred at most)."""
+    """How ``unbroadcast`` takes shape ``gs`` to ``xs``: the axes to sum, whether ``keepdims`` puts
+    back the size-1 axes (none of ``gs``'s leading axes goes) or else a reshape must (both go);
+    remembered per pair of shapes (a few hundred at most)."""
     lead = len(gs) - len(xs)
     if lead < 0:
         plan = _SPREAD
@@ -50,7 +51,7 @@ def _plan(gs, xs):
         _not_broadcast(gs, xs)
     else:
         ones = tuple(lead + i for i, (a, b) in enumerate(zip(gs[lead:], xs)) if b == 1 and a != 1)
-        plan = (tuple(range(lead)) + ones, None if not ones else not lead)
+        plan = (tuple(range(lead)) + ones, bool(ones) and not lead, bool(ones) and bool(lead))
     if len(_PLANS) > 512:
         _PLANS.clear()
     _PLANS[(gs, xs)] = plan
