@@ -56,15 +56,53 @@ def _mode(mode):
     return mode
 
 
-def _build(f, wrt, kind, mode, optimize=True, many=False):
+def _build(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
     if isinstance(f, CHECKPOINT):
         f = f.fn
-    key = (f, wrt, kind, mode, bool(optimize), many)
+    key = (f, wrt, kind, mode, bool(optimize), many, shapes)
     fn = _MEMO.get(key)
     if fn is None:
-        fn = store.build(f, wrt, kind, mode, optimize, many)
+        fn = store.build(f, wrt, kind, mode, optimize, many, shapes)
         _MEMO[key] = fn
     return fn
+
+
+SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
+
+
+def _or_generic(build, key, gen):
+    try:
+        return build(key)
+    except Exception as e:  # a bug, but the generic version still gives the right numbers
+        import warnings
+        warnings.warn("sourcediff could not specialise %s to shapes %s (%s: %s); using the generic version"
+                      % (gen.__name__, key, type(e).__name__, e), RuntimeWarning, stacklevel=3)
+        return gen
+
+
+def _specialising(gen, build):
+    """``gen``, or where its loops call shape helpers, a function that sends each call to a
+    version of ``gen`` specialised to its arguments' shapes (built by ``build(key)`` at the
+    ``SPECIALISE_AT``-th call with those shapes, at most ``SPECIALISE_MAX`` of them)."""
+    if not getattr(gen, "sd_shaped", False):
+        return _clone(gen)
+    n, versions, calls = gen.__code__.co_argcount, {}, {}
+
+    def special(*args, **kw):
+        if kw or len(args) != n:
+            return gen(*args, **kw)
+        key = runtime.shape_key(args)
+        fn = versions.get(key)
+        if fn is None:
+            calls[key] = calls.get(key, 0) + 1
+            if calls[key] < SPECIALISE_AT:
+                return gen(*args)
+            fn = versions[key] = gen if len(versions) >= SPECIALISE_MAX or key.count(None) == n else _or_generic(build, key, gen)
+        return fn(*args)
+    special.__name__ = special.__qualname__ = gen.__name__
+    special.specialised, special.sd_generated = versions, gen  # sd_generated: what differentiating it again reads
+    special.source = gen.source
+    return special
 
 
 def _finish(fn, f, source=None):
@@ -93,7 +131,7 @@ def _grad(f, wrt, mode, optimize, kind):
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
-        out = _clone(gen)
+        out = _specialising(gen, lambda key: _build(f, idx, kind, mode, optimize, many, key))
         return _finish(out, f, gen.source)
 
     @functools.wraps(f)
@@ -159,7 +197,8 @@ def vjp(f=None, wrt=None):
     if f is None:
         return lambda g: vjp(g, wrt)
     idx, many = _wrt(f, wrt)
-    gen = _build(f, idx, "vjp", "reverse", True, many)
+    gen = _specialising(_build(f, idx, "vjp", "reverse", True, many),
+                        lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
 
     def vjp_fn(*args):
         val, ct = gen(*args)

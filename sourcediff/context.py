@@ -46,6 +46,7 @@ class Gen:
         self.bindings, self.defs, self.pairs, self.funcs = {}, [], {}, {}
         self.fn_names = set()
         self.sources = {}
+        self.given = None  # the parameters' (kind, shape) in a derivative specialised to them
         self.suffix = ""
 
     # -- functions ---------------------------------------------------------------------------

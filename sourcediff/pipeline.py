@@ -96,7 +96,7 @@ def build_reverse(gen, func, wrt, kind, name):
     """``grad`` / ``value_and_grad`` / ``vjp`` of ``func`` w.r.t. parameter indices ``wrt``."""
     params = func.params
     ret = _split_return(func)
-    rv = Reverse(gen, func, [params[i] for i in wrt], ret)
+    rv = Reverse(gen, func, [params[i] for i in wrt], ret, given=gen.given)
     rv.spread_params = True  # every gradient goes through grad_like
     extra = []
     if kind == "vjp":
@@ -247,11 +247,14 @@ def _scalar_fn(k):
               builtins.range, builtins.len, builtins.print, builtins.bool)
 
 
-def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix=""):
-    """(source text, main function name, bindings, sources) of one derivative of ``fn``."""
+def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix="", shapes=None):
+    """(source text, main function name, bindings, shaped) of one derivative of ``fn``; ``shapes``
+    (one ``runtime.shape_key`` entry per parameter) specialises it to arguments of those shapes;
+    ``shaped`` says whether that could pay: a loop of the main function calls a shape helper."""
     gen = Gen(optimize=optimize, scalar=scalar, batch=kind == "bjvp")
     gen.tuple_wrt, gen.suffix = tuple_wrt, suffix
     func = gen.prepare(fn)
+    gen.given = shapes and {p: ("num", ()) if s == "num" else ("array", s) for p, s in zip(func.params, shapes) if s is not None}
     name = gen.fn_name("%s_%s" % (func.name, kind))
     if mode == "forward" and kind in ("jvp", "bjvp"):
         build_jvp(gen, func, wrt, name)
@@ -274,11 +277,16 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
         back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
         main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
-    return src, name, gen.bindings, gen.sources
+    shaped = mode == "reverse" and any(isinstance(n, gast.Call) and getattr(n.func, "id", None) in SHAPE_HELPERS
+                                       for s in gast.walk(main) if isinstance(s, (gast.For, gast.While)) for n in gast.walk(s))
+    return src, name, gen.bindings, shaped
+
+
+SHAPE_HELPERS = {"unbroadcast", "shape_of", "matmul_dx", "matmul_dy"}  # what a specialised derivative can leave out
 
 
 def build(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False):
-    src, name, bindings, sources = generate(fn, wrt, kind, mode, optimize, scalar, tuple_wrt)
+    src, name, bindings, _ = generate(fn, wrt, kind, mode, optimize, scalar, tuple_wrt)
     f = codegen.compile_source(src, name, fn.__globals__, bindings)
     f.source = src
     return f

@@ -27,7 +27,7 @@ from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
 from .lower import ATTR_KEYS, classify, defined_at, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
-from .rules import registry as R
+from .rules import helpers, registry as R
 
 SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
               "reduced_count": (0,), "shape": (0,), "ndim": (0,), "size": (0,)}
@@ -48,8 +48,8 @@ def _targets(s):
 
 
 class Reverse:
-    def __init__(self, gen, func, active_params, ret):
-        self.gen, self.func = gen, func
+    def __init__(self, gen, func, active_params, ret, given=None):
+        self.gen, self.func, self.given = gen, func, given  # given: parameters' (kind, shape), when specialised
         node = func.node
         self.params = [a.id for a in node.args.args]
         self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
@@ -86,6 +86,7 @@ class Reverse:
         visit(self.func.node.body, False, False)
         self.defined = defined_at(self.func.node.body, self.params)
         self.cls = shapes.classes(self.func.node, self.params, self.sites)
+        self.sized = shapes.concrete(self.func.node, self.given) if self.given else {}
         self.kinds = {}  # name -> True when it certainly holds a number or array (adjoints add with +)
         uses = {}
         for s in walk(self.func.node.body):
@@ -272,6 +273,9 @@ class Reverse:
                     self.acc(a, call(self.gen.bind_user(rules[i], "vjp"), g, load(v), *args), st, out)
         else:
             key = ATTR_KEYS.get(k, k)
+            if key in ("MatMult", np.matmul) and v not in self.maybe_zero and not p.kwargs and \
+                    all(self.sized.get(getattr(a, "id", None), (0, ()))[0] == "array" and len(self.sized[a.id][1]) == 2 for a in args):
+                key = helpers.matmul2d  # two 2-D arrays: the rule without matmul's rank cases
             if key in ("Mult", np.multiply) and len(args) == 2 and isinstance(args[0], gast.Name) and \
                     isinstance(args[1], gast.Name) and args[0].id == args[1].id and not p.kwargs:
                 key, args = "Pow", [args[0], const(2)]  # x * x: one contribution 2 * x * g, not two
@@ -287,16 +291,21 @@ class Reverse:
                 return
             stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
             out.extend(stmts)
-            same = shapes.elementwise(key) and v not in self.maybe_zero and self.cls.get(v)
+            same = shapes.elementwise(key) and v not in self.maybe_zero
             spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and isinstance(args[0], gast.Name) \
                 and args[0].id in self.spreadable()
             for i, e in zip(want, exprs):
-                if same and self.cls.get(args[i].id, args[i].id) == same:
+                if same and self.shaped_alike(v, args[i].id):
                     e = _drop_unbroadcast(e)  # g is shaped like v, and so is args[i]: nothing was broadcast
                 if spread:
                     e = _Unspread().visit(e)  # the sum's adjoint stays a number: every rule below broadcasts it
                 if e is not None:
                     self.acc(args[i], e, st, out)
+
+    def shaped_alike(self, v, a):
+        """Do ``v`` and ``a`` certainly have one shape (one shape class, or one known shape)?"""
+        c, s = self.cls.get(v), self.sized.get(v)
+        return c is not None and self.cls.get(a, a) == c or s is not None and s[1] == self.sized.get(a, (0, None))[1]
 
     def spreadable(self):
         if self._spread is None:

@@ -417,3 +417,9 @@ def btsetitem(t, x, idx, v):
         k = np.ndim(x[idx]) + 1 - v.ndim
         t[(slice(None),) + parts] = v.reshape(v.shape[:1] + (1,) * k + v.shape[1:]) if k > 0 else v
     return t
+
+
+def shape_key(args):
+    """What a derivative specialised to argument shapes is specialised to: per argument its
+    shape (a NumPy array), ``"num"`` (a Python float or int), or None (anything else)."""
+    return tuple([a.shape if type(a) is np.ndarray else "num" if type(a) in (float, int) else None for a in args])

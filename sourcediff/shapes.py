@@ -85,3 +85,103 @@ def spreadable(node, cls, roots):
                 all(a.id in ok for a in p.args if isinstance(a, gast.Name)):
             ok.add(p.target)
     return ok
+
+
+# -- concrete shapes, for a derivative specialised to its arguments' shapes ---------------------
+_REDUCE = {np.sum, np.mean, np.max, np.min, np.prod, np.amax, np.amin}
+_BOTTOM = "bottom"  # assigned, but from nothing known yet: adds nothing to a join
+
+
+def concrete(node, given):
+    """``{name: (kind, shape)}`` for the names whose every value has one known shape, given the
+    parameters' ``given`` ``(kind, shape)``; kind ``"array"`` is a NumPy array or scalar (it has
+    ``.T``), ``"num"`` a Python int or float. Flow-insensitive: a name's shape is the join of what
+    every assignment to it gives, iterated to a fixpoint (two different shapes give none).
+
+        given Wh: (array, (64, 64)), h0: (array, (16, 64))
+        h = h0; for i in t1: t4 = h @ Wh; h = np.tanh(t4)      h, t4 -> (array, (16, 64))
+    """
+    steps = [s for s in walk(node.body) if isinstance(s, (gast.Assign, gast.For))]
+    env = {v: _BOTTOM for s in steps for v in ([s.target.id] if isinstance(s, gast.For) else
+                                                 [t.id for t in s.targets if isinstance(t, gast.Name)])}
+    env.update({p: g for p, g in given.items() if p not in env})
+    for p, g in given.items():
+        if env[p] is _BOTTOM:
+            env[p] = g
+    known = set(env) | {n.id for s in walk(node.body) for n in gast.walk(s) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+    env.update({v: None for v in known - set(env)})  # stored some other way: unknown
+    changed = True
+    while changed:
+        changed = False
+        for s in steps:
+            if isinstance(s, gast.For):
+                it = _get(env, s.iter)
+                v, r = s.target.id, it if it is _BOTTOM else ("num", ()) if it == ("range", None) else None
+            else:
+                p = classify(s)
+                if p is None or p.target is None or p.key == "setitem":  # writes into an array keep its shape
+                    continue
+                v, r = p.target, _shape_of(p, env)
+            if r is _BOTTOM or env[v] == r or env[v] is None:
+                continue
+            env[v] = r if env[v] is _BOTTOM else None
+            changed = True
+    return {v: r for v, r in env.items() if r not in (None, _BOTTOM) and r[1] is not None}
+
+
+def _get(env, a):
+    if isinstance(a, gast.Constant):
+        return ("num", ()) if type(a.value) in (int, float) else None
+    return env.get(a.id) if isinstance(a, gast.Name) else None
+
+
+def _shape_of(p, env):
+    """``(kind, shape)`` of ``p``'s result, ``_BOTTOM`` while an operand is, else None (unknown)."""
+    args = [_get(env, a) for a in p.args]
+    if any(a is None for a in args):
+        return None
+    if _BOTTOM in args:
+        return _BOTTOM
+    kinds, sh = [a[0] for a in args], [a[1] for a in args]
+    key = p.key
+    if key == "copy":
+        return args[0]
+    if key is len:
+        return ("num", ())
+    if key is range:
+        return ("range", None)
+    if "range" in kinds:
+        return None
+    try:
+        if elementwise(key) and not p.kwargs:
+            kind = "array" if not isinstance(key, str) or "array" in kinds else "num"
+            return kind, np.broadcast_shapes(*sh)
+        if key in ("MatMult", np.matmul) and kinds == ["array", "array"] and not p.kwargs:
+            return "array", _matmul(*sh)
+        if key in _REDUCE and len(args) == 1 and kinds == ["array"] and set(p.kwargs) <= {"axis", "keepdims"}:
+            kw = {k: v.value for k, v in p.kwargs.items() if isinstance(v, gast.Constant)}
+            return ("array", _reduced(sh[0], **kw)) if len(kw) == len(p.kwargs) else None
+        if key == "getitem" and kinds == ["array"] and sh[0] and _get(env, p.extra) == ("num", ()):
+            return "array", sh[0][1:]  # an int index (a float one raises); bools are never "num"
+        if key == "attr.T" and kinds == ["array"]:
+            return "array", sh[0][::-1]
+    except (ValueError, TypeError, IndexError):  # the step itself would raise
+        return None
+    return None
+
+
+def _matmul(x, y):
+    if not x or not y:
+        raise ValueError
+    x2, y2 = ((1,) + x if len(x) == 1 else x), (y + (1,) if len(y) == 1 else y)
+    if x2[-1] != y2[-2]:
+        raise ValueError
+    return np.broadcast_shapes(x2[:-2], y2[:-2]) + x2[-2:-1] * (len(x) > 1) + y2[-1:] * (len(y) > 1)
+
+
+def _reduced(shape, axis=None, keepdims=False):
+    axes = range(len(shape)) if axis is None else [axis % len(shape)]
+    if axis is not None and not (type(axis) is int and -len(shape) <= axis < len(shape)) or type(keepdims) is not bool:
+        raise ValueError
+    return tuple(1 if i in axes else s for i, s in enumerate(shape)) if keepdims else \
+        tuple(s for i, s in enumerate(shape) if i not in axes)

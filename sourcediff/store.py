@@ -77,18 +77,19 @@ def _code_key(f):
         return None
 
 
-def build(fn, wrt, kind, mode, optimize, many):
+def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     """The compiled derivative, from the memory or disk cache when its key matches.
 
     The key covers every function involved (their code objects, so any edit of the
-    source changes it), the options, sourcediff's own code and the Python version.
+    source changes it), the options, the argument shapes it is specialised to (``shapes``,
+    see ``pipeline.generate``), sourcediff's own code and the Python version.
     The entry holds the generated source and its compiled code, so a new process
     neither transforms nor compiles again.
     """
     funcs = related(fn)
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
-    k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled))) if None not in parts else None
+    k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
     cells = {}
     for f in funcs:
         cells.update(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
@@ -100,14 +101,14 @@ def build(fn, wrt, kind, mode, optimize, many):
             bindings = {n: env[n] if how == "rt" else cells[n] for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
             out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
-            out.source = entry["source"]
+            out.source, out.sd_shaped = entry["source"], entry["shaped"]
             return out
         except Exception:  # a stale or foreign entry: regenerate
             pass
-    src, name, bindings = generate(fn, wrt, kind, mode, optimize, many)
+    src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
     code, filename = codegen.compile_module(src, name, sorted(bindings))
     out = codegen.instantiate(code, filename, src, fn.__globals__, bindings)
-    out.source = src
+    out.source, out.sd_shaped = src, shaped
     if k:
         env, manifest = _helpers(), {}
         for n, obj in bindings.items():
@@ -119,23 +120,24 @@ def build(fn, wrt, kind, mode, optimize, many):
                 manifest = None
                 break
         if manifest is not None:
-            cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename,
+            cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename, "shaped": shaped,
                                      "code": base64.b64encode(marshal.dumps(code)).decode()}))
     return out
 
 
-def generate(fn, wrt, kind, mode, optimize, many):
-    """(source, main name, bindings): for pure-scalar code, a float fast path plus the generic one.
+def generate(fn, wrt, kind, mode, optimize, many, shapes=None):
+    """(source, main name, bindings, shaped): for pure-scalar code, a float fast path plus the generic one.
 
     The fast path is plain float arithmetic (no ``unbroadcast``, ``math`` instead of ``np``);
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
-    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") else None
-    src, name, bindings, _ = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many, suffix="_generic" if floats else "")
+    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes else None
+    src, name, bindings, shaped = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many,
+                                                    suffix="_generic" if floats else "", shapes=shapes)
     if not floats:
-        return src, name, bindings
+        return src, name, bindings, shaped and not shapes
     fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize, scalar=True, tuple_wrt=many,
                                               guard=(floats, name))
     fbind.update(bindings)
-    return fsrc + "\n\n" + src, fname, fbind
+    return fsrc + "\n\n" + src, fname, fbind, False

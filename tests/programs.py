@@ -679,6 +679,18 @@ class _Alarm:
         return False
 
 
+def check_specialised(vg, args, value, grads):
+    """The version of ``vg`` specialised to ``args``' shapes gives what the generic one gave:
+    the same numbers of the same types (it leaves out only no-op shape work)."""
+    v, g = vg(*_copy(args))
+    if not vg.specialised or next(iter(vg.specialised.values())) is getattr(vg, "sd_generated", None):
+        raise Mismatch("value_and_grad did not specialise to shapes %s" % list(vg.specialised))
+    same = lambda a, b: type(a) is type(b) and np.shape(a) == np.shape(b) and \
+        np.array_equal(a, b, equal_nan=True)  # noqa: E731
+    if not (same(v, value) and len(g) == len(grads) and all(same(a, b) for a, b in zip(g, grads))):
+        raise Mismatch("the specialised version gives %r, %r; the generic one %r, %r" % (v, g, value, grads))
+
+
 def check_program(prog, timeout=20):
     """Check one program; returns None, raises ``Rejected``, ``Mismatch`` (a wrong answer) or
     whatever sourcediff raised (``SourcediffError`` for a refusal, anything else is a crash)."""
@@ -688,8 +700,11 @@ def check_program(prog, timeout=20):
             f = mod.main
             wrt = tuple(range(len(prog.args)))
             value = f(*_copy(prog.args))
-            v_rev, g_rev = sd.value_and_grad(f, wrt=wrt)(*_copy(prog.args))
+            vg = sd.value_and_grad(f, wrt=wrt)
+            v_rev, g_rev = vg(*_copy(prog.args))
             g_fwd = sd.grad(f, wrt=wrt, mode="forward")(*_copy(prog.args))
+            if hasattr(vg, "specialised"):  # the second call with these shapes runs a version specialised to them
+                check_specialised(vg, prog.args, v_rev, g_rev)
     if not (v_rev == value):
         raise Mismatch("value_and_grad value %r != main(*args) %r" % (v_rev, value))
     if not (isinstance(g_rev, tuple) and len(g_rev) == len(prog.args)):

@@ -165,6 +165,7 @@ SPECS = {
     ("Div", np.divide): binary(R, P), ("Mod", np.remainder): binary(R, P),
     ("Pow", np.power, pow): binary(P, R) + [C(A((3,)), 2), C(A((2, 3)), 3), C(A(()), 2)],
     ("MatMult", np.matmul, opt("linalg.matmul")): MATMUL,
+    (H.matmul2d,): [C(A((2, 3)), A((3, 4))), C(A((1, 3)), A((3, 1)))],
     ("USub", np.negative): unary(), ("UAdd", np.positive): unary(), (abs, np.absolute): unary(),
     # builtins
     float: unary(R, [()]) + [C(np.array(1.5))], max: scalar(R, R) + [C(1.0, A(())), C(A(()), 0.5)],

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import broadcast_like, fanout, matmul_dx, matmul_dy, polygamma
+from .helpers import broadcast_like, fanout, matmul2d, matmul_dx, matmul_dy, polygamma
 from .registry import jvp, nondiff, vjp
 
 nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not", "And", "Or",
@@ -56,6 +56,10 @@ def power_jvp(dx, dy, ans, x, y): return dx * y * x ** (y - 1), dy * ans * np.lo
 
 @vjp("MatMult", np.matmul)
 def matmul_vjp(g, ans, x, y): return matmul_dx(g, x, y), matmul_dy(g, x, y)
+@vjp(matmul2d)
+def matmul2d_vjp(g, ans, x, y): return g @ y.T, x.T @ g
+@jvp(matmul2d)
+def matmul2d_jvp(dx, dy, ans, x, y): return dx @ y, x @ dy
 @jvp("MatMult", np.matmul)
 def matmul_jvp(dx, dy, ans, x, y): return np.matmul(dx, y), np.matmul(x, dy)
 
