@@ -7,6 +7,7 @@
       --ownership-> writes only into owned values, aliases merged    ownership.check
       --activity--> active names                                   activity.analyse
       --shapes----> values shaped like a parameter (reverse)       shapes.classes
+                    (specialised to argument shapes: every shape)  shapes.concrete
       --forward---> primal + tangent steps       (mode="forward")  forward.Forward
       --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
       --optimize--> no zero lines, dead code or copies              optimize.optimize
