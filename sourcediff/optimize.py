@@ -1,4 +1,5 @@
-"""Optimize: drop dead code, forward copies and constants, fold 0 and 1; repeat to a fixpoint.
+"""Optimize: drop dead code, forward copies and constants, fold 0 and 1; repeat to a fixpoint;
+then write each temporary read once into that read (``_nest``).
 
 Takes a generated ``FunctionDef``; gives it back simplified, semantics unchanged.
 
@@ -8,6 +9,7 @@ Before::                         After::
     dt2_da = t1 * dt0_da
 """
 import operator
+import re
 from collections import Counter
 
 import gast
@@ -61,6 +63,23 @@ def _replace(n, env):
         elif isinstance(v, gast.AST):
             d[f] = _replace(v, env)
     return n
+
+
+def _put(n, v, e):
+    """Replace ``n``'s one read of ``v`` by the expression ``e``; True once done."""
+    d = n.__dict__
+    for f in n._fields:
+        x = d.get(f)
+        for i, c in enumerate(x if type(x) is list else [x]):
+            if type(c) is gast.Name and c.id == v and type(c.ctx) is gast.Load:
+                if type(x) is list:
+                    x[i] = e
+                else:
+                    d[f] = e
+                return True
+            if isinstance(c, gast.AST) and _put(c, v, e):
+                return True
+    return False
 
 
 def _is(e, v):
@@ -360,4 +379,54 @@ def optimize(fn, pure_calls=()):
         changed = _dce(fn, pure_calls, others) or changed
         if not changed:
             break
+    _nest(fn, pure_calls)
+    return fn
+
+
+_TEMP = re.compile(r"t\d+(_\w+)?$")
+_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
+
+
+def _nest(fn, pure_calls):
+    """Write a temporary that is read once, later in its block, into that read::
+
+        t3 = t1 + t2                    h = np.tanh(t1 + t2)
+        h = np.tanh(t3)
+
+    so NumPy frees it as soon as it is used (and can compute the next step in its buffer). Only
+    pure expressions move, only across assignments of pure values to other names (the read
+    itself a pure assignment or return), so nothing they read can change on the way."""
+    stores, others, augs, _ = _count(fn)
+
+    def movable(s):
+        return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and _pure(s.value, pure_calls) and \
+            not any(isinstance(n, gast.Call) and (getattr(n.func, "attr", None) in _MUTATORS or
+                                                  any(k.arg == "out" for k in n.keywords)) for n in nodes(s.value))
+
+    def block(stmts):
+        for s in stmts:
+            for body in (getattr(s, "body", None), getattr(s, "orelse", None)):
+                if isinstance(body, list):
+                    block(body)
+        i = 0
+        while i < len(stmts):
+            s = stmts[i]
+            t = s.targets[0].id if movable(s) else None
+            if t is None or not _TEMP.match(t) or stores[t] != 1 or others[t] != 1 or augs[t]:
+                i += 1
+                continue
+            reads = set(_names(s.value, gast.Load))
+            for u in stmts[i + 1:]:
+                if _is_comment(u):
+                    continue
+                if t in _names(u, gast.Load):
+                    if isinstance(u, (gast.Assign, gast.Return)) and (u.value is None or _pure(u.value, pure_calls)):
+                        _put(u, t, s.value)
+                        del stmts[i]
+                        i -= 1
+                    break
+                if not movable(u) or u.targets[0].id in reads:
+                    break
+            i += 1
+    block(fn.body)
     return fn

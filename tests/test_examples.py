@@ -64,7 +64,7 @@ def test_walkthrough_as_a_script():
 
 def test_inverse_problem(capsys):
     out = run_main("inverse_problem", capsys)
-    assert "t0_p = x ** 3" in out and "# grad of: return x**3 - 2*x**2 + 3*x - 5" in out
+    assert "dx_p = dt1 * 3" in out and "# grad of: return x**3 - 2*x**2 + 3*x - 5" in out
     m = re.search(r"converged after (\d+) steps: x = ([-\d.]+), p\(x\) = ([-\d.]+)", out)
     assert m, out
     assert int(m.group(1)) > 0

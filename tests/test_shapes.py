@@ -51,11 +51,11 @@ def test_shape_only_values_are_not_computed(tmp_path):
     src = "import numpy as np\ndef f(x):\n    return np.sum(np.sin(x) * np.exp(-x**2) + np.log1p(x * x))\n"
     f = write_module(tmp_path, "shapes_mod", src).f
     g = sd.grad(f)
-    assert "= np.log1p" not in g.source and "seed_one" not in g.source  # only the value needed them
+    assert "log1p(" not in g.source.split("return")[0] and "seed_one" not in g.source  # only the value needed them
     x = np.linspace(-1.5, 2.0, 7)
     np.testing.assert_allclose(g(x), _fd(f, x), rtol=1e-7, atol=1e-9)
     v, g2 = sd.value_and_grad(f)(x)
-    assert v == f(x) and "= np.log1p" in sd.value_and_grad(f).source
+    assert v == f(x) and "np.log1p(" in sd.value_and_grad(f).source
     np.testing.assert_allclose(g2, g(x), rtol=1e-12)
 
 
