@@ -68,6 +68,7 @@ def _build(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
+SPECIALISE_SIZE = 1 << 14  # loop-free code: the arguments' size from which a specialised version pays
 
 
 def _or_generic(build, key, gen):
@@ -81,19 +82,24 @@ def _or_generic(build, key, gen):
 
 
 def _specialising(gen, build):
-    """``gen``, or where its loops call shape helpers, a function that sends each call to a
-    version of ``gen`` specialised to its arguments' shapes (built by ``build(key)`` at the
-    ``SPECIALISE_AT``-th call with those shapes, at most ``SPECIALISE_MAX`` of them)."""
-    if not getattr(gen, "sd_shaped", False):
+    """``gen``, or where it calls shape helpers, a function that sends each call to a version of
+    ``gen`` specialised to its arguments' shapes (built by ``build(key)`` at the ``SPECIALISE_AT``-th
+    call with those shapes, at most ``SPECIALISE_MAX`` of them). Loop-free code whose first call
+    has arguments of fewer than ``SPECIALISE_SIZE`` numbers stays generic: there the shape helpers
+    cost less than finding the version would."""
+    shaped = getattr(gen, "sd_shaped", "")
+    if not shaped:
         return _clone(gen)
-    n, versions, calls = gen.__code__.co_argcount, {}, {}
+    n, versions, calls, off = gen.__code__.co_argcount, {}, {}, []
 
     def special(*args, **kw):
-        if kw or len(args) != n:
+        if off or kw or len(args) != n:
             return gen(*args, **kw)
         key = runtime.shape_key(args)
         fn = versions.get(key)
         if fn is None:
+            if shaped == "flat" and not calls and runtime.key_size(key) < SPECIALISE_SIZE:
+                off.append(True)
             calls[key] = calls.get(key, 0) + 1
             if calls[key] < SPECIALISE_AT:
                 return gen(*args)

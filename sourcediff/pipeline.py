@@ -19,6 +19,7 @@ import gast
 
 from . import codegen, optimize as opt
 from .inplace import inplace
+from .shapes import given_of
 from .splice import splice
 from .context import CHECKPOINT, Gen, is_user_function
 from .lower import classify, walk
@@ -251,11 +252,12 @@ def _scalar_fn(k):
 def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix="", shapes=None):
     """(source text, main function name, bindings, shaped) of one derivative of ``fn``; ``shapes``
     (one ``runtime.shape_key`` entry per parameter) specialises it to arguments of those shapes;
-    ``shaped`` says whether that could pay: a loop of the main function calls a shape helper."""
+    ``shaped`` says where the main function calls shape helpers, which a specialised version can
+    leave out: ``"loop"`` (in a loop), ``"flat"`` (only outside loops) or ``""`` (nowhere)."""
     gen = Gen(optimize=optimize, scalar=scalar, batch=kind == "bjvp")
     gen.tuple_wrt, gen.suffix = tuple_wrt, suffix
     func = gen.prepare(fn)
-    gen.given = shapes and {p: ("num", ()) if s == "num" else ("array", s) for p, s in zip(func.params, shapes) if s is not None}
+    gen.given = shapes and given_of(func.params, shapes)
     name = gen.fn_name("%s_%s" % (func.name, kind))
     if mode == "forward" and kind in ("jvp", "bjvp"):
         build_jvp(gen, func, wrt, name)
@@ -278,8 +280,9 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
         back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
         main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
-    shaped = mode == "reverse" and any(isinstance(n, gast.Call) and getattr(n.func, "id", None) in SHAPE_HELPERS
-                                       for s in gast.walk(main) if isinstance(s, (gast.For, gast.While)) for n in gast.walk(s))
+    helper = lambda n: isinstance(n, gast.Call) and getattr(n.func, "id", None) in SHAPE_HELPERS  # noqa: E731
+    shaped = mode == "reverse" and ("loop" if any(helper(n) for s in gast.walk(main) if isinstance(s, (gast.For, gast.While))
+                                                  for n in gast.walk(s)) else "flat" if any(map(helper, gast.walk(main))) else "")
     return src, name, gen.bindings, shaped
 
 

@@ -136,15 +136,17 @@ class Reverse:
     def adjoint(self, stmts, st):
         out = self._adjoint(stmts, st)
         rename = getattr(self, "shape_names", None)
-        if not (self.cls or rename):
+        if not (self.cls or self.sized or rename):
             return out
         for n in nodes(gast.Module(body=out, type_ignores=[])):
-            if type(n) is gast.Call and self.cls:  # a shape-only argument reads the parameter of its shape class
+            if type(n) is gast.Call and (self.cls or self.sized):  # a shape-only argument reads the parameter of its shape class
                 f = n.func.id if type(n.func) is gast.Name else getattr(n.func, "attr", None)
                 for i in SHAPE_ARGS.get(f, ()):
                     a = n.args[i] if i < len(n.args) else None
                     if type(a) is gast.Name and a.id in self.cls:
                         n.args[i] = load(self.cls[a.id])
+                    elif type(a) is gast.Name and a.id not in self.params and self.sized.get(a.id, ("num", ()))[1]:
+                        n.args[i] = self.stand_in(self.sized[a.id])  # ... or of its known shape
             elif type(n) is gast.Name and rename and type(n.ctx) is gast.Load and n.id in rename:
                 n.id = rename[n.id]  # ... or the shape stand-in of a value kept for nothing else
         return out
@@ -301,6 +303,17 @@ class Reverse:
                     e = _Unspread().visit(e)  # the sum's adjoint stays a number: every rule below broadcasts it
                 if e is not None:
                     self.acc(args[i], e, st, out)
+
+    def stand_in(self, sized):
+        """A parameter certainly shaped ``sized`` (kind, shape), else ``stand_in(shape)``: what a
+        specialised derivative reads for a value's shape (not a 0-d one: ``unbroadcast`` gives a
+        number of the type of what it reads)."""
+        for p in self.params:
+            if self.sized.get(p) == sized:
+                return load(p)
+        shape = sized[1]
+        self.gen.bind_rt("stand_in")
+        return call("stand_in", gast.Tuple(elts=[const(d) for d in shape], ctx=gast.Load()))
 
     def shaped_alike(self, v, a):
         """Do ``v`` and ``a`` certainly have one shape (one shape class, or one known shape)?"""

@@ -4,6 +4,8 @@ Generated code is ordinary Python: it calls NumPy through ``np.`` functions
 (which NumPy's dispatch protocols let other array types override) and these
 helpers. Nothing here writes into a caller's array.
 """
+import math
+
 import numpy as np
 
 
@@ -262,6 +264,18 @@ def shape_of(x):
     return z
 
 
+def stand_in(shape):
+    """``shape_of`` for a float array of ``shape``: what a derivative specialised to shapes reads
+    for the shape of a value it does not keep."""
+    z = _SHAPES.get((shape, _F64))
+    if z is None:
+        z = _SHAPES[shape, _F64] = np.broadcast_to(np.zeros(()), shape)
+    return z
+
+
+_F64 = np.dtype(np.float64)
+
+
 class _Unset:
     """What a name holds before its first assignment in generated code: using it raises the
     ``UnboundLocalError`` that the user's function itself would raise."""
@@ -421,5 +435,25 @@ def btsetitem(t, x, idx, v):
 
 def shape_key(args):
     """What a derivative specialised to argument shapes is specialised to: per argument its
-    shape (a NumPy array), ``"num"`` (a Python float or int), or None (anything else)."""
-    return tuple([a.shape if type(a) is np.ndarray else "num" if type(a) in (float, int) else None for a in args])
+    shape (a NumPy array), ``"num"`` (a Python float or int), for a dict, list or tuple
+    ``(type name, ((key, entry), ...))`` with entries like these, else None."""
+    return tuple([a.shape if type(a) is np.ndarray else "num" if type(a) in (float, int) else
+                  _container_key(a) if type(a) in _CONTAINERS else None for a in args])
+
+
+def _leaf_key(a):
+    return a.shape if type(a) is np.ndarray else "num" if type(a) in (float, int) else None
+
+
+def _container_key(a):
+    items = a.items() if type(a) is dict else enumerate(a)
+    return type(a).__name__, tuple([(k, _leaf_key(v)) if type(k) in (str, int) else (None, None) for k, v in items])
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def key_size(key):
+    """How many numbers the arrays of a ``shape_key`` hold."""
+    leaves = [e for k in key for e in ([v for _, v in k[1]] if type(k) is tuple and k and type(k[0]) is str else [k])]
+    return sum(math.prod(e) for e in leaves if type(e) is tuple)

@@ -106,6 +106,9 @@ def concrete(node, given):
         h = h0; for i in t1: t4 = h @ Wh; h = np.tanh(t4)      h, t4 -> (array, (16, 64))
     """
     steps = [s for s in walk(node.body) if isinstance(s, (gast.Assign, gast.For))]
+    if any(p is not None and (p.key in ("setitem", "append", "pop") or p.target is None or is_user_function(p.key) or
+                              isinstance(p.key, CHECKPOINT)) for p in map(classify, walk(node.body))):
+        given = {p: g for p, g in given.items() if g[0] in ("array", "num")}  # a container could change
     env = {v: _BOTTOM for s in steps for v in ([s.target.id] if isinstance(s, gast.For) else
                                                  [t.id for t in s.targets if isinstance(t, gast.Name)])}
     env.update({p: g for p, g in given.items() if p not in env})
@@ -130,7 +133,13 @@ def concrete(node, given):
                 continue
             env[v] = r if env[v] is _BOTTOM else None
             changed = True
-    return {v: r for v, r in env.items() if r not in (None, _BOTTOM) and r[1] is not None}
+    return {v: r for v, r in env.items() if r not in (None, _BOTTOM) and r[0] in ("array", "num")}
+
+
+def given_of(params, key):
+    """``concrete``'s ``given`` from a ``runtime.shape_key`` of the parameters' arguments."""
+    return {p: ("num", ()) if k == "num" else (k[0], k[1]) if k and type(k[0]) is str else ("array", k)
+            for p, k in zip(params, key) if k is not None}
 
 
 def _get(env, a):
@@ -157,7 +166,7 @@ def _shape_of(p, env):
     if "range" in kinds:
         return None
     try:
-        if elementwise(key) and not p.kwargs:
+        if elementwise(key) and not p.kwargs and set(kinds) <= {"array", "num"}:
             kind = "array" if not isinstance(key, str) or "array" in kinds else "num"
             return kind, np.broadcast_shapes(*sh)
         if key in ("MatMult", np.matmul) and kinds == ["array", "array"] and not p.kwargs:
@@ -167,6 +176,9 @@ def _shape_of(p, env):
             return ("array", _reduced(sh[0], **kw)) if len(kw) == len(p.kwargs) else None
         if key == "getitem" and kinds == ["array"] and sh[0] and _get(env, p.extra) == ("num", ()):
             return "array", sh[0][1:]  # an int index (a float one raises); bools are never "num"
+        if key == "getitem" and kinds[0] in ("dict", "list", "tuple") and isinstance(p.extra, gast.Constant):
+            e = dict(sh[0]).get(p.extra.value) if type(p.extra.value) in (str, int) else None
+            return None if e is None else ("num", ()) if e == "num" else ("array", e)
         if key == "attr.T" and kinds == ["array"]:
             return "array", sh[0][::-1]
     except (ValueError, TypeError, IndexError):  # the step itself would raise

@@ -136,8 +136,8 @@ def generate(fn, wrt, kind, mode, optimize, many, shapes=None):
     src, name, bindings, shaped = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many,
                                                     suffix="_generic" if floats else "", shapes=shapes)
     if not floats:
-        return src, name, bindings, shaped and not shapes
+        return src, name, bindings, "" if shapes else shaped
     fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize, scalar=True, tuple_wrt=many,
                                               guard=(floats, name))
     fbind.update(bindings)
-    return fsrc + "\n\n" + src, fname, fbind, False
+    return fsrc + "\n\n" + src, fname, fbind, ""

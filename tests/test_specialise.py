@@ -154,11 +154,46 @@ def test_keywords_subclasses_and_vjp_take_the_generic_version():
     assert want[0] == got[0] and all(np.array_equal(a, b) for a, b in zip(want[1], got[1]))
 
 
-def test_scalar_and_loop_free_code_is_not_wrapped():
-    def f(x, y):
-        return np.sum(x * y + np.sin(x))
-    assert not hasattr(sd.grad(f), "specialised")
+def flat(x, y):
+    return np.sum(np.tanh(x @ y + x[0]))
+
+
+def test_loop_free_code_specialises_from_a_size_on():
+    rng = np.random.default_rng(7)
+    small = [rng.standard_normal((3, 4)), rng.standard_normal((4, 4))]
+    g = sd.grad(flat, wrt=(0, 1))
+    for _ in range(3):
+        g(*small)
+    assert g.specialised == {}  # small arguments at the first call: the generic version from then on
+    big = [rng.standard_normal((130, 90)), 0.1 * rng.standard_normal((90, 90))]
+    assert 130 * 90 + 90 * 90 >= api.SPECIALISE_SIZE
+    first, second, g = both(flat, big, (0, 1))
+    assert_same(first, second)
+    src = next(iter(g.specialised.values())).source
+    assert "matmul_d" not in src and "x.T @ " in src
+    assert src.count("unbroadcast(") == 1  # x[0]'s adjoint sums the rows
+
+
+def test_scalar_and_shape_free_code_is_not_wrapped():
+    def f(x):
+        return np.sum(np.sin(x) * x)
+    assert "unbroadcast" not in sd.grad(f).source and not hasattr(sd.grad(f), "specialised")
     assert not hasattr(sd.grad(lambda a: a * 2.0), "specialised")
+
+
+def test_dict_parameters():
+    def loss(params, x):
+        h = np.tanh(x @ params["W"] + params["b"])
+        return np.sum(h * h) * params["s"]
+    rng = np.random.default_rng(8)
+    params = {"W": rng.standard_normal((150, 120)), "b": rng.standard_normal(120), "s": 0.5}
+    x = rng.standard_normal((40, 150))
+    g = sd.value_and_grad(loss)
+    first, second = g(params, x), g(params, x)
+    assert first[0] == second[0] and first[1].keys() == second[1].keys()
+    assert all(type(first[1][k]) is type(second[1][k]) and np.array_equal(first[1][k], second[1][k]) for k in params)
+    src = next(iter(g.specialised.values())).source
+    assert "matmul_d" not in src and "stand_in((120,))" in src
 
 
 def test_concrete_shapes():
