@@ -100,10 +100,14 @@ def _specialising(gen, build):
         if fn is None:
             if shaped == "flat" and not calls and runtime.key_size(key) < SPECIALISE_SIZE:
                 off.append(True)
+            if off or len(versions) >= SPECIALISE_MAX:
+                return gen(*args)
             calls[key] = calls.get(key, 0) + 1
             if calls[key] < SPECIALISE_AT:
+                if len(calls) > 256:  # shapes that do not repeat: forget them
+                    calls.clear()
                 return gen(*args)
-            fn = versions[key] = gen if len(versions) >= SPECIALISE_MAX or key.count(None) == n else _or_generic(build, key, gen)
+            fn = versions[key] = gen if key.count(None) == n else _or_generic(build, key, gen)
         return fn(*args)
     special.__name__ = special.__qualname__ = gen.__name__
     special.specialised, special.sd_generated = versions, gen  # sd_generated: what differentiating it again reads
