@@ -378,8 +378,8 @@ def optimize(fn, pure_calls=()):
         others.update(augs)
         changed = _dce(fn, pure_calls, others) or changed
         if not changed:
+            _nest(fn, pure_calls, stores, others)  # counts of the last round: nothing has changed since
             break
-    _nest(fn, pure_calls)
     return fn
 
 
@@ -387,7 +387,7 @@ _TEMP = re.compile(r"t\d+(_\w+)?$")
 _MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
 
 
-def _nest(fn, pure_calls):
+def _nest(fn, pure_calls, stores, loads):
     """Write a temporary that is read once, later in its block, into that read::
 
         t3 = t1 + t2                    h = np.tanh(t1 + t2)
@@ -395,13 +395,24 @@ def _nest(fn, pure_calls):
 
     so NumPy frees it as soon as it is used (and can compute the next step in its buffer). Only
     pure expressions move, only across assignments of pure values to other names (the read
-    itself a pure assignment or return), so nothing they read can change on the way."""
-    stores, others, augs, _ = _count(fn)
+    itself a pure assignment or return), so nothing they read can change on the way. ``stores``,
+    ``loads``: ``_count``'s counts of the names stored and read (augmented targets included)."""
+    once = {v for v, k in loads.items() if k == 1 and stores[v] == 1 and _TEMP.match(v)}
+    if not once:
+        return
+    reads, moves = {}, {}
 
-    def movable(s):
-        return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and _pure(s.value, pure_calls) and \
-            not any(isinstance(n, gast.Call) and (getattr(n.func, "attr", None) in _MUTATORS or
-                                                  any(k.arg == "out" for k in n.keywords)) for n in nodes(s.value))
+    def read(u):
+        if id(u) not in reads:
+            reads[id(u)] = set(_names(u, gast.Load))
+        return reads[id(u)]
+
+    def movable(u):
+        if id(u) not in moves:
+            moves[id(u)] = isinstance(u, gast.Assign) and isinstance(u.targets[0], gast.Name) and \
+                _pure(u.value, pure_calls) and not any(isinstance(n, gast.Call) and (
+                    getattr(n.func, "attr", None) in _MUTATORS or any(k.arg == "out" for k in n.keywords)) for n in nodes(u.value))
+        return moves[id(u)]
 
     def block(stmts):
         for s in stmts:
@@ -411,22 +422,21 @@ def _nest(fn, pure_calls):
         i = 0
         while i < len(stmts):
             s = stmts[i]
-            t = s.targets[0].id if movable(s) else None
-            if t is None or not _TEMP.match(t) or stores[t] != 1 or others[t] != 1 or augs[t]:
+            t = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) else None
+            if t not in once or not movable(s):
                 i += 1
                 continue
-            reads = set(_names(s.value, gast.Load))
             for u in stmts[i + 1:]:
                 if _is_comment(u):
                     continue
-                if t in _names(u, gast.Load):
-                    if isinstance(u, (gast.Assign, gast.Return)) and (u.value is None or _pure(u.value, pure_calls)):
+                if t in read(u):
+                    if isinstance(u, (gast.Assign, gast.Return)) and _pure(u.value, pure_calls):
                         _put(u, t, s.value)
+                        reads[id(u)] = read(u) - {t} | read(s)
                         del stmts[i]
                         i -= 1
                     break
-                if not movable(u) or u.targets[0].id in reads:
+                if not movable(u) or u.targets[0].id in read(s):
                     break
             i += 1
     block(fn.body)
-    return fn
