@@ -437,8 +437,7 @@ def shape_key(args):
     """What a derivative specialised to argument shapes is specialised to: per argument its
     shape (a NumPy array), ``"num"`` (a Python float or int), for a dict, list or tuple
     ``(type name, ((key, entry), ...))`` with entries like these, else None."""
-    return tuple([a.shape if type(a) is np.ndarray else "num" if type(a) in (float, int) else
-                  _container_key(a) if type(a) in _CONTAINERS else None for a in args])
+    return tuple([_container_key(a) if type(a) in _CONTAINERS else _leaf_key(a) for a in args])
 
 
 def _leaf_key(a):
