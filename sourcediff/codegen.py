@@ -54,9 +54,12 @@ def compile_source(src, main, module_globals, bindings):
 def compile_module(src, main, names):
     """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
     factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (
-        ", ".join(names), "\n".join("    " + l if l.strip() else "" for l in src.splitlines()), main)
+        ", ".join(names), "\n".join(_INDENT + l if l.strip() else "" for l in src.splitlines()), main)
     filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
     return _up_one_line(compile(factory, filename, "exec")), filename
+
+
+_INDENT = "    "  # the factory's: generated lines are registered indented so traceback carets line up
 
 
 def _up_one_line(code):
@@ -69,5 +72,6 @@ def _up_one_line(code):
 def instantiate(code, filename, src, module_globals, bindings):
     """The main function of a compiled factory, its source registered for tracebacks."""
     make = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    lines = [_INDENT + l if l.strip() else l for l in src.splitlines(True)]  # as compiled: columns match
+    linecache.cache[filename] = (len(src), None, lines, filename)
     return types.FunctionType(make, module_globals)(*[bindings[n] for n in sorted(bindings)])

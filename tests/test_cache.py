@@ -376,3 +376,16 @@ def test_generated_line_numbers_are_the_source_lines(tmp_path):
         frame = traceback.extract_tb(e.value.__traceback__)[-1]
         assert frame.filename.startswith("<sourcediff") and frame.name == "f_grad"
         assert bad in g.source.splitlines()[frame.lineno - 1] and frame.line == g.source.splitlines()[frame.lineno - 1].strip()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tracebacks mark the failing expression from Python 3.11 on")
+def test_traceback_carets_mark_the_failing_expression(tmp_path):
+    import traceback
+    f = write_module(tmp_path, "carets_mod", "import math\ndef f(x):\n    return math.sqrt(x * 2) + x\n").f
+    with pytest.raises(ValueError) as e:
+        sd.grad(f)(-1.0)
+    lines = traceback.format_exception(e.type, e.value, e.value.__traceback__)[-2].splitlines()
+    text, carets = lines[1], lines[2]
+    assert "math.sqrt(x * 2)" in text and carets.strip() and set(carets.strip()) <= {"^", "~"}
+    start = len(carets) - len(carets.lstrip())
+    assert text[start:start + len(carets.strip())] == "math.sqrt(x * 2)"
