@@ -210,6 +210,30 @@ def _copies(stmts, env, info):
     return out, changed
 
 
+def _dead_copies(stmts):
+    """Drop ``v = w`` where the next statement of its block that mentions ``v`` stores it without
+    reading it (``_copies`` forwarded every read); an ``if`` or loop on the way ends the search (a
+    ``break`` in it may skip the store). True if anything went."""
+    dead, pending, changed = set(), {}, False
+    for s in stmts:
+        if type(s) in (gast.If, gast.For, gast.While):
+            for attr in ("body", "orelse"):
+                changed |= _dead_copies(getattr(s, attr))
+            pending.clear()
+            continue
+        reads = set(_names(s, gast.Load)) | ({s.target.id} if type(s) is gast.AugAssign else set())
+        for v in reads:
+            pending.pop(v, None)
+        for v in _names(s, gast.Store):
+            if v in pending:
+                dead.add(id(pending.pop(v)))
+        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name:
+            pending[s.targets[0].id] = s
+    if dead:
+        stmts[:] = [s for s in stmts if id(s) not in dead]
+    return changed or bool(dead)
+
+
 def _coalesce(fn, writes, reads):
     """``w = e; v = w`` with ``w`` read nowhere else becomes ``v = e`` (``writes``, ``reads``:
     ``_count``'s stores and others, kept up to date). True if anything changed."""
@@ -369,6 +393,8 @@ def optimize(fn, pure_calls=()):
         stores.update(params)
         changed = _propagate(fn, stores)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
+        if c:
+            _dead_copies(fn.body)  # copies whose reads _copies forwarded, stored again before any other
         stores, others, augs, _ = _count(fn)
         changed = _coalesce(fn, stores, others) or c or changed
         if _negations(fn):
