@@ -1,5 +1,6 @@
-"""Optimize: drop dead code, forward copies and constants, fold 0 and 1; repeat to a fixpoint;
-then write each temporary read once into that read (``_nest``).
+"""Optimize: drop dead code (and copies stored again before any read), forward copies and
+constants, fold 0 and 1; repeat to a fixpoint; then write each temporary read once into that
+read (``_nest``).
 
 Takes a generated ``FunctionDef``; gives it back simplified, semantics unchanged.
 
