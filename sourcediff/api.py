@@ -90,16 +90,17 @@ def _specialising(gen, build):
     shaped = getattr(gen, "sd_shaped", "")
     if not shaped:
         return _clone(gen)
-    n, versions, calls, off = gen.__code__.co_argcount, {}, {}, []
+    n, versions, calls, off = gen.__code__.co_argcount, {}, {}, False
 
     def special(*args, **kw):
+        nonlocal off
         if off or kw or len(args) != n:
             return gen(*args, **kw)
         key = runtime.shape_key(args)
         fn = versions.get(key)
         if fn is None:
             if shaped == "flat" and not calls and runtime.key_size(key) < SPECIALISE_SIZE:
-                off.append(True)
+                off = True
             if off or len(versions) >= SPECIALISE_MAX:
                 return gen(*args)
             calls[key] = calls.get(key, 0) + 1

@@ -53,13 +53,15 @@ def compile_source(src, main, module_globals, bindings):
 
 def compile_module(src, main, names):
     """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
-    factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (
-        ", ".join(names), "\n".join(_INDENT + l if l.strip() else "" for l in src.splitlines()), main)
+    factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (", ".join(names), "".join(_indented(src)).rstrip("\n"), main)
     filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
     return _up_one_line(compile(factory, filename, "exec")), filename
 
 
-_INDENT = "    "  # the factory's: generated lines are registered indented so traceback carets line up
+def _indented(src):
+    """The lines of ``src`` as the factory holds them (linecache gets them so too: traceback carets
+    count columns in the compiled text)."""
+    return ["    " + l if l.strip() else "\n" for l in src.splitlines(True)]
 
 
 def _up_one_line(code):
@@ -72,6 +74,5 @@ def _up_one_line(code):
 def instantiate(code, filename, src, module_globals, bindings):
     """The main function of a compiled factory, its source registered for tracebacks."""
     make = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    lines = [_INDENT + l if l.strip() else l for l in src.splitlines(True)]  # as compiled: columns match
-    linecache.cache[filename] = (len(src), None, lines, filename)
+    linecache.cache[filename] = (len(src), None, _indented(src), filename)
     return types.FunctionType(make, module_globals)(*[bindings[n] for n in sorted(bindings)])

@@ -280,9 +280,10 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
         back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
         main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
-    helper = lambda n: isinstance(n, gast.Call) and getattr(n.func, "id", None) in SHAPE_HELPERS  # noqa: E731
-    shaped = mode == "reverse" and ("loop" if any(helper(n) for s in gast.walk(main) if isinstance(s, (gast.For, gast.While))
-                                                  for n in gast.walk(s)) else "flat" if any(map(helper, gast.walk(main))) else "")
+    helper = lambda n: type(n) is gast.Call and getattr(n.func, "id", None) in SHAPE_HELPERS  # noqa: E731
+    every = nodes(main) if mode == "reverse" else []
+    loops = [n for s in every if type(s) in (gast.For, gast.While) for n in nodes(s)]
+    shaped = "loop" if any(map(helper, loops)) else "flat" if any(map(helper, every)) else ""
     return src, name, gen.bindings, shaped
 
 

@@ -452,7 +452,12 @@ def _container_key(a):
 _CONTAINERS = (dict, list, tuple)
 
 
+def is_container_key(k):
+    """Is ``k``, one entry of a ``shape_key``, a dict's, list's or tuple's ``(type name, entries)``?"""
+    return type(k) is tuple and bool(k) and type(k[0]) is str
+
+
 def key_size(key):
     """How many numbers the arrays of a ``shape_key`` hold."""
-    leaves = [e for k in key for e in ([v for _, v in k[1]] if type(k) is tuple and k and type(k[0]) is str else [k])]
+    leaves = [e for k in key for e in ([v for _, v in k[1]] if is_container_key(k) else [k])]
     return sum(math.prod(e) for e in leaves if type(e) is tuple)

@@ -26,6 +26,8 @@ import numpy as np
 
 from .context import CHECKPOINT, is_user_function
 from .lower import classify, walk
+from .names import ids
+from .runtime import is_container_key
 
 OPS = {"Add", "Sub", "Mult", "Div", "Pow", "USub", "UAdd"}
 _RAISE = {"Sub", "Div", "Pow", "USub", "UAdd"}  # a list or tuple operand raises: it is certainly not one
@@ -105,18 +107,15 @@ def concrete(node, given):
         given Wh: (array, (64, 64)), h0: (array, (16, 64))
         h = h0; for i in t1: t4 = h @ Wh; h = np.tanh(t4)      h, t4 -> (array, (16, 64))
     """
-    steps = [s for s in walk(node.body) if isinstance(s, (gast.Assign, gast.For))]
+    pairs = [(s, classify(s)) for s in walk(node.body)]
     if any(p is not None and (p.key in ("setitem", "append", "pop") or p.target is None or is_user_function(p.key) or
-                              isinstance(p.key, CHECKPOINT)) for p in map(classify, walk(node.body))):
+                              isinstance(p.key, CHECKPOINT)) for _, p in pairs):
         given = {p: g for p, g in given.items() if g[0] in ("array", "num")}  # a container could change
-    env = {v: _BOTTOM for s in steps for v in ([s.target.id] if isinstance(s, gast.For) else
-                                                 [t.id for t in s.targets if isinstance(t, gast.Name)])}
-    env.update({p: g for p, g in given.items() if p not in env})
-    for p, g in given.items():
-        if env[p] is _BOTTOM:
-            env[p] = g
-    known = set(env) | {n.id for s in walk(node.body) for n in gast.walk(s) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
-    env.update({v: None for v in known - set(env)})  # stored some other way: unknown
+    steps = [s if isinstance(s, gast.For) else p for s, p in pairs if isinstance(s, gast.For) or
+             p is not None and p.target is not None and p.key != "setitem"]  # writes into an array keep its shape
+    env = dict.fromkeys(ids(node, gast.Store), None)  # stored other than below: unknown
+    env.update({s.target.id if isinstance(s, gast.For) else s.target: _BOTTOM for s in steps})
+    env.update(given)
     changed = True
     while changed:
         changed = False
@@ -125,10 +124,7 @@ def concrete(node, given):
                 it = _get(env, s.iter)
                 v, r = s.target.id, it if it is _BOTTOM else ("num", ()) if it == ("range", None) else None
             else:
-                p = classify(s)
-                if p is None or p.target is None or p.key == "setitem":  # writes into an array keep its shape
-                    continue
-                v, r = p.target, _shape_of(p, env)
+                v, r = s.target, _shape_of(s, env)
             if r is _BOTTOM or env[v] == r or env[v] is None:
                 continue
             env[v] = r if env[v] is _BOTTOM else None
@@ -138,7 +134,7 @@ def concrete(node, given):
 
 def given_of(params, key):
     """``concrete``'s ``given`` from a ``runtime.shape_key`` of the parameters' arguments."""
-    return {p: ("num", ()) if k == "num" else (k[0], k[1]) if k and type(k[0]) is str else ("array", k)
+    return {p: ("num", ()) if k == "num" else k if is_container_key(k) else ("array", k)
             for p, k in zip(params, key) if k is not None}
 
 
@@ -174,8 +170,12 @@ def _shape_of(p, env):
         if key in _REDUCE and len(args) == 1 and kinds == ["array"] and set(p.kwargs) <= {"axis", "keepdims"}:
             kw = {k: v.value for k, v in p.kwargs.items() if isinstance(v, gast.Constant)}
             return ("array", _reduced(sh[0], **kw)) if len(kw) == len(p.kwargs) else None
-        if key == "getitem" and kinds == ["array"] and sh[0] and _get(env, p.extra) == ("num", ()):
-            return "array", sh[0][1:]  # an int index (a float one raises); bools are never "num"
+        if key == "getitem" and kinds == ["array"] and sh[0]:
+            i = _get(env, p.extra)
+            if i is _BOTTOM:
+                return _BOTTOM  # the index is not known yet: nothing to say yet
+            if i == ("num", ()):
+                return "array", sh[0][1:]  # an int index (a float one raises); bools are never "num"
         if key == "getitem" and kinds[0] in ("dict", "list", "tuple") and isinstance(p.extra, gast.Constant):
             e = dict(sh[0]).get(p.extra.value) if type(p.extra.value) in (str, int) else None
             return None if e is None else ("num", ()) if e == "num" else ("array", e)
@@ -196,8 +196,8 @@ def _matmul(x, y):
 
 
 def _reduced(shape, axis=None, keepdims=False):
-    axes = range(len(shape)) if axis is None else [axis % len(shape)]
     if axis is not None and not (type(axis) is int and -len(shape) <= axis < len(shape)) or type(keepdims) is not bool:
-        raise ValueError
+        raise ValueError  # NumPy raises too (an axis of a 0-d array included)
+    axes = range(len(shape)) if axis is None else [axis % len(shape)]
     return tuple(1 if i in axes else s for i, s in enumerate(shape)) if keepdims else \
         tuple(s for i, s in enumerate(shape) if i not in axes)
