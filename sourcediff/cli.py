@@ -50,6 +50,12 @@ def _parser():
                    help="parameters to differentiate with respect to: names or positions (default: the first)")
     p.add_argument("--lowered", action="store_true", help="print the three-address form (sourcediff.lower) instead")
     p.add_argument("--no-optimize", action="store_true", help="skip the optimisation passes")
+    p.add_argument("--output", metavar="FILE", default=None,
+                   help="write the derivative as a standalone module (sourcediff.export) instead of printing it")
+    p.add_argument("--check", metavar="V1,V2,...", default=None,
+                   help="evaluate the derivative at these argument values and compare with central differences")
+    p.add_argument("--check-args-file", metavar="ARGS.npz", default=None,
+                   help="like --check, the arguments read from an .npz file (by parameter name, or arr_0, arr_1, ...)")
     p.add_argument("--version", action="version", version="sourcediff " + VERSION)
     return p
 
@@ -132,19 +138,67 @@ def load_function(path, names):
     return obj
 
 
+def _check_args(func, args):
+    """The argument values of ``--check`` (numbers) or ``--check-args-file`` (an .npz of arrays)."""
+    import inspect
+    import numpy as np
+    params = list(inspect.signature(func).parameters)
+    if args.check is not None:
+        try:
+            return [float(v) for v in args.check.split(",")]
+        except ValueError:
+            raise UsageError("--check expects numbers separated by commas, got %r" % args.check)
+    try:
+        with np.load(args.check_args_file) as data:
+            named = [data[p] for p in params if p in data.files]
+            values = named if named else [data["arr_%d" % i] for i in range(len(data.files))]
+    except (OSError, ValueError, KeyError) as e:
+        raise UsageError("cannot read %s: %s" % (args.check_args_file, e))
+    return [float(v) if v.ndim == 0 else v for v in values]
+
+
+def check(func, wrt, mode, values):
+    """Print the derivative beside central differences at ``values``; 0 when they agree, 1 otherwise."""
+    import numpy as np
+    import sourcediff
+    from sourcediff import api
+    idx, _ = api._wrt(func, wrt)
+    got = sourcediff.grad(func, wrt=tuple(idx), mode=mode)(*values)
+    params = api._params(func)
+    print("%-16s %22s %22s %12s" % ("argument", mode + " mode", "central differences", "error"))
+    ok = True
+    for k, i in enumerate(idx):
+        ref = api.numerical_grad(func, values, i)
+        mine = np.array(api._flat(got[k]))
+        for j, (a, b) in enumerate(zip(mine, ref)):
+            bad = not abs(a - b) <= 1e-6 + 1e-5 * abs(b)
+            ok = ok and not bad
+            label = params[i] if ref.size == 1 else "%s[%d]" % (params[i], j)
+            print("%-16s %22.12g %22.12g %12.3g%s" % (label, a, b, abs(a - b), "  MISMATCH" if bad else ""))
+    print("ok" if ok else "mismatch")
+    return 0 if ok else 1
+
+
 def _run(argv):
     args = _parser().parse_args(argv)
     path, names = parse_target(args.target)
     wrt = parse_wrt(args.wrt)
     func = load_function(path, names)
     import sourcediff
+    mode = args.mode or "reverse"
+    if args.check is not None or args.check_args_file is not None:
+        return check(func, wrt, mode, _check_args(func, args))
+    if args.output:
+        sourcediff.export(func, args.output, wrt=wrt, mode=mode, optimize=not args.no_optimize)
+        print("sourcediff: wrote %s" % args.output, file=sys.stderr)
+        return 0
     if args.lowered:
         ignored = [o for o, v in (("--mode", args.mode), ("--wrt", args.wrt), ("--no-optimize", args.no_optimize)) if v]
         if ignored:
             print("sourcediff: note: %s ignored with --lowered" % ", ".join(ignored), file=sys.stderr)
         text = sourcediff.lower(func)
     else:
-        text = sourcediff.source(func, wrt=wrt, mode=args.mode or "reverse", optimize=not args.no_optimize)
+        text = sourcediff.source(func, wrt=wrt, mode=mode, optimize=not args.no_optimize)
     text = str(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()

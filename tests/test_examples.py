@@ -50,6 +50,7 @@ def test_walkthrough(capsys):
     assert "dt2 = " in out          # reverse-mode adjoint seed
     assert "math.cos(x1)" in out
     assert out.count("forward mode") >= 2 and out.count("reverse mode") >= 2
+    assert "the exported g_grad at" in out and "import numpy as np" in out  # Part 3: sd.export
     assert "All derivatives match the hand derivations." in out
 
 
