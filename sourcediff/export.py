@@ -78,8 +78,10 @@ class _Collector:
             if obj.__name__ != name:
                 self.chunks.append("%s = %s" % (name, obj.__name__))
         elif not self._statement(name, obj):
-            if not getattr(obj, "__module__", None):
-                raise SourcediffError("export: cannot name where `%s` comes from" % name)
+            home = sys.modules.get(getattr(obj, "__module__", None) or "")
+            if getattr(home, getattr(obj, "__name__", ""), None) is not obj:
+                raise SourcediffError("export: the derivative calls `%s` (%r), which no module names" % (name, obj),
+                                      hint="define it (and any rule registered for it) at a module's top level")
             self.imports.add("from %s import %s" % (obj.__module__, obj.__name__) +
                              ("" if obj.__name__ == name else " as %s" % name))
 

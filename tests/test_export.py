@@ -235,3 +235,23 @@ def test_cli_check_args_file(corpus, tmp_path, capsys):
     assert main([str(tmp_path / "corpus_mod.py") + "::mlp", "--wrt", "x,w", "--check-args-file",
                  str(tmp_path / "args.npz")]) == 0
     assert "x[2]" in capsys.readouterr().out
+
+
+def test_export_refuses_unnamed_rule_functions(tmp_path, monkeypatch):
+    (tmp_path / "ruled_mod.py").write_text(textwrap.dedent('''
+        import sourcediff as sd
+
+        def cube(x):
+            return x ** 3
+
+        sd.defvjp(cube, lambda g, ans, x: g * 3.0 * x * x)
+        sd.defjvp(cube, lambda dx, ans, x: dx * 3.0 * x * x)
+
+        def f(x):
+            return cube(x) + x
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ruled_mod
+    assert sd.grad(ruled_mod.f)(2.0) == pytest.approx(13.0)
+    with pytest.raises(sd.SourcediffError, match="which no module names"):
+        sd.export(ruled_mod.f, str(tmp_path / "d.py"))
