@@ -1,6 +1,6 @@
 # sourcediff developer tasks. Needs only python3 (venv + pip) on a clean machine.
 #   make install   .venv with `pip install -e '.[test]'` (stamp file: re-runs only when pyproject.toml changes)
-#   make test | demo | lint | bench | soak [N=1000] [JOBS=2] | test-all
+#   make test | demo | lint | bench | soak [N=1000] [JOBS=2] | test-all | dist
 PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
@@ -9,7 +9,7 @@ N      ?= 1000
 JOBS   ?= 2
 PY_MINORS   := 9 10 11 12 13
 
-.PHONY: all install demo test bench lint soak test-all
+.PHONY: all install demo test bench lint soak test-all dist
 all: test
 
 install: $(STAMP)
@@ -62,3 +62,8 @@ test-all:
 	printf "\n== test-all summary ==$$summary\n"; \
 	if [ $$found = 0 ]; then echo "test-all: no python3.9..3.13 found"; exit 1; fi; \
 	exit $$status
+
+# A wheel and an sdist in dist/ (tests/test_dist.py installs both into clean venvs and runs a smoke test).
+dist: install
+	rm -rf dist
+	$(VPY) -m build --outdir dist .

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import pipeline, runtime, store
 from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .display import Source
 from .errors import SourcediffError
 from .rules import registry as R
 
@@ -117,7 +118,7 @@ def _specialising(gen, build):
 
 
 def _finish(fn, f, source=None):
-    fn.source = source if source is not None else getattr(fn, "source", "")
+    fn.source = Source(source if source is not None else getattr(fn, "source", ""))
     fn.__wrapped__ = f
     return fn
 
@@ -375,9 +376,9 @@ def _hess_block(inner, args, k, j, idx):
 
 
 def source(f, wrt=None, mode="reverse", optimize=True):
-    """The generated Python source of the derivative (``str``)."""
+    """The generated Python source of the derivative (a ``str``; notebooks show it highlighted)."""
     idx, many = _wrt(f, wrt)
-    return _build(f, idx, "grad", _mode(mode), optimize, many).source
+    return Source(_build(f, idx, "grad", _mode(mode), optimize, many).source)
 
 
 def lower(f):

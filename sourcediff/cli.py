@@ -1,7 +1,13 @@
 """The ``sourcediff`` command line: print a function's derivative source.
 
     sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] [--no-optimize]
+                          [--output FILE] [--check V1,V2,... | --check-args-file ARGS.npz] [--diff] [--no-color]
     python -m sourcediff ...        # the same
+
+``--output`` writes a standalone module (``sourcediff.export``); ``--check`` compares the
+derivative with central differences at the given arguments (exit 1 on a mismatch); ``--diff``
+shows each line beside its derivative statements; on a terminal the source is highlighted
+(Pygments) unless ``--no-color`` or ``NO_COLOR`` is set.
 
 FILE is imported as a fresh module (its ``if __name__ == "__main__"`` block does
 not run; anything it prints goes to stderr so stdout holds only the source).
@@ -21,6 +27,7 @@ import itertools
 import os
 import sys
 
+from . import display
 from .version import VERSION
 
 __all__ = ["main"]
@@ -56,6 +63,9 @@ def _parser():
                    help="evaluate the derivative at these argument values and compare with central differences")
     p.add_argument("--check-args-file", metavar="ARGS.npz", default=None,
                    help="like --check, the arguments read from an .npz file (by parameter name, or arr_0, arr_1, ...)")
+    p.add_argument("--diff", action="store_true",
+                   help="show each line of the function beside the derivative statements for it")
+    p.add_argument("--no-color", action="store_true", help="never highlight (also: the NO_COLOR environment variable)")
     p.add_argument("--version", action="version", version="sourcediff " + VERSION)
     return p
 
@@ -200,7 +210,13 @@ def _run(argv):
     else:
         text = sourcediff.source(func, wrt=wrt, mode=mode, optimize=not args.no_optimize)
     text = str(text)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    text = text if text.endswith("\n") else text + "\n"
+    if args.diff and not args.lowered:
+        import inspect
+        text = display.side_by_side(inspect.getsource(func), text)
+    elif display.color_wanted(sys.stdout, args.no_color):
+        text = display.to_terminal(text)
+    sys.stdout.write(text)
     sys.stdout.flush()
     return 0
 
@@ -219,7 +235,7 @@ def main(argv=None):
     except UsageError as e:
         if e.usage:
             print("usage: sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] "
-                  "[--no-optimize]", file=sys.stderr)
+                  "[--no-optimize] [--output FILE] [--check V1,V2,...] [--diff] [--no-color]", file=sys.stderr)
         print("sourcediff: error: %s" % e, file=sys.stderr)
         return 2
     except SourcediffError as e:

@@ -67,9 +67,12 @@ def test_key_depends_on_version_and_python(monkeypatch):
     assert cache.key("src") != k
 
 
-def test_version_matches_pyproject():
+def test_version_is_read_from_one_place():
     text = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'^version\s*=\s*"%s"' % re.escape(VERSION), text, re.M)
+    assert re.search(r'^dynamic\s*=\s*\["version"\]', text, re.M)
+    assert re.search(r'^version\s*=\s*\{attr\s*=\s*"sourcediff.version.VERSION"\}', text, re.M)
+    assert not re.search(r'^version\s*=\s*"', text, re.M)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", VERSION)
 
 
 # -- levels --------------------------------------------------------------------
