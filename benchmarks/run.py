@@ -63,6 +63,7 @@ if HERE not in sys.path:
 import numpy as np  # noqa: E402
 
 import workloads as W  # noqa: E402  (also puts the repo root on sys.path)
+from tests.progress import Progress  # noqa: E402
 
 HAND = "hand-written"
 SD = "sourcediff"
@@ -238,7 +239,9 @@ def run_case(case, cfg):
             _failed(r, e)
     live = [r for r in live if r.status == "ok"]
     # interleaved rounds, order rotated every round
+    bar = Progress(cfg.rounds, "%s rounds " % case.key)
     for k in range(cfg.rounds):
+        bar.update(k)
         order = live[k % len(live):] + live[:k % len(live)] if live else []
         for r in order:
             if r.status != "ok":
@@ -248,6 +251,8 @@ def run_case(case, cfg):
                 r.samples.append(r.timer.timeit(r.number) / r.number)
             except Exception as e:  # noqa: BLE001
                 _failed(r, e)
+    bar.update(cfg.rounds)
+    bar.close()
     live = [r for r in live if r.status == "ok"]
 
     if case.memory:

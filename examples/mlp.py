@@ -13,9 +13,12 @@ The parameters live in a dict, and ``sd.value_and_grad`` returns the loss and
 a gradient dict with the same keys and shapes from one forward and one
 backward sweep.  Plain gradient descent does the rest.
 """
+import sys
+
 import numpy as np
 
 import sourcediff as sd
+from _plot import plot_path, save_curve
 
 
 def make_spirals(n_per_class=100, noise=0.15, seed=0):
@@ -67,7 +70,8 @@ def train(params, X, Y, steps=1000, learning_rate=0.3, report_every=100):
     return params, history
 
 
-def main():
+def main(argv=()):
+    plot = plot_path(argv, __doc__.splitlines()[0])
     X, labels = make_spirals()
     Y = np.eye(2)[labels]
     params = init_params()
@@ -85,7 +89,9 @@ def main():
     print("loss %.4f -> %.4f, training accuracy %.3f" % (history[0], history[-1], acc))
     assert history[-1] < history[0] / 2
     assert acc > 0.9
+    if plot:
+        save_curve(plot, history, "MLP on two spirals: training loss", "cross-entropy")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

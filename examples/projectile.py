@@ -16,8 +16,10 @@ the ball lands on the target.  (Measuring the angle in degrees keeps the two
 partial derivatives of similar size, so one plain learning rate suits both.)
 """
 import math
+import sys
 
 import sourcediff as sd
+from _plot import plot_path, save_curve
 
 GRAVITY = 9.81  # m/s^2
 DRAG = 0.02     # 1/m: drag deceleration = DRAG * |v| * v
@@ -51,14 +53,16 @@ def miss_squared(angle, speed):
     return (landing_distance(angle, speed) - TARGET) ** 2
 
 
-def aim(angle, speed, learning_rate=0.1, max_steps=100):
-    """Gradient descent on the squared miss; returns (angle, speed, steps)."""
+def aim(angle, speed, learning_rate=0.1, max_steps=100, history=None):
+    """Gradient descent on the squared miss; returns (angle, speed, steps); appends each |miss| to ``history``."""
     dmiss = sd.grad(miss_squared, wrt=("angle", "speed"))
     print("step    angle(deg)   speed(m/s)   landing(m)        miss(m)")
     for step in range(max_steps):
         miss = landing_distance(angle, speed) - TARGET
         print("%4d  %12.6f %12.6f %12.6f %+14.3e"
               % (step, angle, speed, miss + TARGET, miss))
+        if history is not None:
+            history.append(abs(miss))
         if abs(miss) < 1e-6:
             return angle, speed, step
         d_angle, d_speed = dmiss(angle, speed)
@@ -67,7 +71,8 @@ def aim(angle, speed, learning_rate=0.1, max_steps=100):
     raise RuntimeError("did not hit the target in %d steps" % max_steps)
 
 
-def main():
+def main(argv=()):
+    plot = plot_path(argv, __doc__.splitlines()[0])
     angle, speed = 35.0, 20.0
     print("target distance: %.1f m" % TARGET)
     print("start: angle %.1f deg, speed %.1f m/s lands at %.3f m"
@@ -79,13 +84,16 @@ def main():
     print("d(landing)/d(angle) = %.4f m/deg, d(landing)/d(speed) = %.4f s" % (d_angle, d_speed))
     print()
 
-    angle, speed, steps = aim(angle, speed)
+    history = []
+    angle, speed, steps = aim(angle, speed, history=history)
     miss = landing_distance(angle, speed) - TARGET
     print()
     print("hit after %d steps: angle %.4f deg, speed %.4f m/s, miss %.2e m"
           % (steps, angle, speed, abs(miss)))
     assert abs(miss) < 1e-3 * TARGET
+    if plot:
+        save_curve(plot, history, "Aiming: distance from the target", "|miss| (m)", log=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

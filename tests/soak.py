@@ -21,8 +21,10 @@ os.environ.setdefault("SOURCEDIFF_CACHE", "0")
 
 try:
     from tests import programs as P
+    from tests.progress import Progress
 except ImportError:  # run as a script from tests/
     import programs as P
+    from progress import Progress
 
 import sourcediff as sd
 
@@ -77,16 +79,19 @@ def main(argv=None):
     else:
         pool, results = None, map(check_seed, jobs)
     cats = {}
+    bar = Progress(a.n, "soak ")
     for done, (seed, outcome, detail, cat) in enumerate(results, 1):
+        bar.update(done, "wrong %d, errors %d" % (counts["wrong"], counts["error"]))
         counts[outcome] += 1
         if cat:
             cats.setdefault((outcome, cat), []).append(seed)
         if detail and shown < a.show:
             shown += 1
             print("=== %s (program %d)\n%s\n" % (outcome, seed, detail), flush=True)
-        if done % 500 == 0:
+        if done % 500 == 0 and not bar.on:
             print("... %d programs, %.1f/s, wrong %d, errors %d, refused %d" % (
                 done, done / (time.time() - t0), counts["wrong"], counts["error"], counts["refused"]), file=sys.stderr, flush=True)
+    bar.close()
     if pool:
         pool.close()
         pool.join()

@@ -9,6 +9,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
+sys.path.insert(0, EXAMPLES)  # as when an example runs as a script: its folder's _plot module is importable
 NAMES = ["walkthrough", "inverse_problem", "projectile", "mlp", "tensor_walkthrough", "loops_and_branches"]
 
 
@@ -38,7 +39,8 @@ def test_example_is_a_script_with_a_docstring(name):
     assert module.__doc__ and module.__doc__.strip()
     assert callable(module.main)
     with open(os.path.join(EXAMPLES, name + ".py")) as fh:
-        assert 'if __name__ == "__main__":\n    main()' in fh.read()
+        text = fh.read()
+    assert 'if __name__ == "__main__":\n    main()' in text or 'if __name__ == "__main__":\n    main(sys.argv[1:])' in text
 
 
 def test_walkthrough(capsys):
@@ -102,3 +104,14 @@ def test_loops_and_branches(capsys):
     out = run_main("loops_and_branches", capsys)
     assert "tape.pop()" in out and "reversed(" in out
     assert "forward and reverse mode agree with finite differences on every path." in out
+
+
+@pytest.mark.parametrize("name", ["inverse_problem", "projectile", "mlp"])
+def test_plot_writes_a_png(name, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / (name + ".png")
+    load(name).main(["--plot", str(path)])
+    with open(path, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 5000  # a drawn figure, not an empty canvas
+    assert "saved %s" % path in capsys.readouterr().out
