@@ -319,7 +319,7 @@ def _bzero(t):
 
 def bzeros(x):
     """The batched zero of ``x``: 0.0, kept inside ``x``'s list/tuple/dict structure (``append`` needs a list)."""
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple)) and not is_struct(x):
         return type(x)(bzeros(v) for v in x)
     if isinstance(x, dict):
         return {k: bzeros(v) for k, v in x.items()}

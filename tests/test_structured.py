@@ -205,8 +205,18 @@ def test_list_of_namedtuples_in_a_loop():
     check(listed, ps, X)
 
 
+def layer_of(m):
+    return m.layer
+
+
+def through_callee(m, x):
+    q = layer_of(m)
+    return np.sum(np.sin(q.w * x)) * q.b * m.scale
+
+
 def test_structured_argument_passed_to_a_callee():
     check(calls_inner, PA(np.array([1.0, 2.0, 3.0]), 1.5), X)
+    check(through_callee, model(), X)  # the callee returns a structured value
 
 
 def test_registered_container():
