@@ -100,9 +100,12 @@ def add(a, b):
         return b
     if isinstance(b, float) and b == 0.0 and not isinstance(a, (int, float)):
         return a
-    if is_struct(a) or is_struct(b):
+    if not (isinstance(a, _ARITH) and isinstance(b, _ARITH)) and (is_struct(a) or is_struct(b)):
         return add(tuple(_kids(a, a if is_struct(a) else b)), tuple(_kids(b, b if is_struct(b) else a)))
     return a + b
+
+
+_ARITH = (np.ndarray, np.generic, float, int)
 
 
 def tindex(t, idx):
@@ -587,6 +590,9 @@ def child_index(x, name, where=None):
             found = None
         if type(found) is _Child:
             return found.i
+        hits = [i for i, c in enumerate(kids) if c is getattr(x, name, kids)]  # unflatten converted the stand-ins
+        if len(hits) == 1:
+            return hits[0]
         _refuse(where, "`.%s` of a %s is none of the children its flatten function gives" % (name, t.__name__),
                 "differentiate through the children themselves (unflatten(aux, children).%s must be one)" % name)
     if names is not None:

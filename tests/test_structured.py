@@ -47,6 +47,16 @@ class Reg:
 sd.register_container(Reg, lambda r: ((r.w, r.b), "aux"), lambda aux, ch: Reg(*ch))
 
 
+class Converting:
+    """A registered container whose unflatten converts its children (stand-ins do not survive it)."""
+
+    def __init__(self, w, b):
+        self.w, self.b = np.asarray(w, dtype=float), float(b)
+
+
+sd.register_container(Converting, lambda r: ((r.w, r.b), None), lambda aux, ch: Converting(*ch))
+
+
 class Plain:
     def __init__(self, w, b):
         self.w, self.b = w, b
@@ -222,6 +232,10 @@ def test_structured_argument_passed_to_a_callee():
 def test_registered_container():
     check(nt, Reg(2.0, 3.0), 1.5)
     check(inner, Reg(np.array([1.0, -2.0, 0.5]), 0.75), X)
+    g = sd.grad(inner)(Converting([1.0, -2.0, 0.5], 0.75), X)
+    assert type(g) is Converting
+    np.testing.assert_allclose(g.w, X * 0.75)  # d/dw sum(w x) b = x b
+    assert g.b == pytest.approx(np.sum(np.array([1.0, -2.0, 0.5]) * X))
 
 
 def test_wrt_names_and_tuples():
