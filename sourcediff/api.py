@@ -305,6 +305,8 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
                                       hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
             t = t.reshape(b)
         rows.append(t)
+    if not isinstance(x, (int, float)):  # after the sweeps, which refuse reading its attributes at their lines
+        runtime.check_leaf(x)
     if out_shape == ():
         g = np.concatenate(rows).reshape(shape) if rows else np.zeros(shape)
         return g if isinstance(x, np.ndarray) else float(g)

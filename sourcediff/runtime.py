@@ -243,7 +243,20 @@ def grad_like(g, x):
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}
         return {k: grad_like(g.get(k, 0.0), v) for k, v in x.items()}
+    check_leaf(x)
     return g
+
+
+def check_leaf(x):
+    """Refuse to differentiate with respect to an object of a class sourcediff knows nothing of
+    (neither a number, an array nor a container): its derivative would have no structure."""
+    if isinstance(x, (np.generic, bool, complex, str, bytes, type(None))) or hasattr(x, "shape") and hasattr(x, "dtype"):
+        return
+    from .errors import SourcediffError
+    name = type(x).__name__
+    raise SourcediffError("cannot differentiate with respect to a %s object" % name,
+                          hint="make %s a NamedTuple or a dataclass, or register it with sd.register_container(%s, "
+                               "flatten, unflatten)" % (name, name))
 
 
 def seed_one(y):

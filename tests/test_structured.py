@@ -61,6 +61,10 @@ class Plain:
     def __init__(self, w, b):
         self.w, self.b = w, b
 
+    @property
+    def T(self):
+        return self.w
+
 
 # -- central differences over these structures, written independently of sourcediff ----------------
 
@@ -208,6 +212,7 @@ def test_dataclass_holding_namedtuple_of_arrays():
     g = check(layered, model(), X)
     assert g.name == "m"  # a constant child is kept, as dataclasses.replace keeps it
     check(layered, model(), X, wrt=1)
+    assert sd.check_grads(layered, model(), X, wrt=(0, 1))
 
 
 def test_list_of_namedtuples_in_a_loop():
@@ -293,6 +298,9 @@ def test_unregistered_object_refused_at_its_line(mode):
     assert e.value.filename == __file__ and e.value.lineno == nt.__code__.co_firstlineno + 1
     assert "p.w * x + p.b * p.b" in msg
     assert sd.grad(nt, wrt=1, mode=mode)(Plain(2.0, 3.0), 1.5) == 2.0  # not active: its attributes are constants
+    with pytest.raises(sd.SourcediffError, match="with respect to a Plain object") as e:
+        sd.grad(lambda p: 2.0 * p.T, mode=mode)(Plain(2.0, 3.0))  # `.T` read as an array's: no derivative for a Plain
+    assert "sd.register_container(Plain" in str(e.value)
 
 
 class WithProperty(NamedTuple):
