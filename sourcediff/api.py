@@ -198,8 +198,8 @@ def jvp(f=None, wrt=None):
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
-        for x in (x for i in idx for x in _structs(args[i])):
-            runtime.struct_children(x)  # refuses a type with an attribute read as an array's
+        for i in idx:
+            _check_arg(args[i])
         val, tan = gen(*args, *ts)
         return val, _like(tan, val)
     return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
@@ -225,6 +225,18 @@ def _like(t, v):
     if _has_struct(v):  # a structured value's tangent may be its children's: its own type again
         return runtime.grad_like(t, v)
     return t
+
+
+def _check_arg(x):
+    """Refuse, in ``x``, an object of an unknown class and a structured value with an attribute read as
+    an array's (what a reverse gradient's ``grad_like`` refuses; a tangent passed in goes nowhere near it)."""
+    if runtime.is_struct(x):
+        runtime.struct_children(x)
+    elif isinstance(x, (dict, list, tuple)):
+        for e in (x.values() if isinstance(x, dict) else x):
+            _check_arg(e)
+    elif not isinstance(x, (float, int, np.ndarray)):
+        runtime.check_leaf(x)
 
 
 def _has_struct(v):

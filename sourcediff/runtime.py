@@ -5,6 +5,7 @@ Generated code is ordinary Python: it calls NumPy through ``np.`` functions
 helpers. Nothing here writes into a caller's array.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -250,7 +251,7 @@ def grad_like(g, x):
 def check_leaf(x):
     """Refuse to differentiate with respect to an object of a class sourcediff knows nothing of
     (neither a number, an array nor a container): its derivative would have no structure."""
-    if isinstance(x, (np.generic, bool, complex, str, bytes, type(None))) or hasattr(x, "shape") and hasattr(x, "dtype"):
+    if isinstance(x, (numbers.Number, str, bytes, type(None))) or hasattr(x, "shape") and hasattr(x, "dtype"):
         return
     from .errors import SourcediffError
     name = type(x).__name__

@@ -301,6 +301,8 @@ def test_unregistered_object_refused_at_its_line(mode):
     with pytest.raises(sd.SourcediffError, match="with respect to a Plain object") as e:
         sd.grad(lambda p: 2.0 * p.T, mode=mode)(Plain(2.0, 3.0))  # `.T` read as an array's: no derivative for a Plain
     assert "sd.register_container(Plain" in str(e.value)
+    with pytest.raises(sd.SourcediffError, match="with respect to a Plain object"):
+        sd.jvp(lambda p: 2.0 * p.T)(Plain(2.0, 3.0), Plain(1.0, 0.0))
 
 
 class WithProperty(NamedTuple):
