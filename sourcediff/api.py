@@ -281,7 +281,8 @@ def _map(x, leaf):
     if isinstance(x, dict):
         return {k: _map(x[k], leaf) for k in x}
     if runtime.is_struct(x):
-        return runtime.struct_rebuild(x, [_map(c, leaf) if runtime._numeric(c) else c for c in runtime.struct_children(x)])
+        kids = runtime.struct_children(x)
+        return runtime.struct_rebuild(x, [_map(c, leaf) if runtime._numeric(c) else c for c in kids])
     if isinstance(x, (list, tuple)):
         return type(x)(_map(e, leaf) for e in x)
     return leaf(x)
@@ -361,8 +362,9 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
 
 
 def _no_jacobian(x):
-    raise SourcediffError("a Jacobian with respect to a %s (a structured value) has no array shape" % type(x).__name__,
-                          hint="use sd.grad, sd.vjp or sd.jvp, whose results have the %s's structure" % type(x).__name__)
+    name = type(x).__name__
+    raise SourcediffError("a Jacobian with respect to a %s (a structured value) has no array shape" % name,
+                          hint="use sd.grad, sd.vjp or sd.jvp, whose results have the %s's structure" % name)
 
 
 @_decorator

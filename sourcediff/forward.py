@@ -156,8 +156,8 @@ class Forward:
         if field_read(k):
             if not lv[0]:
                 return None
-            return [assign(dv, call(self.rt("tgetattr"), self.tan(args[0], d, live), load(args[0].id), const(field_read(k)),
-                                    const(self.func.at(s))))]
+            return [assign(dv, call(self.rt("tgetattr"), self.tan(args[0], d, live), load(args[0].id),
+                                    const(field_read(k)), const(self.func.at(s))))]
         if k == "setitem":
             if not (lv[0] or lv[1]):
                 return None

@@ -236,7 +236,8 @@ def grad_like(g, x):
         return float(g) if np.ndim(g) == 0 else g
     if is_struct(x):  # the same type again: children that are no numbers, arrays or containers are kept
         kids = _kids(g, x) or [0.0] * len(struct_children(x))
-        return struct_rebuild(x, [grad_like(gi, xi) if _numeric(xi) else xi for gi, xi in zip(kids, struct_children(x))])
+        return struct_rebuild(x, [grad_like(gi, xi) if _numeric(xi) else xi
+                                  for gi, xi in zip(kids, struct_children(x))])
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
             g = list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else [0.0] * len(x)
@@ -464,8 +465,8 @@ def shape_key(args):
     shape (a NumPy array), ``"num"`` (a Python float or int), for a dict, list or tuple
     ``(type name, ((key, entry), ...))`` with entries like these, for a NamedTuple or dataclass
     ``("struct", ((field, entry), ...))``, else None."""
-    return tuple([_container_key(a) if type(a) in _CONTAINERS else _leaf_key(a) if type(a) in _LEAVES else _struct_key(a)
-                  for a in args])
+    return tuple([_container_key(a) if type(a) in _CONTAINERS else _leaf_key(a) if type(a) in _LEAVES
+                  else _struct_key(a) for a in args])
 
 
 def _leaf_key(a):
@@ -652,7 +653,8 @@ def register_container(cls, flatten, unflatten):
     reading an attribute that is one of its children is differentiated."""
     from .errors import SourcediffError
     if not isinstance(cls, type) or not callable(flatten) or not callable(unflatten):
-        raise SourcediffError("register_container needs a class and two functions, got %r, %r, %r" % (cls, flatten, unflatten),
+        raise SourcediffError("register_container needs a class and two functions, got %r, %r, %r"
+                              % (cls, flatten, unflatten),
                               hint="sd.register_container(cls, flatten, unflatten)")
     CONTAINERS[cls] = (flatten, unflatten)
     return cls

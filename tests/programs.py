@@ -768,7 +768,8 @@ def check_program(prog, timeout=20):
     for i, (a, gr, gf) in enumerate(zip(prog.args, g_rev, g_fwd)):
         for mode, g in (("reverse", gr), ("forward", gf)):
             if isinstance(a, (SN, SD)) and type(g) is not type(a):
-                raise Mismatch("%s gradient %d is a %s for a %s argument" % (mode, i, type(g).__name__, type(a).__name__))
+                raise Mismatch("%s gradient %d is a %s for a %s argument"
+                               % (mode, i, type(g).__name__, type(a).__name__))
             if np.shape(g) != np.shape(a):
                 raise Mismatch("%s gradient %d has shape %s, argument %s" % (mode, i, np.shape(g), np.shape(a)))
             if isinstance(a, np.ndarray) and not isinstance(g, np.ndarray):
