@@ -578,6 +578,8 @@ def _kids(t, x):
         return list(t)
     if is_struct(t):
         return struct_children(t)
+    if isinstance(x, tuple) and isinstance(t, (np.ndarray, np.generic, int, float)):  # np.asarray(p): as for a tuple
+        return list(np.broadcast_to(t, np.shape(x)))
     raise AssertionError("sourcediff bug: %r as the derivative of a %s" % (t, type(x).__name__))
 
 

@@ -173,8 +173,12 @@ def test_namedtuple_indexing_and_unpacking(mode):
     assert sd.grad(unpacked, mode=mode)(P(2.0, 3.0), 1.5) == P(1.5, 6.0)
 
 
+def as_array(p, x):
+    return np.sum(np.asarray(p) ** 2) * x + p.w * x
+
+
 def test_scalar_cases_against_differences():
-    for f in (nt, by_index, unpacked):
+    for f in (nt, by_index, unpacked, as_array):
         check(f, P(2.0, 3.0), 1.5)
     check(nt, D(-0.5, 1.25), 0.75)
 
