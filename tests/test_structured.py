@@ -247,9 +247,10 @@ def test_registered_container():
     assert g.b == pytest.approx(np.sum(np.array([1.0, -2.0, 0.5]) * X))
 
 
-def test_wrt_names_and_tuples():
+@pytest.mark.parametrize("mode", MODES)
+def test_wrt_names_and_tuples(mode):
     p = PA(np.array([1.0, 2.0, 3.0]), 1.5)
-    gp, gx = sd.grad(inner, wrt=("q", "x"))(p, X)
+    gp, gx = sd.grad(inner, wrt=("q", "x"), mode=mode)(p, X)
     assert type(gp) is PA
     np.testing.assert_allclose(leaves(gp), fd(inner, (p, X), 0), rtol=1e-6)
     np.testing.assert_allclose(gx, fd(inner, (p, X), 1), rtol=1e-6)
