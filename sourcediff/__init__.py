@@ -16,6 +16,8 @@ from .export import export  # noqa: F401
 from .display import show  # noqa: F401
 from .api import (check_grads, checkpoint, defjvp, defvjp, grad, hessian, jacobian, jvp, lower, source,  # noqa: F401
                   stop_gradient, value_and_grad, vjp)
+from .runtime import register_container  # noqa: F401
 
 __all__ = ["__version__", "rules", "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower", "check_grads",
-           "stop_gradient", "checkpoint", "defvjp", "defjvp", "export", "show", "SourcediffError"]
+           "stop_gradient", "checkpoint", "defvjp", "defjvp", "register_container", "export", "show",
+           "SourcediffError"]

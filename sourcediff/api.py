@@ -199,6 +199,8 @@ def jvp(f=None, wrt=None):
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
+        for i in idx:
+            _check_arg(args[i])
         val, tan = gen(*args, *ts)
         return val, _like(tan, val)
     return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
@@ -221,7 +223,34 @@ def vjp(f=None, wrt=None):
 def _like(t, v):
     if isinstance(t, float) and t == 0.0 and not isinstance(v, float):
         return runtime.zeros_like(v)
+    if _has_struct(v):  # a structured value's tangent may be its children's: its own type again
+        return runtime.grad_like(t, v)
     return t
+
+
+def _check_arg(x):
+    """Refuse, in ``x``, an object of an unknown class and a structured value with an attribute read as
+    an array's (what a reverse gradient's ``grad_like`` refuses; a tangent passed in goes nowhere near it)."""
+    if runtime.is_struct(x):
+        runtime.struct_children(x)
+    elif isinstance(x, (dict, list, tuple)):
+        for e in (x.values() if isinstance(x, dict) else x):
+            _check_arg(e)
+    elif not isinstance(x, (float, int, np.ndarray)):
+        runtime.check_leaf(x)
+
+
+def _has_struct(v):
+    return next(_structs(v), None) is not None
+
+
+def _structs(v):
+    """The structured values in ``v`` (itself, or inside its dicts, lists and tuples)."""
+    if runtime.is_struct(v):
+        yield v
+    elif isinstance(v, (dict, list, tuple)):
+        for e in (v.values() if isinstance(v, dict) else v):
+            yield from _structs(e)
 
 
 def _dtype(x, y):
@@ -241,14 +270,23 @@ def _unflat(x, values):
     """Values in ``_flat`` order, put back into the structure of ``x``."""
     it = iter(values)
 
-    def go(v):
-        if isinstance(v, dict):
-            return {k: go(v[k]) for k in v}
-        if isinstance(v, (list, tuple)):
-            return type(v)(go(e) for e in v)
+    def leaf(v):
         a = np.array([next(it) for _ in range(np.size(v))], dtype=float).reshape(np.shape(v))
         return float(a) if not isinstance(v, np.ndarray) else a
-    return go(x)
+    return _map(x, leaf)
+
+
+def _map(x, leaf):
+    """``x`` with each number or array ``v`` in it replaced by ``leaf(v)``, in ``_flat`` order: the same
+    dict / list / tuple / structured nesting (a structured value's constant children kept)."""
+    if isinstance(x, dict):
+        return {k: _map(x[k], leaf) for k in x}
+    if runtime.is_struct(x):
+        kids = runtime.struct_children(x)
+        return runtime.struct_rebuild(x, [_map(c, leaf) if runtime._numeric(c) else c for c in kids])
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map(e, leaf) for e in x)
+    return leaf(x)
 
 
 CHUNK = 2 ** 22  # a batched sweep carries at most this many seed elements (directions x input size)
@@ -260,7 +298,9 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
     through the batched jvp, a chunk of directions per sweep; a container, whose tangents would
     be containers of batches, through the plain jvp, one direction per sweep."""
     x = args[i]
-    if isinstance(x, (dict, list, tuple)):
+    if runtime.is_struct(x) and out_shape != ():
+        _no_jacobian(x)
+    if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
         return _jac_fwd_each(_build(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
     jv = _build(f, idx, "bjvp", "forward", optimize, True)
     shape, n = np.shape(x), int(np.size(x))
@@ -279,6 +319,8 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
                                       hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
             t = t.reshape(b)
         rows.append(t)
+    if not isinstance(x, (int, float)):  # after the sweeps, which refuse reading its attributes at their lines
+        runtime.check_leaf(x)
     if out_shape == ():
         g = np.concatenate(rows).reshape(shape) if rows else np.zeros(shape)
         return g if isinstance(x, np.ndarray) else float(g)
@@ -320,6 +362,12 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     return J.reshape(O + np.shape(x))
 
 
+def _no_jacobian(x):
+    name = type(x).__name__
+    raise SourcediffError("a Jacobian with respect to a %s (a structured value) has no array shape" % name,
+                          hint="use sd.grad, sd.vjp or sd.jvp, whose results have the %s's structure" % name)
+
+
 @_decorator
 def jacobian(f, wrt=None, mode="reverse"):
     """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
@@ -338,6 +386,9 @@ def jacobian(f, wrt=None, mode="reverse"):
 
     def jac(*args, **kw):
         args = _bind(f, args, kw)
+        for x in (args[i] for i in idx):
+            if runtime.is_struct(x):
+                _no_jacobian(x)
         y = f(*args)
         rows = [[] for _ in idx]
         for e in _basis(y):
@@ -420,29 +471,23 @@ def _invalidate():
 
 
 def _flat(x):
-    if isinstance(x, dict):
-        return [v for k in x for v in _flat(x[k])]
-    if isinstance(x, (list, tuple)):
-        return [v for e in x for v in _flat(e)]
-    return list(np.ravel(np.asarray(x, dtype=float)))
+    out = []
+    _map(x, lambda v: out.extend(np.ravel(np.asarray(v, dtype=float))))
+    return out
 
 
 def _perturb(x, j, h):
     """``x`` with its ``j``-th scalar (in ``_flat`` order) moved by ``h``."""
     counter = itertools.count()
 
-    def go(v):
-        if isinstance(v, dict):
-            return {k: go(v[k]) for k in v}
-        if isinstance(v, (list, tuple)):
-            return type(v)(go(e) for e in v)
+    def leaf(v):
         a = np.array(v, dtype=float)
         flat = a.reshape(-1)
         for q in range(flat.size):
             if next(counter) == j:
                 flat[q] += h
         return float(a) if np.ndim(v) == 0 and not isinstance(v, np.ndarray) else a
-    return go(x)
+    return _map(x, leaf)
 
 
 def numerical_grad(f, args, i, h=1e-6):

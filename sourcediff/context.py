@@ -163,6 +163,8 @@ class Gen:
             if k in STRUCT:
                 pos = STRUCT[k]
                 return list(range(len(p.args))) if pos is None else pos
+            if lower.field_read(k):
+                return [0]  # a child of a structured value
             if k in NONDIFF_ATTR_KEYS or k.startswith("attr.") or R.is_nondiff(k):
                 return []
             rule = R.lookup(R.VJP, k)

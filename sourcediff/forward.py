@@ -19,7 +19,7 @@ Before::                         After (wrt a, b)::
 import gast
 
 from . import activity
-from .lower import ATTR_KEYS, classify, defined_at
+from .lower import ATTR_KEYS, classify, defined_at, field_read
 from .reverse import zero_of
 from .names import assign, call, clone, const, ids, load
 from .rules import batched as B, registry as R
@@ -153,6 +153,11 @@ class Forward:
             if not lv[0]:
                 return None
             return [assign(dv, call(self.rt("tindex"), self.tan(args[0], d, live), _index_value(p.extra)))]
+        if field_read(k):
+            if not lv[0]:
+                return None
+            return [assign(dv, call(self.rt("tgetattr"), self.tan(args[0], d, live), load(args[0].id),
+                                    const(field_read(k)), const(self.func.at(s))))]
         if k == "setitem":
             if not (lv[0] or lv[1]):
                 return None

@@ -162,6 +162,11 @@ class Func:
         col = (getattr(node, "col_offset", 0) or 0) + self.indent
         return self.filename, fl, col, linecache.getline(self.filename, fl).rstrip("\n") or None
 
+    def at(self, node):
+        """``file:line:col`` of a node, for the refusals a runtime helper can only make when it runs."""
+        f, ln, col, _ = self.where(node)
+        return "%s:%d:%d" % (f, ln, col + 1)
+
     def error(self, message, node, hint=None):
         f, ln, col, line = self.where(node)
         return SourcediffError(message, f, ln, col, line, hint)

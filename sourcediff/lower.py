@@ -38,9 +38,17 @@ METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
 VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
 ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
 ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
-NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype"}
+NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "nbytes", "itemsize"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
+
+
+def field_read(key):
+    """The attribute a step ``v = a.attr`` reads when it is none of an array's (``ATTRS``, ``NONDIFF_ATTRS``):
+    a child of a structured value (NamedTuple, dataclass, registered container); else None."""
+    if type(key) is str and key.startswith("attr.") and key[5:] not in ATTRS and key[5:] not in NONDIFF_ATTRS:
+        return key[5:]
+    return None
 
 
 def is_atom(e):

@@ -25,7 +25,7 @@ import numpy as np
 from . import activity, shapes
 from .codegen import comment
 from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
-from .lower import ATTR_KEYS, classify, defined_at, walk
+from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
 
@@ -259,6 +259,14 @@ class Reverse:
                 self.gen.bind_rt("getitem_vjp")
                 cur = load(self.a(x.id)) if x.id in st else const(None)
                 out.append(assign(self.a(x.id), call("getitem_vjp", cur, load(x.id), index_value(p.extra), g)))
+                st.add(x.id)
+        elif field_read(k):
+            x = args[0]
+            if isinstance(x, gast.Name) and x.id in self.active:
+                self.gen.bind_rt("getattr_vjp")
+                cur = load(self.a(x.id)) if x.id in st else const(None)
+                out.append(assign(self.a(x.id), call("getattr_vjp", cur, load(x.id), const(field_read(k)), g,
+                                                     const(self.func.at(s)))))
                 st.add(x.id)
         elif k == "pop":
             x = args[0]

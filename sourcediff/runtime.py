@@ -5,6 +5,7 @@ Generated code is ordinary Python: it calls NumPy through ``np.`` functions
 helpers. Nothing here writes into a caller's array.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -75,6 +76,8 @@ def zeros_like(x):
         return 0.0
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.zeros_like(x, dtype=np.result_type(x, np.float64) if not np.issubdtype(np.asarray(x).dtype, np.inexact) else None)
+    if is_struct(x):
+        return struct_rebuild(x, [zeros_like(c) if _numeric(c) else c for c in struct_children(x)])
     if isinstance(x, tuple):
         return tuple(zeros_like(v) for v in x)
     if isinstance(x, list):
@@ -85,9 +88,11 @@ def zeros_like(x):
 
 
 def add(a, b):
-    """Add two adjoints of any structure (numbers, arrays, tuples, lists, dicts)."""
+    """Add two adjoints of any structure (numbers, arrays, tuples, lists, dicts; a structured value's
+    adjoint, its children's adjoints in a tuple or the structured value itself, gives a tuple)."""
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return type(a)(add(x, y) for x, y in zip(a, b))
+        out = [add(x, y) for x, y in zip(a, b)]
+        return out if type(a) is list else tuple(out)
     if isinstance(a, dict) and isinstance(b, dict):
         out = {k: add(a[k], b[k]) if k in b else a[k] for k in a}
         out.update((k, v) for k, v in b.items() if k not in a)
@@ -96,7 +101,12 @@ def add(a, b):
         return b
     if isinstance(b, float) and b == 0.0 and not isinstance(a, (int, float)):
         return a
+    if not (isinstance(a, _ARITH) and isinstance(b, _ARITH)) and (is_struct(a) or is_struct(b)):
+        return add(tuple(_kids(a, a if is_struct(a) else b)), tuple(_kids(b, b if is_struct(b) else a)))
     return a + b
+
+
+_ARITH = (np.ndarray, np.generic, float, int)
 
 
 def tindex(t, idx):
@@ -188,7 +198,7 @@ def snapshot(x):
 
 def unit_seed(x):
     """The seed of a forward-mode gradient: 1.0 for a scalar argument."""
-    if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)):
+    if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)) or is_struct(x):
         from .errors import SourcediffError
         raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s" % (np.shape(x),),
                               hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
@@ -224,6 +234,10 @@ def grad_like(g, x):
         return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return float(g) if np.ndim(g) == 0 else g
+    if is_struct(x):  # the same type again: children that are no numbers, arrays or containers are kept
+        kids = _kids(g, x) or [0.0] * len(struct_children(x))
+        return struct_rebuild(x, [grad_like(gi, xi) if _numeric(xi) else xi
+                                  for gi, xi in zip(kids, struct_children(x))])
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
             g = list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else [0.0] * len(x)
@@ -231,7 +245,20 @@ def grad_like(g, x):
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}
         return {k: grad_like(g.get(k, 0.0), v) for k, v in x.items()}
+    check_leaf(x)
     return g
+
+
+def check_leaf(x):
+    """Refuse to differentiate with respect to an object of a class sourcediff knows nothing of
+    (neither a number, an array nor a container): its derivative would have no structure."""
+    if isinstance(x, (numbers.Number, str, bytes, type(None))) or hasattr(x, "shape") and hasattr(x, "dtype"):
+        return
+    from .errors import SourcediffError
+    name = type(x).__name__
+    raise SourcediffError("cannot differentiate with respect to a %s object" % name,
+                          hint="make %s a NamedTuple or a dataclass, or register it with sd.register_container(%s, "
+                               "flatten, unflatten)" % (name, name))
 
 
 def seed_one(y):
@@ -310,7 +337,7 @@ def _bzero(t):
 
 def bzeros(x):
     """The batched zero of ``x``: 0.0, kept inside ``x``'s list/tuple/dict structure (``append`` needs a list)."""
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple)) and not is_struct(x):
         return type(x)(bzeros(v) for v in x)
     if isinstance(x, dict):
         return {k: bzeros(v) for k, v in x.items()}
@@ -436,8 +463,10 @@ def btsetitem(t, x, idx, v):
 def shape_key(args):
     """What a derivative specialised to argument shapes is specialised to: per argument its
     shape (a NumPy array), ``"num"`` (a Python float or int), for a dict, list or tuple
-    ``(type name, ((key, entry), ...))`` with entries like these, else None."""
-    return tuple([_container_key(a) if type(a) in _CONTAINERS else _leaf_key(a) for a in args])
+    ``(type name, ((key, entry), ...))`` with entries like these, for a NamedTuple or dataclass
+    ``("struct", ((field, entry), ...))``, else None."""
+    return tuple([_container_key(a) if type(a) in _CONTAINERS else _leaf_key(a) if type(a) in _LEAVES
+                  else _struct_key(a) for a in args])
 
 
 def _leaf_key(a):
@@ -449,11 +478,17 @@ def _container_key(a):
     return type(a).__name__, tuple([(k, _leaf_key(v)) if type(k) in (str, int) else (None, None) for k, v in items])
 
 
-_CONTAINERS = (dict, list, tuple)
+def _struct_key(a):
+    t = type(a)
+    names = None if t in CONTAINERS else _field_names(t)  # a registered container's children have no names
+    return None if names is None else ("struct", tuple([(n, _leaf_key(getattr(a, n))) for n in names]))
+
+
+_CONTAINERS, _LEAVES = (dict, list, tuple), (np.ndarray, float, int)
 
 
 def is_container_key(k):
-    """Is ``k``, one entry of a ``shape_key``, a dict's, list's or tuple's ``(type name, entries)``?"""
+    """Is ``k``, one entry of a ``shape_key``, a dict's, list's, tuple's or structured value's ``(kind, entries)``?"""
     return type(k) is tuple and bool(k) and type(k[0]) is str
 
 
@@ -461,3 +496,167 @@ def key_size(key):
     """How many numbers the arrays of a ``shape_key`` hold."""
     leaves = [e for k in key for e in ([v for _, v in k[1]] if is_container_key(k) else [k])]
     return sum(math.prod(e) for e in leaves if type(e) is tuple)
+
+
+# --- structured values: NamedTuples, dataclass instances, registered containers ----------------
+# A structured value is a container whose children are read by attribute (``p.w``). Its adjoint or
+# tangent inside generated code is a tuple of its children's (sparse like ``getitem_vjp``'s: 0.0
+# where zero) or a value of its own type (``zeros_like``, a user's tangent); ``grad_like`` gives
+# the argument's type back. Children that are no numbers, arrays or containers (a name, a flag)
+# are constants: gradients keep them as they are.
+
+CONTAINERS = {}  # class -> (flatten, unflatten), from sd.register_container
+_FIELDS = {}  # class -> its field names (NamedTuple, dataclass), or None for any other class
+
+
+def _field_names(t):
+    names = _FIELDS.get(t, False)
+    if names is False:
+        import dataclasses
+        names = tuple(t._fields) if issubclass(t, tuple) and hasattr(t, "_fields") else \
+            tuple(f.name for f in dataclasses.fields(t) if f.init) if dataclasses.is_dataclass(t) else None
+        _FIELDS[t] = names
+    return names
+
+
+def is_struct(x):
+    """Is ``x`` a NamedTuple, a dataclass instance or an instance of a registered container class?"""
+    t = type(x)
+    return t in CONTAINERS or _field_names(t) is not None
+
+
+def struct_children(x):
+    """The children of a structured value, in order (fields, or what its ``flatten`` gives)."""
+    t = type(x)
+    if t not in _CHECKED or t in CONTAINERS:
+        _check_attrs(x)
+    if t in CONTAINERS:
+        return list(CONTAINERS[t][0](x)[0])
+    return list(x) if issubclass(t, tuple) else [getattr(x, n) for n in _FIELDS[t]]
+
+
+_CHECKED = set()
+
+
+def _check_attrs(x):
+    """Refuse a structured value with an attribute that lowering reads as an array's (``.T``,
+    ``.size``, ...): its derivative would be an array's, or none."""
+    from .lower import ATTRS, NONDIFF_ATTRS
+    t = type(x)
+    clash = sorted(n for n in set(ATTRS) | NONDIFF_ATTRS if n in (_FIELDS.get(t) or ()) or hasattr(x, n))
+    if clash:
+        from .errors import SourcediffError
+        raise SourcediffError("%s has an attribute `.%s`, which sourcediff reads as an array's, so it cannot be "
+                              "differentiated as a container" % (t.__name__, clash[0]),
+                              hint="rename the attribute, or pass its value as an argument of its own")
+    _CHECKED.add(t)
+
+
+def struct_rebuild(x, children):
+    """A value of ``x``'s type with ``children`` (``_make``, ``dataclasses.replace`` or ``unflatten``)."""
+    t = type(x)
+    if t in CONTAINERS:
+        flatten, unflatten = CONTAINERS[t]
+        return unflatten(flatten(x)[1], list(children))
+    if issubclass(t, tuple):
+        return t._make(children)
+    import dataclasses
+    return dataclasses.replace(x, **dict(zip(_FIELDS[t], children)))
+
+
+def _numeric(c):
+    """Is ``c`` a value gradients describe (a number, an array, a container of those)?"""
+    return isinstance(c, (int, float, complex, np.ndarray, np.number, list, tuple, dict)) and not isinstance(c, bool) \
+        or is_struct(c)
+
+
+def _kids(t, x):
+    """The children's tangents or adjoints in ``t``, one of structured ``x`` (None when zero)."""
+    if t is None or isinstance(t, float) and t == 0.0:
+        return None
+    if isinstance(t, (tuple, list)):
+        return list(t)
+    if is_struct(t):
+        return struct_children(t)
+    if isinstance(x, tuple) and isinstance(t, (np.ndarray, np.generic, int, float)):  # np.asarray(p): as for a tuple
+        return list(np.broadcast_to(t, np.shape(x)))
+    raise AssertionError("sourcediff bug: %r as the derivative of a %s" % (t, type(x).__name__))
+
+
+class _Child:
+    """A stand-in child, to find which child an attribute of a registered container reads."""
+    __slots__ = ("i",)
+
+    def __init__(self, i):
+        self.i = i
+
+
+def child_index(x, name, where=None):
+    """Which child of structured ``x`` the attribute ``name`` reads; refuses (located at ``where``,
+    ``"file:line:col"``) an attribute that is no child and a value that is not structured."""
+    t = type(x)
+    names = None if t in CONTAINERS else _field_names(t)
+    if names is not None and name in names:
+        return names.index(name)
+    if t in CONTAINERS:
+        flatten, unflatten = CONTAINERS[t]
+        kids, aux = flatten(x)
+        try:  # rebuilt from stand-ins, the attribute reads the stand-in of its child
+            found = getattr(unflatten(aux, [_Child(i) for i in range(len(kids))]), name)
+        except Exception:
+            found = None
+        if type(found) is _Child:
+            return found.i
+        hits = [i for i, c in enumerate(kids) if c is getattr(x, name, kids)]  # unflatten converted the stand-ins
+        if len(hits) == 1:
+            return hits[0]
+        _refuse(where, "`.%s` of a %s is none of the children its flatten function gives" % (name, t.__name__),
+                "differentiate through the children themselves (unflatten(aux, children).%s must be one)" % name)
+    if names is not None:
+        _refuse(where, "`.%s` is not a field of %s: a computed attribute cannot be differentiated" % (name, t.__name__),
+                "read the fields it is computed from")
+    if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+        _refuse(where, "the attribute `.%s` of an array or number cannot be differentiated" % name,
+                "use a NumPy function instead")
+    _refuse(where, "cannot differentiate through the attribute `.%s` of a %s object" % (name, t.__name__),
+            "make %s a NamedTuple or a dataclass, or register it with sd.register_container(%s, flatten, unflatten)"
+            % (t.__name__, t.__name__))
+
+
+def _refuse(where, message, hint):
+    import linecache
+    from .errors import SourcediffError
+    f, ln, col = where.rsplit(":", 2) if where else (None, None, 0)
+    line = linecache.getline(f, int(ln)).rstrip("\n") or None if f else None
+    raise SourcediffError(message, f, int(ln) if ln else None, int(col) - 1 if f else 0, line, hint)
+
+
+def getattr_vjp(acc, x, name, g, where=None):
+    """Adjoint of ``x.name`` for a structured ``x``: ``acc`` (None when zero) plus ``g`` in that child's
+    place, as a tuple of the children's adjoints (sparse like ``getitem_vjp``'s)."""
+    i = child_index(x, name, where)
+    kids = _kids(acc, x)
+    return getitem_vjp(None if kids is None else tuple(kids), tuple(struct_children(x)), i, g)
+
+
+def tgetattr(t, x, name, where=None):
+    """Tangent of ``x.name`` from tangent ``t`` of a structured ``x`` (0.0 when zero)."""
+    i = child_index(x, name, where)
+    kids = _kids(t, x)
+    return 0.0 if kids is None else kids[i]
+
+
+btgetattr = tgetattr  # a structured value's batched tangent holds its children's batched tangents
+
+
+def register_container(cls, flatten, unflatten):
+    """Make instances of ``cls`` differentiable containers: ``flatten(obj) -> (children, aux)``,
+    ``unflatten(aux, children) -> obj``. Gradients of such an argument are ``cls`` instances, and
+    reading an attribute that is one of its children is differentiated."""
+    from .errors import SourcediffError
+    if not isinstance(cls, type) or not callable(flatten) or not callable(unflatten):
+        raise SourcediffError("register_container needs a class and two functions, got %r, %r, %r"
+                              % (cls, flatten, unflatten),
+                              hint="sd.register_container(cls, flatten, unflatten)")
+    CONTAINERS[cls] = (flatten, unflatten)
+    return cls

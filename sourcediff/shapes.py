@@ -25,7 +25,7 @@ import gast
 import numpy as np
 
 from .context import CHECKPOINT, is_user_function
-from .lower import classify, walk
+from .lower import classify, field_read, walk
 from .names import ids
 from .runtime import is_container_key
 
@@ -176,14 +176,23 @@ def _shape_of(p, env):
                 return _BOTTOM  # the index is not known yet: nothing to say yet
             if i == ("num", ()):
                 return "array", sh[0][1:]  # an int index (a float one raises); bools are never "num"
-        if key == "getitem" and kinds[0] in ("dict", "list", "tuple") and isinstance(p.extra, gast.Constant):
-            e = dict(sh[0]).get(p.extra.value) if type(p.extra.value) in (str, int) else None
-            return None if e is None else ("num", ()) if e == "num" else ("array", e)
+        if key == "getitem" and kinds[0] in ("dict", "list", "tuple", "struct") and isinstance(p.extra, gast.Constant):
+            k = p.extra.value
+            if kinds[0] == "struct":  # a NamedTuple's field by position
+                k = sh[0][k][0] if type(k) is int and -len(sh[0]) <= k < len(sh[0]) else None
+            return _entry(dict(sh[0]).get(k) if type(k) in (str, int) else None)
+        if field_read(key) and kinds[0] == "struct":
+            return _entry(dict(sh[0]).get(field_read(key)))
         if key == "attr.T" and kinds == ["array"]:
             return "array", sh[0][::-1]
     except (ValueError, TypeError, IndexError):  # the step itself would raise
         return None
     return None
+
+
+def _entry(e):
+    """A container entry's ``shape_key`` as ``(kind, shape)`` (None: unknown)."""
+    return None if e is None else ("num", ()) if e == "num" else ("array", e)
 
 
 def _matmul(x, y):

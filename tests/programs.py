@@ -16,7 +16,9 @@ broadcasting (``np.sin``, ``np.tanh``, ``np.exp(-x*x)``, ``np.sum``,
 ``np.mean``), assignments and reassignments, ``if``/``else``, ``for i in
 range(k)``, counter-limited ``while`` loops, ``break``/``continue``, early
 returns, calls to generated helper functions, lists with ``append`` and
-indexing, and in-place element writes into local arrays.
+indexing, in-place element writes into local arrays, and (rarely) a structured
+parameter, a NamedTuple ``SN`` or dataclass ``SD`` of floats read by attribute
+(``s0.u``) or, for the NamedTuple, by index.
 
 ``check_program`` is the oracle: forward and reverse mode agree to 1e-10
 (relative), both agree with central finite differences to 1e-5, and
@@ -27,6 +29,7 @@ neighbour; if any comparison margin is below 1e-3 or any branch decision
 differs, the case is rejected (``Rejected``).
 """
 import ast
+import dataclasses
 import importlib.util
 import itertools
 import linecache
@@ -36,6 +39,7 @@ import random
 import signal
 import sys
 import tempfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -136,8 +140,29 @@ class _Scope:
     def lists(self):
         return self.of(lambda k: isinstance(k, tuple) and k[0] == "l" and k[1] > 0)
 
+    def structs(self):
+        return self.of(lambda k: isinstance(k, tuple) and k[0] == "t")
+
     def shapes(self):
         return sorted({self.vars[n][1] for n in self.arrays()})
+
+
+class SN(NamedTuple):
+    """A structured parameter of the generated programs (read as ``s0.u``, ``s0[1]``)."""
+    u: float
+    v: float
+
+
+@dataclasses.dataclass
+class SD:
+    """A structured parameter of the generated programs (read as ``s0.z``)."""
+    u: float
+    v: float
+    z: float
+
+
+def _fields(cls):
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)
 
 
 def _bcast(s, t):
@@ -173,7 +198,11 @@ class ProgramGen:
             opts.append("elem")
         if sc.lists():
             opts.append("list")
+        if sc.structs():
+            opts.append("field")
         kind = ch.choice(opts[::-1]) if len(opts) > 1 else "const"
+        if kind == "field":
+            return self.field(sc)
         if kind == "var":
             return ch.choice(sc.scalars())
         if kind == "int":
@@ -187,6 +216,19 @@ class ProgramGen:
             n = sc.vars[lst][1]
             return "%s[%d]" % (lst, ch.integer(-n, n - 1))
         return self.const()
+
+    # ---- structured parameters: a NamedTuple or dataclass of floats (SN, SD below), read by attribute or index
+    def struct_param(self):
+        """The kind of a structured parameter: ``("t", class)``."""
+        return ("t", self.ch.choice([SN, SD]))
+
+    def field(self, sc):
+        """A float read from a structured parameter: ``s.u``, or ``s[1]`` for a NamedTuple."""
+        s = self.ch.choice(sc.structs())
+        cls = sc.vars[s][1]
+        names = _fields(cls)
+        k = self.ch.integer(0, len(names) - 1)
+        return "%s[%d]" % (s, k) if cls is SN and self.ch.boolean(0.3) else "%s.%s" % (s, names[k])
 
     def sexpr(self, sc, d=None):
         """A float-valued expression."""
@@ -474,12 +516,16 @@ class ProgramGen:
             params.append(("x%d" % j, "s"))
         for j in range(ch.integer(0, 2)):
             params.append(("a%d" % j, ("a", ch.choice(SHAPES))))
+        if ch.boolean(0.08):
+            params.append(("s0", self.struct_param()))
         defs.append(self.function("main", params, ch.integer(1, self.size), 2))
         src = "import math\nimport numpy as np\n\n\n" + "\n\n\n".join(defs) + "\n"
         args = []
         for _, k in params:
             if k == "s":
                 args.append(ch.uniform(-1.5, 1.5))
+            elif k[0] == "t":
+                args.append(k[1](*[ch.uniform(-1.5, 1.5) for _ in _fields(k[1])]))
             else:
                 args.append(np.array([ch.uniform(-1.5, 1.5) for _ in range(int(np.prod(k[1])))]).reshape(k[1]))
         return src, [k for _, k in params], args
@@ -606,14 +652,17 @@ def _copy(args):
 
 
 def _flat(args):
-    return np.concatenate([np.ravel(np.asarray(a, float)) for a in args]) if args else np.zeros(0)
+    parts = [[getattr(a, n) for n in _fields(type(a))] if isinstance(a, (SN, SD)) else a for a in args]
+    return np.concatenate([np.ravel(np.asarray(a, float)) for a in parts]) if args else np.zeros(0)
 
 
 def _unflat(args, vec):
     out, k = [], 0
     for a in args:
-        n = int(np.size(a))
-        if isinstance(a, np.ndarray):
+        n = len(_fields(type(a))) if isinstance(a, (SN, SD)) else int(np.size(a))
+        if isinstance(a, (SN, SD)):
+            out.append(type(a)(*[float(e) for e in vec[k:k + n]]))
+        elif isinstance(a, np.ndarray):
             out.append(vec[k:k + n].reshape(a.shape))
         else:
             out.append(float(vec[k]))
@@ -687,7 +736,7 @@ def check_specialised(vg, args, value, grads):
     if not vg.specialised or next(iter(vg.specialised.values())) is getattr(vg, "sd_generated", None):
         raise Mismatch("value_and_grad did not specialise to shapes %s" % list(vg.specialised))
     same = lambda a, b: type(a) is type(b) and np.shape(a) == np.shape(b) and \
-        np.array_equal(a, b, equal_nan=True)  # noqa: E731
+        np.array_equal(_flat([a]), _flat([b]), equal_nan=True)  # noqa: E731  (_flat: SN and SD too)
     if not (same(v, value) and len(g) == len(grads) and all(same(a, b) for a, b in zip(g, grads))):
         raise Mismatch("the specialised version gives %r, %r; the generic one %r, %r" % (v, g, value, grads))
 
@@ -718,6 +767,9 @@ def check_program(prog, timeout=20):
         raise Mismatch("forward gradient is not a %d-tuple: %r" % (len(prog.args), g_fwd))
     for i, (a, gr, gf) in enumerate(zip(prog.args, g_rev, g_fwd)):
         for mode, g in (("reverse", gr), ("forward", gf)):
+            if isinstance(a, (SN, SD)) and type(g) is not type(a):
+                raise Mismatch("%s gradient %d is a %s for a %s argument"
+                               % (mode, i, type(g).__name__, type(a).__name__))
             if np.shape(g) != np.shape(a):
                 raise Mismatch("%s gradient %d has shape %s, argument %s" % (mode, i, np.shape(g), np.shape(a)))
             if isinstance(a, np.ndarray) and not isinstance(g, np.ndarray):
