@@ -23,6 +23,15 @@ def _decorator(op):
     return wrapper
 
 
+def _generated(f):
+    """What differentiating ``f`` transforms: for a function sourcediff returned, the generated
+    function it runs (never the wrapper, whose globals and signature are not the derivative's)."""
+    gen = getattr(f, "sd_generated", f)
+    if isinstance(gen, str):
+        raise SourcediffError(gen, hint="differentiate a function that calls it with one tangent per call")
+    return gen
+
+
 def _params(f):
     f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else f
     try:
@@ -139,6 +148,7 @@ def value_and_grad(f, wrt=None, mode="reverse", optimize=True):
 
 
 def _grad(f, wrt, mode, optimize, kind):
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
@@ -190,6 +200,7 @@ def jvp(f=None, wrt=None):
     """``(*args, tangents) -> (value, directional derivative)``, forward mode."""
     if f is None:
         return lambda g: jvp(g, wrt)
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, "jvp", "forward", True, True)
 
@@ -200,21 +211,26 @@ def jvp(f=None, wrt=None):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
         val, tan = gen(*args, *ts)
         return val, _like(tan, val)
-    return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
+    out = _finish(functools.wraps(f)(jvp_fn), f, gen.source)
+    out.sd_generated = "sd.jvp with a tuple of tangents cannot be differentiated again" if many else gen
+    return out
 
 
 def vjp(f=None, wrt=None):
     """``(*args, seed) -> (value, cotangents)``, reverse mode."""
     if f is None:
         return lambda g: vjp(g, wrt)
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _specialising(_build(f, idx, "vjp", "reverse", True, many),
-                        lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
+    generic = _build(f, idx, "vjp", "reverse", True, many)
+    gen = _specialising(generic, lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
 
     def vjp_fn(*args):
         val, ct = gen(*args)
         return val, ct
-    return _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+    out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+    out.sd_generated = generic  # what differentiating it again transforms
+    return out
 
 
 def _like(t, v):
@@ -323,6 +339,7 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
 def jacobian(f, wrt=None, mode="reverse"):
     """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
     one batched sweep per chunk of input directions; reverse mode: one sweep per output element)."""
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     _mode(mode)
     if mode == "forward":
@@ -353,6 +370,7 @@ def jacobian(f, wrt=None, mode="reverse"):
 @_decorator
 def hessian(f, wrt=None):
     """The Hessian, by forward mode over the generated reverse code."""
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     if many and len(idx) > 1:
         g = grad(f, wrt=wrt)

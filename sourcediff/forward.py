@@ -188,6 +188,9 @@ class Forward:
         def apply(head):
             stmts, exprs = self.gen.inline(rule, table, head, args, p.kwargs, load(v), want, self.err(s))
             terms = [e for e in exprs if e is not None]
+            if len(terms) > 1 and R.is_structured(k):  # container tangents: `+` would join the lists
+                self.gen.bind_rt("add")
+                return stmts, _sum(terms, lambda a, b: call("add", a, b))
             return stmts, _sum(terms) if terms else None
         if way == "each":
             return self.each([(h, args[i]) for i, h in enumerate(head) if h is not None], dv, v,
@@ -266,8 +269,8 @@ def _copy(stmts):
     return clone(stmts)
 
 
-def _sum(terms):
+def _sum(terms, plus=lambda a, b: gast.BinOp(left=a, op=gast.Add(), right=b)):
     e = terms[0]
     for t in terms[1:]:
-        e = gast.BinOp(left=e, op=gast.Add(), right=t)
+        e = plus(e, t)
     return e

@@ -80,7 +80,7 @@ def _owned(func, v, at, sites, loads, params, node):
             raise func.error("this writes into the argument `%s`, which belongs to the caller" % v, at[0],
                              hint="copy it first: `%s = %s.copy()`" % (v, v))
     for s, p in sites.get(v, []):
-        if p is not None and (_fresh(p) or p.key == "copy" and (isinstance(p.args[0], gast.Constant) and p.args[0].value is None
+        if p is not None and (_fresh(p) or p.key == "copy" and (isinstance(p.args[0], gast.Constant)  # immutable: never shared
                                                                 or isinstance(p.args[0], gast.Name) and p.args[0].id == "UNSET")):
             continue
         if p is not None and p.key == "copy" and isinstance(p.args[0], gast.Name) and p.args[0].id not in params:

@@ -93,7 +93,8 @@ class Reverse:
             p = classify(s)
             if p is None:
                 continue
-            num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
+            num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None
+                                        and not R.is_structured(p.key))
             if p.target is not None:
                 self.kinds[p.target] = self.kinds.get(p.target, True) and num
             for a in p.args:
@@ -219,6 +220,10 @@ class Reverse:
                 self.adj_prim(p, s, st, out)
             else:
                 st.discard(v)
+        elif p.key == "pop" and p.args[0].id in self.active and p.args[0].id in st:
+            lst = p.args[0].id  # the popped value has no adjoint: a zero keeps the list's adjoint aligned with it
+            self.gen.bind_rt("adj_append")
+            out.append(assign(self.a(lst), call("adj_append", load(self.a(lst)), const(0.0), load(lst))))
         if p.key == "pop" and p.args[0].id in self.reads_hint:  # put the value back: the list is read later
             out.append(gast.Expr(value=call(gast.Attribute(value=load(p.args[0].id), attr="append", ctx=gast.Load()), load(v))))
         return out + self.pop_names(s)

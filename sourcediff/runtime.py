@@ -196,14 +196,14 @@ def unit_seed(x):
 
 
 def adj_pop(dlst):
-    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, the rest).
+    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest).
 
-    List adjoints are always fresh lists made by sourcediff, so popping in place is safe.
+    ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append``
+    copies too, every list adjoint is a value, never updated in place).
     """
     if isinstance(dlst, float) or not dlst:
         return 0.0, dlst
-    dlst = dlst if isinstance(dlst, list) else list(dlst)
-    return dlst.pop(), dlst
+    return dlst[-1], list(dlst[:-1])
 
 
 def adj_append(dlst, g, lst):
