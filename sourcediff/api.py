@@ -28,7 +28,8 @@ def _generated(f):
     function it runs (never the wrapper, whose globals and signature are not the derivative's)."""
     gen = getattr(f, "sd_generated", f)
     if isinstance(gen, str):
-        raise SourcediffError(gen, hint="differentiate a function that calls it with one tangent per call")
+        raise SourcediffError(gen, hint="differentiate sd.grad, sd.jvp (one tangent) or sd.vjp instead: "
+                                        "sd.grad(sd.grad(f)), sd.jvp(sd.grad(f)), sd.jacobian(sd.grad(f))")
     return gen
 
 
@@ -123,6 +124,13 @@ def _specialising(gen, build):
     special.specialised, special.sd_generated = versions, gen  # sd_generated: what differentiating it again reads
     special.source = gen.source
     return special
+
+
+def _not_again(fn, op):
+    """``fn`` (what ``sd.<op>`` returned: Python loops over generated sweeps) refusing to be differentiated."""
+    fn.sd_generated = ("the result of sd.%s cannot be differentiated again (it loops over derivative sweeps in Python)"
+                       % op)
+    return fn
 
 
 def _finish(fn, f, source=None):
@@ -349,7 +357,7 @@ def jacobian(f, wrt=None, mode="reverse"):
             args = _bind(f, args, kw)
             out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
-        return _finish(functools.wraps(f)(jac), f, jv.source)
+        return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
     vj = _build(f, idx, "vjp", "reverse", True, True)
 
     def jac(*args, **kw):
@@ -364,7 +372,7 @@ def jacobian(f, wrt=None, mode="reverse"):
         rows = [[np.asarray(c, dtype=_dtype(args[i], y)) for c in r] for r, i in zip(rows, idx)]
         out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r, i in zip(rows, idx))
         return out if many else out[0]
-    return _finish(functools.wraps(f)(jac), f, vj.source)
+    return _not_again(_finish(functools.wraps(f)(jac), f, vj.source), "jacobian")
 
 
 @_decorator
@@ -379,13 +387,13 @@ def hessian(f, wrt=None):
         def hess(*args, **kw):
             args = _bind(f, args, kw)
             return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
-        return _finish(functools.wraps(f)(hess), f, g.source)
+        return _not_again(_finish(functools.wraps(f)(hess), f, g.source), "hessian")
     inner = _build(f, idx, "grad", "reverse", True, False)
     jac = jacobian(inner, wrt=idx[0], mode="forward")
 
     def hess(*args, **kw):
         return jac(*_bind(f, args, kw))
-    return _finish(functools.wraps(f)(hess), f, jac.source)
+    return _not_again(_finish(functools.wraps(f)(hess), f, jac.source), "hessian")
 
 
 def _hess_block(inner, args, k, j, idx):

@@ -21,6 +21,31 @@ import gast
 from .errors import SourcediffError
 
 _MISSING = object()
+_VIEWS = {}  # id(module globals) -> (the globals, their view)
+
+
+class GlobalsView:
+    """A module's globals read as attributes, when they are read (not when the view was made)."""
+
+    def __init__(self, d):
+        object.__setattr__(self, "_d", d)
+
+    def __getattr__(self, name):
+        try:
+            return self._d[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        return "<globals of %s>" % self._d.get("__name__")
+
+
+def globals_view(d):
+    """The one view of globals dict ``d`` (one per module, so every function of it binds the same object)."""
+    got = _VIEWS.get(id(d))
+    if got is None or got[0] is not d:
+        got = _VIEWS[id(d)] = (d, GlobalsView(d))
+    return got[1]
 
 
 def source_lines(code):
@@ -189,6 +214,42 @@ class Func:
         if default is not _MISSING:
             return default
         raise KeyError(name)
+
+    def reach_globals(self):
+        """Read this function's module globals through a bound view of its module (``hmod_globals.K``
+        for ``K``): the derivative runs in another module's globals (the differentiated function's),
+        where ``K`` is missing or, worse, another value. Reads stay live, as a global read is."""
+        fn = self.fn
+        local = set(self.params_of()) | {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)
+                                         and not isinstance(n.ctx, gast.Load)}
+        skip = local | set(self.code.co_freevars) | set(self.bound)
+        view = globals_view(fn.__globals__)
+        name = None
+
+        def visit(node):
+            nonlocal name
+            for field, value in gast.iter_fields(node):
+                for k, child in enumerate(value if isinstance(value, list) else [value]):
+                    if isinstance(child, (gast.FunctionDef, gast.Lambda)):
+                        continue  # a nested def is a function of its own, read from its own globals
+                    if type(child) is gast.Name and type(child.ctx) is gast.Load and child.id not in skip \
+                            and child.id in fn.__globals__:
+                        name = name or self.bind_value("%s_globals" % (fn.__module__ or "module").replace(".", "_"), view)
+                        new = gast.copy_location(gast.Attribute(value=gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                                                type_comment=None),
+                                                                attr=child.id, ctx=gast.Load()), child)
+                        if isinstance(value, list):
+                            value[k] = new
+                        else:
+                            setattr(node, field, new)
+                    elif isinstance(child, gast.AST):
+                        visit(child)
+        for stmt in self.node.body:
+            visit(stmt)
+
+    def params_of(self):
+        a = self.node.args
+        return [x.id for x in a.posonlyargs + a.args + a.kwonlyargs] + [x.id for x in (a.vararg, a.kwarg) if x is not None]
 
     def closure_names(self):
         """Values generated code must see under the user's names: closure cells, ``self``, local defs."""

@@ -280,7 +280,7 @@ class Lower:
         elif getattr(fn, "sd_generated", None) is not None:  # a derivative sourcediff returned: the code it runs
             gen = fn.sd_generated
             if isinstance(gen, str):
-                raise self.func.error(gen, e, hint="call it with one tangent, or differentiate it with sd.jacobian")
+                raise self.func.error(gen, e, hint="call sd.grad, sd.jvp (one tangent) or sd.vjp of it instead")
             fn, f = gen, load(self.func.bind_value(gen.__name__, gen))
         elif isinstance(fn, functools.partial) and inspect.isfunction(fn.func):
             pre = [self.constant(v, "%s_arg%d" % (fn.func.__name__, i)) for i, v in enumerate(fn.args)]

@@ -54,7 +54,7 @@ class Reverse:
         self.params = [a.id for a in node.args.args]
         self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
         self.locals = set(self.params) | ids(node, gast.Store)
-        self.anames, self.res, self.counters = {}, {}, {}
+        self.anames, self.res, self.counters, self.recomputed = {}, {}, {}, set()
         self.pushed = {}          # id(statement) -> names it pushes
         self.maybe_zero = set()
         self.tape = None
@@ -339,6 +339,7 @@ class Reverse:
         fwd, bwd = self.gen.pair_of(fn, act)
         res = self.res_name(s)
         if ck:
+            self.recomputed.add(res)  # made by the adjoint sweep itself: not a residual of the primal
             out.append(gast.Assign(targets=[gast.Tuple(elts=[store(self.gen.names.temp()), store(res)], ctx=gast.Store())],
                                    value=call(fwd, *[a for _, a in pos]), type_comment=None))
         outs = [self.gen.names.temp() for _ in act]
@@ -422,7 +423,7 @@ class Reverse:
         for n in nodes(gast.Module(body=adj, type_ignores=[])) if self.tape else ():
             if type(n) is gast.Name and n.id is None:  # load(self.tape) while the tape had no name
                 n.id = self.tape
-        reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
+        reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values())) - self.recomputed
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
             {n for sid, n in self.counters.items() if sid not in top} | \
