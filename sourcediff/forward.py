@@ -109,6 +109,10 @@ class Forward:
                                                             self.tan(a, d, live)))]
                     live.add((lst, d))
             return out
+        if p.key == "pop" and v not in self.active:  # the tangent list loses its last entry too
+            lst = p.args[0].id
+            return [s] + [gast.Expr(value=call(gast.Attribute(value=load(self.t(lst, d)), attr="pop", ctx=gast.Load())))
+                          for d in self.dirs if (lst, d) in live]
         if v is None or v not in self.active:
             if v is not None:
                 live -= {(v, d) for d in self.dirs}

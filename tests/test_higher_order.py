@@ -468,3 +468,17 @@ def test_third_derivative(f):
     assert sd.grad(g2)(0.7) == pytest.approx(want, rel=1e-6)
     assert sd.jvp(g2)(0.7, 1.0)[1] == pytest.approx(want, rel=1e-6)
     assert sd.hessian(sd.grad(f))(0.7) == pytest.approx(want, rel=1e-6)
+
+
+def bare_pop(x):
+    l = [x, 2.0 * x, x * x * x]
+    l.pop()  # generated reverse code pops like this too: the tangent and adjoint lists must follow
+    return l[-1] * x
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_bare_pop_keeps_tangents_and_adjoints_aligned(mode):
+    # 2 x**2: first derivative 4 x, second 4
+    assert sd.grad(bare_pop, mode=mode)(0.7) == pytest.approx(2.8)
+    assert sd.grad(sd.grad(bare_pop, mode=mode))(0.7) == pytest.approx(4.0)
+    assert sd.hessian(bare_pop)(0.7) == pytest.approx(4.0)
