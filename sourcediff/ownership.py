@@ -110,10 +110,11 @@ def _placeholder(p):
 
 
 def _travels(p, sites, seen=None):
-    """In generated code (a derivative differentiated again): a list that came back from a tape
-    (``v = tape.pop()``) or out of a residual tuple (``v = res[0]``, where ``res`` is only ever packed,
-    popped, a placeholder, or itself such a value). Generated code makes every such list itself: its
-    tapes, and the lists of the user's code, which were owned there."""
+    """In generated code (a derivative differentiated again): a value that came back from a tape
+    (``v = tape.pop()``), out of a residual tuple (``v = res[0]``, where ``res`` is only ever packed,
+    popped, a placeholder, or itself such a value), or from a temporary made fresh (``y = t3`` with
+    ``t3 = np.tanh(...)``, which the adjoint reads too). Generated code makes every such value itself
+    (its tapes, and the user's values, owned there), and restores every write into one in reverse order."""
     if p.key == "pop":
         return True
     if p.key not in ("getitem", "copy") or not isinstance(p.args[0], gast.Name) or \
@@ -124,8 +125,8 @@ def _travels(p, sites, seen=None):
         return True  # a cycle through a loop: the other sites decide
     seen.add(r)
     packs = sites.get(r, [])
-    return bool(packs) and all(q is not None and (q.key in ("tuple", "pop") or _placeholder(q) or _travels(q, sites, seen))
-                               for _, q in packs)
+    return bool(packs) and all(q is not None and (q.key in ("tuple", "pop") or _fresh(q) or _placeholder(q) or
+                                                  _travels(q, sites, seen)) for _, q in packs)
 
 
 def _drop(stmts, target):

@@ -276,6 +276,14 @@ def a_setitem(x):
     return np.sum(y ** 2)
 
 
+def a_write_then_rebind(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = np.sin(x[i]) * x[(i + 1) % 3]
+    y = np.tanh(1.0 * y)  # a new array under the written name
+    return np.sum(y * x)
+
+
 def a_branch(x):
     s = np.sum(x)
     if s > 1.0:
@@ -333,7 +341,7 @@ def a_while(x):
 
 
 ARRAY = [a_slices, a_reassign, a_loop, a_append, a_global, a_call, a_setitem, a_branch, a_accumulate, a_stack,
-         a_matmul, a_dict, a_mask, a_comprehension, a_while]
+         a_matmul, a_dict, a_mask, a_comprehension, a_while, a_write_then_rebind]
 ONES = np.ones(3)
 
 
