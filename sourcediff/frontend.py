@@ -19,6 +19,7 @@ import textwrap
 import gast
 
 from .errors import SourcediffError
+from .names import ids, load
 
 _MISSING = object()
 _VIEWS = {}  # id(module globals) -> (the globals, their view)
@@ -219,37 +220,31 @@ class Func:
         """Read this function's module globals through a bound view of its module (``hmod_globals.K``
         for ``K``): the derivative runs in another module's globals (the differentiated function's),
         where ``K`` is missing or, worse, another value. Reads stay live, as a global read is."""
-        fn = self.fn
-        local = set(self.params_of()) | {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)
-                                         and not isinstance(n.ctx, gast.Load)}
-        skip = local | set(self.code.co_freevars) | set(self.bound)
-        view = globals_view(fn.__globals__)
-        name = None
+        g = self.fn.__globals__
+        skip = ids(self.node, (gast.Store, gast.Param, gast.Del)) | set(self.code.co_freevars) | set(self.bound)
+        name = []
+
+        def view(child):
+            if not name:
+                base = "%s_globals" % (self.fn.__module__ or "module").replace(".", "_")
+                name.append(self.bind_value(base, globals_view(g)))
+            return gast.copy_location(gast.Attribute(value=load(name[0]), attr=child.id, ctx=gast.Load()), child)
 
         def visit(node):
-            nonlocal name
             for field, value in gast.iter_fields(node):
                 for k, child in enumerate(value if isinstance(value, list) else [value]):
                     if isinstance(child, (gast.FunctionDef, gast.Lambda)):
                         continue  # a nested def is a function of its own, read from its own globals
                     if type(child) is gast.Name and type(child.ctx) is gast.Load and child.id not in skip \
-                            and child.id in fn.__globals__:
-                        name = name or self.bind_value("%s_globals" % (fn.__module__ or "module").replace(".", "_"), view)
-                        new = gast.copy_location(gast.Attribute(value=gast.Name(id=name, ctx=gast.Load(), annotation=None,
-                                                                                type_comment=None),
-                                                                attr=child.id, ctx=gast.Load()), child)
+                            and child.id in g:
                         if isinstance(value, list):
-                            value[k] = new
+                            value[k] = view(child)
                         else:
-                            setattr(node, field, new)
+                            setattr(node, field, view(child))
                     elif isinstance(child, gast.AST):
                         visit(child)
         for stmt in self.node.body:
             visit(stmt)
-
-    def params_of(self):
-        a = self.node.args
-        return [x.id for x in a.posonlyargs + a.args + a.kwonlyargs] + [x.id for x in (a.vararg, a.kwarg) if x is not None]
 
     def closure_names(self):
         """Values generated code must see under the user's names: closure cells, ``self``, local defs."""

@@ -106,7 +106,8 @@ def _owned(func, v, at, sites, loads, params, node):
 
 def _placeholder(p):
     """``v = 0.0`` or ``v = UNSET``: nothing anyone else holds (a write into it fails, never leaks)."""
-    return p.key == "copy" and (isinstance(p.args[0], gast.Constant) or isinstance(p.args[0], gast.Name) and p.args[0].id == "UNSET")
+    a = p.args[0] if p.key == "copy" else None
+    return isinstance(a, gast.Constant) or isinstance(a, gast.Name) and a.id == "UNSET"
 
 
 def _travels(p, sites, seen=None):

@@ -187,10 +187,13 @@ def snapshot(x):
 
 
 def unit_seed(x):
-    """The seed of a forward-mode gradient: 1.0 for a scalar argument."""
+    """The seed of a forward-mode gradient: 1.0 for a scalar argument. (``sd.grad(f, mode="forward")``
+    sends arrays to batched sweeps; its seeded code meets one only when it is differentiated again or
+    called inside differentiated code.)"""
     if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)):
         from .errors import SourcediffError
-        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s" % (np.shape(x),),
+        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s: a forward-mode "
+                              "sd.grad of an array cannot be differentiated again" % (np.shape(x),),
                               hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
     return 1.0
 
