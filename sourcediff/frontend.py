@@ -26,19 +26,25 @@ _VIEWS = {}  # id(module globals) -> (the globals, their view)
 
 
 class GlobalsView:
-    """A module's globals read as attributes, when they are read (not when the view was made)."""
+    """A module's globals read as attributes, when they are read (not when the view was made). It has
+    no attributes of its own but one dunder, so no global is hidden behind one."""
 
     def __init__(self, d):
-        object.__setattr__(self, "_d", d)
+        object.__setattr__(self, "__sd_globals__", d)
 
     def __getattr__(self, name):
         try:
-            return self._d[name]
+            return viewed(self)[name]
         except KeyError:
             raise AttributeError(name) from None
 
     def __repr__(self):
-        return "<globals of %s>" % self._d.get("__name__")
+        return "<globals of %s>" % viewed(self).get("__name__")
+
+
+def viewed(view):
+    """The globals dict behind a ``GlobalsView``."""
+    return object.__getattribute__(view, "__sd_globals__")
 
 
 def globals_view(d):
