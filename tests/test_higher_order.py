@@ -192,6 +192,14 @@ def _ct_of(f):
     return cotangent
 
 
+def _grad_part_of(f):
+    vg = sd.value_and_grad(f)
+
+    def gradient(z):
+        return vg(z)[1]
+    return gradient
+
+
 SCALAR_OPS = {
     "grad.grad": lambda f: sd.grad(sd.grad(f)),
     "grad.grad_fwd": lambda f: sd.grad(sd.grad(f, mode="forward")),
@@ -207,6 +215,8 @@ SCALAR_OPS = {
     "vjp.grad": lambda f: (lambda x, vg=sd.vjp(sd.grad(f)): vg(x, 1.0)[1]),
     "vjp.vjp": lambda f: (lambda x, vv=sd.vjp(sd.vjp(f), wrt=0): vv(x, 1.0, (0.0, 1.0))[1]),
     "grad.vjp": lambda f: sd.grad(_ct_of(f)),
+    "grad.value_and_grad": lambda f: sd.grad(_grad_part_of(f)),
+    "value_and_grad.grad": lambda f: (lambda x, vg=sd.value_and_grad(sd.grad(f)): vg(x)[1]),
 }
 
 
