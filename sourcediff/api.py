@@ -24,6 +24,16 @@ def _decorator(op):
     return wrapper
 
 
+def _generated(f):
+    """What differentiating ``f`` transforms: for a function sourcediff returned, the generated
+    function it runs (never the wrapper, whose globals and signature are not the derivative's)."""
+    gen = getattr(f, "sd_generated", f)
+    if isinstance(gen, str):
+        raise SourcediffError(gen, hint="differentiate sd.grad, sd.jvp (one tangent) or sd.vjp instead: "
+                                        "sd.grad(sd.grad(f)), sd.jvp(sd.grad(f)), sd.jacobian(sd.grad(f))")
+    return gen
+
+
 def _params(f):
     f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else f
     try:
@@ -117,6 +127,13 @@ def _specialising(gen, build):
     return special
 
 
+def _not_again(fn, op):
+    """``fn`` (what ``sd.<op>`` returned: Python loops over generated sweeps) refusing to be differentiated."""
+    fn.sd_generated = ("the result of sd.%s cannot be differentiated again (it loops over derivative sweeps in Python)"
+                       % op)
+    return fn
+
+
 def _finish(fn, f, source=None):
     fn.source = Source(source if source is not None else getattr(fn, "source", ""))
     fn.__wrapped__ = f
@@ -140,6 +157,7 @@ def value_and_grad(f, wrt=None, mode="reverse", optimize=True):
 
 
 def _grad(f, wrt, mode, optimize, kind):
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
@@ -191,6 +209,7 @@ def jvp(f=None, wrt=None):
     """``(*args, tangents) -> (value, directional derivative)``, forward mode."""
     if f is None:
         return lambda g: jvp(g, wrt)
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, "jvp", "forward", True, True)
 
@@ -203,21 +222,26 @@ def jvp(f=None, wrt=None):
             _check_arg(args[i])
         val, tan = gen(*args, *ts)
         return val, _like(tan, val)
-    return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
+    out = _finish(functools.wraps(f)(jvp_fn), f, gen.source)
+    out.sd_generated = "sd.jvp with a tuple of tangents cannot be differentiated again" if many else gen
+    return out
 
 
 def vjp(f=None, wrt=None):
     """``(*args, seed) -> (value, cotangents)``, reverse mode."""
     if f is None:
         return lambda g: vjp(g, wrt)
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _specialising(_build(f, idx, "vjp", "reverse", True, many),
-                        lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
+    generic = _build(f, idx, "vjp", "reverse", True, many)
+    gen = _specialising(generic, lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
 
     def vjp_fn(*args):
         val, ct = gen(*args)
         return val, ct
-    return _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+    out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+    out.sd_generated = generic  # what differentiating it again transforms
+    return out
 
 
 def _like(t, v):
@@ -372,6 +396,7 @@ def _no_jacobian(x):
 def jacobian(f, wrt=None, mode="reverse"):
     """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
     one batched sweep per chunk of input directions; reverse mode: one sweep per output element)."""
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     _mode(mode)
     if mode == "forward":
@@ -381,7 +406,7 @@ def jacobian(f, wrt=None, mode="reverse"):
             args = _bind(f, args, kw)
             out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
-        return _finish(functools.wraps(f)(jac), f, jv.source)
+        return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
     vj = _build(f, idx, "vjp", "reverse", True, True)
 
     def jac(*args, **kw):
@@ -399,12 +424,13 @@ def jacobian(f, wrt=None, mode="reverse"):
         rows = [[np.asarray(c, dtype=_dtype(args[i], y)) for c in r] for r, i in zip(rows, idx)]
         out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r, i in zip(rows, idx))
         return out if many else out[0]
-    return _finish(functools.wraps(f)(jac), f, vj.source)
+    return _not_again(_finish(functools.wraps(f)(jac), f, vj.source), "jacobian")
 
 
 @_decorator
 def hessian(f, wrt=None):
     """The Hessian, by forward mode over the generated reverse code."""
+    f = _generated(f)
     idx, many = _wrt(f, wrt)
     if many and len(idx) > 1:
         g = grad(f, wrt=wrt)
@@ -413,13 +439,13 @@ def hessian(f, wrt=None):
         def hess(*args, **kw):
             args = _bind(f, args, kw)
             return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
-        return _finish(functools.wraps(f)(hess), f, g.source)
+        return _not_again(_finish(functools.wraps(f)(hess), f, g.source), "hessian")
     inner = _build(f, idx, "grad", "reverse", True, False)
     jac = jacobian(inner, wrt=idx[0], mode="forward")
 
     def hess(*args, **kw):
         return jac(*_bind(f, args, kw))
-    return _finish(functools.wraps(f)(hess), f, jac.source)
+    return _not_again(_finish(functools.wraps(f)(hess), f, jac.source), "hessian")
 
 
 def _hess_block(inner, args, k, j, idx):

@@ -40,6 +40,11 @@ def is_user_function(obj):
         not (getattr(obj, "__module__", None) or "").startswith("sourcediff.")
 
 
+def _globals_of(fn):
+    fn = getattr(fn, "sd_generated", fn)
+    return getattr(getattr(fn, "__func__", fn), "__globals__", None)
+
+
 class Gen:
     def __init__(self, optimize=True, scalar=False, batch=False):
         self.optimize, self.scalar, self.batch = optimize, scalar, batch  # batch: tangents carry a batch axis
@@ -48,14 +53,20 @@ class Gen:
         self.sources = {}
         self.given = None  # the parameters' (kind, shape) in a derivative specialised to them
         self.suffix = ""
+        self.home = None  # the globals of the first function prepared: those generated code runs in
 
     # -- functions ---------------------------------------------------------------------------
     def prepare(self, fn):
         """Parse, fence, desugar and lower ``fn`` (once per process); a fresh copy each call."""
         if fn not in self.funcs:
-            key = (fn, getattr(fn, "__code__", None))
+            g = _globals_of(fn)
+            self.home = self.home if self.home is not None else g  # the globals the derivative runs in
+            foreign = g is not None and g is not self.home
+            key = (fn, getattr(fn, "__code__", None), foreign)
             if key not in _FRONT:
                 func = Func(fn)
+                if foreign:
+                    func.reach_globals()
                 fence.check(func)
                 names = Names(names_in(func.node))
                 desugar.desugar(func, names)

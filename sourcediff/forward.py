@@ -109,6 +109,10 @@ class Forward:
                                                             self.tan(a, d, live)))]
                     live.add((lst, d))
             return out
+        if p.key == "pop" and v not in self.active:  # the tangent list loses its last entry too
+            lst = p.args[0].id
+            return [s] + [gast.Expr(value=call(gast.Attribute(value=load(self.t(lst, d)), attr="pop", ctx=gast.Load())))
+                          for d in self.dirs if (lst, d) in live]
         if v is None or v not in self.active:
             if v is not None:
                 live -= {(v, d) for d in self.dirs}
@@ -193,6 +197,9 @@ class Forward:
         def apply(head):
             stmts, exprs = self.gen.inline(rule, table, head, args, p.kwargs, load(v), want, self.err(s))
             terms = [e for e in exprs if e is not None]
+            if len(terms) > 1 and R.is_structured(k):  # container tangents: `+` would join the lists
+                self.gen.bind_rt("add")
+                return stmts, _sum(terms, lambda a, b: call("add", a, b))
             return stmts, _sum(terms) if terms else None
         if way == "each":
             return self.each([(h, args[i]) for i, h in enumerate(head) if h is not None], dv, v,
@@ -271,8 +278,8 @@ def _copy(stmts):
     return clone(stmts)
 
 
-def _sum(terms):
+def _sum(terms, plus=lambda a, b: gast.BinOp(left=a, op=gast.Add(), right=b)):
     e = terms[0]
     for t in terms[1:]:
-        e = gast.BinOp(left=e, op=gast.Add(), right=t)
+        e = plus(e, t)
     return e

@@ -19,8 +19,40 @@ import textwrap
 import gast
 
 from .errors import SourcediffError
+from .names import ids, load
 
 _MISSING = object()
+_VIEWS = {}  # id(module globals) -> (the globals, their view)
+
+
+class GlobalsView:
+    """A module's globals read as attributes, when they are read (not when the view was made). It has
+    no attributes of its own but one dunder, so no global is hidden behind one."""
+
+    def __init__(self, d):
+        object.__setattr__(self, "__sd_globals__", d)
+
+    def __getattr__(self, name):
+        try:
+            return viewed(self)[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        return "<globals of %s>" % viewed(self).get("__name__")
+
+
+def viewed(view):
+    """The globals dict behind a ``GlobalsView``."""
+    return object.__getattribute__(view, "__sd_globals__")
+
+
+def globals_view(d):
+    """The one view of globals dict ``d`` (one per module, so every function of it binds the same object)."""
+    got = _VIEWS.get(id(d))
+    if got is None or got[0] is not d:
+        got = _VIEWS[id(d)] = (d, GlobalsView(d))
+    return got[1]
 
 
 def source_lines(code):
@@ -194,6 +226,36 @@ class Func:
         if default is not _MISSING:
             return default
         raise KeyError(name)
+
+    def reach_globals(self):
+        """Read this function's module globals through a bound view of its module (``hmod_globals.K``
+        for ``K``): the derivative runs in another module's globals (the differentiated function's),
+        where ``K`` is missing or, worse, another value. Reads stay live, as a global read is."""
+        g = self.fn.__globals__
+        skip = ids(self.node, (gast.Store, gast.Param, gast.Del)) | set(self.code.co_freevars) | set(self.bound)
+        name = []
+
+        def view(child):
+            if not name:
+                base = "%s_globals" % (self.fn.__module__ or "module").replace(".", "_")
+                name.append(self.bind_value(base, globals_view(g)))
+            return gast.copy_location(gast.Attribute(value=load(name[0]), attr=child.id, ctx=gast.Load()), child)
+
+        def visit(node):
+            for field, value in gast.iter_fields(node):
+                for k, child in enumerate(value if isinstance(value, list) else [value]):
+                    if isinstance(child, (gast.FunctionDef, gast.Lambda)):
+                        continue  # a nested def is a function of its own, read from its own globals
+                    if type(child) is gast.Name and type(child.ctx) is gast.Load and child.id not in skip \
+                            and child.id in g:
+                        if isinstance(value, list):
+                            value[k] = view(child)
+                        else:
+                            setattr(node, field, view(child))
+                    elif isinstance(child, gast.AST):
+                        visit(child)
+        for stmt in self.node.body:
+            visit(stmt)
 
     def closure_names(self):
         """Values generated code must see under the user's names: closure cells, ``self``, local defs."""

@@ -113,6 +113,9 @@ class Lower:
                     and isinstance(v.func.value, gast.Name) and v.func.value.id in self.locals:
                 self.emit(gast.Expr(value=gast.Call(func=gast.Attribute(value=load(v.func.value.id), attr="append", ctx=gast.Load()),
                                                     args=[self.atom(v.args[0], s)], keywords=[])), s)
+            elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and v.func.attr == "pop" and not v.args \
+                    and self.resolve(v.func) is None:
+                self.expr(v, s, target=self.names.temp())  # a bare `l.pop()`: its value goes somewhere derivatives see
             elif isinstance(v, gast.Call):
                 self.expr(v, s, target=None)
             else:
@@ -282,6 +285,11 @@ class Lower:
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args
             f = load(self.func.bind_value(fn.__name__, fn))
+        elif getattr(fn, "sd_generated", None) is not None:  # a derivative sourcediff returned: the code it runs
+            gen = fn.sd_generated
+            if isinstance(gen, str):
+                raise self.func.error(gen, e, hint="call sd.grad, sd.jvp (one tangent) or sd.vjp of it instead")
+            fn, f = gen, load(self.func.bind_value(gen.__name__, gen))
         elif isinstance(fn, functools.partial) and inspect.isfunction(fn.func):
             pre = [self.constant(v, "%s_arg%d" % (fn.func.__name__, i)) for i, v in enumerate(fn.args)]
             kws = [gast.keyword(arg=k, value=self.constant(v, "%s_%s" % (fn.func.__name__, k))) for k, v in fn.keywords.items()

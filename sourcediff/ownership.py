@@ -79,9 +79,11 @@ def _owned(func, v, at, sites, loads, params, node):
         if not top or top[0] >= first_write:
             raise func.error("this writes into the argument `%s`, which belongs to the caller" % v, at[0],
                              hint="copy it first: `%s = %s.copy()`" % (v, v))
+    generated = func.filename.startswith("<sourcediff")
     for s, p in sites.get(v, []):
-        if p is not None and (_fresh(p) or p.key == "copy" and (isinstance(p.args[0], gast.Constant) and p.args[0].value is None
-                                                                or isinstance(p.args[0], gast.Name) and p.args[0].id == "UNSET")):
+        if p is not None and (_fresh(p) or _placeholder(p)):
+            continue
+        if p is not None and generated and _travels(p, sites):
             continue
         if p is not None and p.key == "copy" and isinstance(p.args[0], gast.Name) and p.args[0].id not in params:
             o = p.args[0].id
@@ -100,6 +102,32 @@ def _owned(func, v, at, sites, loads, params, node):
                          "own (a view, an argument or a call's result)" % v, at[0],
                          hint="copy it first: `%s = %s.copy()` (or build it with np.zeros/np.empty)" % (v, v))
     return False
+
+
+def _placeholder(p):
+    """``v = 0.0`` or ``v = UNSET``: nothing anyone else holds (a write into it fails, never leaks)."""
+    a = p.args[0] if p.key == "copy" else None
+    return isinstance(a, gast.Constant) or isinstance(a, gast.Name) and a.id == "UNSET"
+
+
+def _travels(p, sites, seen=None):
+    """In generated code (a derivative differentiated again): a value that came back from a tape
+    (``v = tape.pop()``), out of a residual tuple (``v = res[0]``, where ``res`` is only ever packed,
+    popped, a placeholder, or itself such a value), or from a temporary made fresh (``y = t3`` with
+    ``t3 = np.tanh(...)``, which the adjoint reads too). Generated code makes every such value itself
+    (its tapes, and the user's values, owned there), and restores every write into one in reverse order."""
+    if p.key == "pop":
+        return True
+    if p.key not in ("getitem", "copy") or not isinstance(p.args[0], gast.Name) or \
+            p.key == "getitem" and not isinstance(p.extra, gast.Constant):
+        return False
+    r, seen = p.args[0].id, seen or set()
+    if r in seen:
+        return True  # a cycle through a loop: the other sites decide
+    seen.add(r)
+    packs = sites.get(r, [])
+    return bool(packs) and all(q is not None and (q.key in ("tuple", "pop") or _fresh(q) or _placeholder(q) or
+                                                  _travels(q, sites, seen)) for _, q in packs)
 
 
 def _drop(stmts, target):

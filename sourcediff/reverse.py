@@ -54,7 +54,7 @@ class Reverse:
         self.params = [a.id for a in node.args.args]
         self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
         self.locals = set(self.params) | ids(node, gast.Store)
-        self.anames, self.res, self.counters = {}, {}, {}
+        self.anames, self.res, self.counters, self.recomputed = {}, {}, {}, set()
         self.pushed = {}          # id(statement) -> names it pushes
         self.maybe_zero = set()
         self.tape = None
@@ -93,7 +93,8 @@ class Reverse:
             p = classify(s)
             if p is None:
                 continue
-            num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None)
+            num = p.key in NUM_KEYS or (not isinstance(p.key, str) and R.lookup(R.VJP, p.key) is not None
+                                        and not R.is_structured(p.key))
             if p.target is not None:
                 self.kinds[p.target] = self.kinds.get(p.target, True) and num
             for a in p.args:
@@ -219,6 +220,10 @@ class Reverse:
                 self.adj_prim(p, s, st, out)
             else:
                 st.discard(v)
+        elif p.key == "pop" and p.args[0].id in self.active and p.args[0].id in st:
+            lst = p.args[0].id  # the popped value has no adjoint: a zero keeps the list's adjoint aligned with it
+            self.gen.bind_rt("adj_append")
+            out.append(assign(self.a(lst), call("adj_append", load(self.a(lst)), const(0.0), load(lst))))
         if p.key == "pop" and p.args[0].id in self.reads_hint:  # put the value back: the list is read later
             out.append(gast.Expr(value=call(gast.Attribute(value=load(p.args[0].id), attr="append", ctx=gast.Load()), load(v))))
         return out + self.pop_names(s)
@@ -342,6 +347,7 @@ class Reverse:
         fwd, bwd = self.gen.pair_of(fn, act)
         res = self.res_name(s)
         if ck:
+            self.recomputed.add(res)  # made by the adjoint sweep itself: not a residual of the primal
             out.append(gast.Assign(targets=[gast.Tuple(elts=[store(self.gen.names.temp()), store(res)], ctx=gast.Store())],
                                    value=call(fwd, *[a for _, a in pos]), type_comment=None))
         outs = [self.gen.names.temp() for _ in act]
@@ -425,7 +431,7 @@ class Reverse:
         for n in nodes(gast.Module(body=adj, type_ignores=[])) if self.tape else ():
             if type(n) is gast.Name and n.id is None:  # load(self.tape) while the tape had no name
                 n.id = self.tape
-        reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values()))
+        reads = _loads(adj) & (self.locals | set(self.res.values()) | set(self.counters.values())) - self.recomputed
         top = {id(s) for s in body}
         nested = self.nested | {r for sid, r in self.res.items() if sid not in top} | \
             {n for sid, n in self.counters.items() if sid not in top} | \

@@ -197,23 +197,26 @@ def snapshot(x):
 
 
 def unit_seed(x):
-    """The seed of a forward-mode gradient: 1.0 for a scalar argument."""
+    """The seed of a forward-mode gradient: 1.0 for a scalar argument. (``sd.grad(f, mode="forward")``
+    sends arrays to batched sweeps; its seeded code meets one only when it is differentiated again or
+    called inside differentiated code.)"""
     if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)) or is_struct(x):
         from .errors import SourcediffError
-        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s" % (np.shape(x),),
+        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s: a forward-mode "
+                              "sd.grad of an array cannot be differentiated again" % (np.shape(x),),
                               hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
     return 1.0
 
 
 def adj_pop(dlst):
-    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, the rest).
+    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest).
 
-    List adjoints are always fresh lists made by sourcediff, so popping in place is safe.
+    ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append``
+    copies too, every list adjoint is a value, never updated in place).
     """
     if isinstance(dlst, float) or not dlst:
         return 0.0, dlst
-    dlst = dlst if isinstance(dlst, list) else list(dlst)
-    return dlst.pop(), dlst
+    return dlst[-1], list(dlst[:-1])
 
 
 def adj_append(dlst, g, lst):

@@ -11,12 +11,14 @@ import inspect
 import json
 import marshal
 import math
+import sys
 import types
 
 import numpy as np
 
 from . import cache, codegen, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .frontend import GlobalsView, globals_view, viewed
 from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
 
 
@@ -98,7 +100,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
         try:
             entry = json.loads(text)
             env = _helpers()
-            bindings = {n: env[n] if how == "rt" else cells[n] for n, how in entry["bind"].items()}
+            bindings = {n: _rebind(how, n, env, cells) for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
             out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
@@ -116,6 +118,8 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
                 manifest[n] = "rt"
             elif n in cells and cells[n] is obj:
                 manifest[n] = "free"
+            elif isinstance(obj, GlobalsView) and _importable(viewed(obj)):
+                manifest[n] = "globals " + viewed(obj)["__name__"]  # a callee's module globals: frontend.reach_globals
             else:
                 manifest = None
                 break
@@ -123,6 +127,26 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
             cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename, "shaped": shaped,
                                      "code": base64.b64encode(marshal.dumps(code)).decode()}))
     return out
+
+
+def _module_named(name):
+    """The globals of the loaded module ``name`` (KeyError when it is not loaded)."""
+    return vars(sys.modules[name])
+
+
+def _importable(g):
+    """Are ``g`` the globals of a loaded module (so a later process finds them by its name)?"""
+    mod = sys.modules.get(g.get("__name__"))
+    return mod is not None and getattr(mod, "__dict__", None) is g
+
+
+def _rebind(how, n, env, cells):
+    """The object a manifest entry names: a helper, a closure variable, or a module's globals view."""
+    if how == "rt":
+        return env[n]
+    if how.startswith("globals "):
+        return globals_view(_module_named(how[len("globals "):]))
+    return cells[n]
 
 
 def generate(fn, wrt, kind, mode, optimize, many, shapes=None):

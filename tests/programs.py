@@ -741,6 +741,50 @@ def check_specialised(vg, args, value, grads):
         raise Mismatch("the specialised version gives %r, %r; the generic one %r, %r" % (v, g, value, grads))
 
 
+NESTED_P = 0.1  # the share of programs whose second derivatives are checked too
+
+
+def nested_check(prog, f, wrt):
+    """For a share ``NESTED_P`` of the programs (fixed per program), one composition of the operators
+    (hessian, jvp of grad, vjp of grad) applied to a random direction v, against central differences
+    of the gradient along v: ``(name, got, want)``, or None (not drawn, or a branch flips along v)."""
+    r = random.Random(prog.source)
+    if r.random() >= NESTED_P:
+        return None
+    x0 = _flat(prog.args)
+    v = np.array([r.uniform(-1.0, 1.0) for _ in x0])
+    vs, run, g = _unflat(prog.args, v), instrumented(prog.source), sd.grad(f, wrt=wrt)
+    dec0 = run(*prog.args)[1]
+    want = []
+    for h in (FD_STEP, FD_STEP / 10):
+        ends = [_unflat(prog.args, x0 + s * h * v) for s in (1, -1)]
+        if any(run(*a)[1] != dec0 for a in ends):
+            return None
+        want.append((_flat(g(*ends[0])) - _flat(g(*ends[1]))) / (2 * h))
+    name = r.choice(["hessian", "jvp.grad", "vjp.grad"])
+    if name == "hessian":
+        H = sd.hessian(f, wrt=wrt)(*_copy(prog.args))
+        H = H if len(wrt) > 1 else ((H,),)
+        got = _flat([sum(np.tensordot(H[k][j], vs[j], axes=np.ndim(vs[j])) for j in range(len(wrt)))
+                     for k in range(len(wrt))])
+    elif name == "jvp.grad":
+        got = _flat(sd.jvp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(prog.args), tuple(vs))[1])
+    else:
+        got = _flat(sd.vjp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(prog.args), tuple(vs))[1])
+    return name, got, want
+
+
+def check_nested(nested):
+    """Raise ``Mismatch`` when ``nested_check``'s composition disagrees with both of its differences
+    (at h and h / 10) and with their Richardson estimate."""
+    if nested is None:
+        return
+    name, got, (w1, w2) = nested
+    if not any(_close(got, w, FD_RTOL)[0] for w in (w1, w2, (100 * w2 - w1) / 99)):
+        raise Mismatch("%s along v disagrees with differences of the gradient\nsourcediff %r\nfinite diff %r"
+                       % (name, got, w2))
+
+
 def check_program(prog, timeout=20):
     """Check one program; returns None, raises ``Rejected``, ``Mismatch`` (a wrong answer) or
     whatever sourcediff raised (``SourcediffError`` for a refusal, anything else is a crash)."""
@@ -759,6 +803,7 @@ def check_program(prog, timeout=20):
             finally:
                 api.SPECIALISE_SIZE = size
             g_fwd = sd.grad(f, wrt=wrt, mode="forward")(*_copy(prog.args))
+            nested = nested_check(prog, f, wrt)
     if not (v_rev == value):
         raise Mismatch("value_and_grad value %r != main(*args) %r" % (v_rev, value))
     if not (isinstance(g_rev, tuple) and len(g_rev) == len(prog.args)):
@@ -789,4 +834,5 @@ def check_program(prog, timeout=20):
     if not ok:
         raise Mismatch("gradient disagrees with finite differences (max err %.3g)\nsourcediff %r\nfinite diff %r"
                        % (err, _flat(g_rev), g_fd))
+    check_nested(nested)
     return None

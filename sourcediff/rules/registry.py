@@ -28,14 +28,15 @@ Only keys whose plain forward rule would misread that axis need one; see
 Rules are inlined into generated code (parameters renamed, temporaries given
 fresh names), so a rule body may use only its parameters, ``np``, ``math``
 and helpers from ``sourcediff.runtime``, and must end in its only ``return``.
-``nondiff(*keys)`` declares functions whose outputs carry no derivative.
+``nondiff(*keys)`` declares functions whose outputs carry no derivative; ``structured(*keys)``
+functions whose values may be containers (their contributions add with ``runtime.add``).
 """
 import functools
 import textwrap
 
 import gast
 
-VJP, JVP, BJVP, NONDIFF = {}, {}, {}, set()
+VJP, JVP, BJVP, NONDIFF, STRUCTURED = {}, {}, {}, set(), set()
 
 
 def _key(k):
@@ -64,6 +65,20 @@ def nondiff(*keys):
     """Declare functions (or node names) whose outputs have zero derivative."""
     for k in keys:
         NONDIFF.add(_key(k))
+
+
+def structured(*keys):
+    """Declare functions whose values may be containers (lists, tuples, dicts of adjoints): their
+    tangent contributions, and the adjoints of their results, add with ``runtime.add``, not ``+``."""
+    for k in keys:
+        STRUCTURED.add(_key(k))
+
+
+def is_structured(key):
+    try:
+        return _key(key) in STRUCTURED
+    except TypeError:
+        return False
 
 
 def lookup(table, key):

@@ -4,10 +4,13 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
-from ..runtime import add, getitem_copy, snapshot, unit_seed, getitem_vjp, grad_like, seed_one, setitem_vjp, shape_of, tindex, unbound, zeros_like
-from .registry import jvp, nondiff, vjp
+from ..runtime import (add, adj_append, adj_pop, getitem_copy, snapshot, unit_seed, getitem_vjp, grad_like, seed_one,
+                       setitem_vjp, shape_of, tindex, tsetitem, unbound, zeros_like)
+from .registry import jvp, nondiff, structured, vjp
 
 nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound)
+# their values may be lists, tuples or dicts of adjoints: contributions add with `add`, never `+` (which joins lists)
+structured(add, adj_append, adj_pop, getitem_copy, getitem_vjp, grad_like, setitem_vjp, snapshot, tindex, tsetitem)
 
 
 @jvp(grad_like)
@@ -74,3 +77,41 @@ def getitem_vjp_vjp(h, ans, acc, x, idx, g):
 @vjp(getitem_copy)
 def getitem_copy_vjp(h, ans, x, idx):
     return getitem_vjp(None, x, idx, h)
+
+
+# the list adjoints of `append` and `pop` (each result a new list, see runtime.adj_pop)
+@jvp(adj_pop)
+def adj_pop_jvp(ddlst, ans, dlst):
+    return adj_pop(ddlst)
+
+
+@vjp(adj_pop)
+def adj_pop_vjp(h, ans, dlst):
+    return adj_append(tindex(h, 1), tindex(h, 0), tindex(ans, 1))
+
+
+@jvp(adj_append)
+def adj_append_jvp(ddlst, dg, ans, dlst, g, lst):
+    return adj_append(ddlst, 0.0, lst), adj_append(None, dg, lst)
+
+
+@vjp(adj_append)
+def adj_append_vjp(h, ans, dlst, g, lst):
+    last, rest = adj_pop(h)
+    return rest, last
+
+
+@vjp(setitem_vjp)
+def setitem_vjp_vjp(h, ans, g, idx):
+    return tsetitem(tindex(h, 1), g, idx, tindex(h, 0))
+
+
+@jvp(tsetitem)
+def tsetitem_jvp(dt, dx, didx, dv, ans, t, x, idx, v):
+    return tsetitem(dt, x, idx, 0.0), None, None, tsetitem(None, x, idx, dv)
+
+
+@vjp(tsetitem)
+def tsetitem_vjp(h, ans, t, x, idx, v):
+    part, rest = setitem_vjp(h, idx)
+    return rest, None, None, part
