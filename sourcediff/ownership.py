@@ -67,8 +67,27 @@ def check(func):
         for n in nodes(node):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 loads[n.id] = loads.get(n.id, 0) + 1
+        if _alias_of_written(func, node, writes, sites, params):
+            continue
         if not any(_owned(func, v, at, sites, loads, params, node) for v, at in writes.items()):
             return
+
+
+def _alias_of_written(func, node, writes, sites, params):
+    """Merge ``z = v`` where ``v`` is written into (``z = np.add(a, b, out=v)`` makes one) and both are
+    assigned once: ``z`` sees every write into ``v``. True when merged; refused when either is reassigned."""
+    for v in sorted(writes):
+        for z, zs in sites.items():
+            for s, p in zs:
+                if p is None or p.key != "copy" or z == v or not (isinstance(p.args[0], gast.Name) and p.args[0].id == v):
+                    continue
+                if len(zs) == 1 and len(sites.get(v, ())) == 1 and z not in params and v not in params:
+                    node.body = _drop(node.body, s)
+                    _Rename(z, v).visit(node)
+                    return True
+                raise func.error("`%s` is another name for `%s`, which is written into, and one of them is reassigned"
+                                 % (z, v), s, hint="make an explicit copy: `%s = %s.copy()`" % (z, v))
+    return False
 
 
 def _owned(func, v, at, sites, loads, params, node):
