@@ -113,6 +113,11 @@ def _out_position(fn):
 OUT_POSITION = {"dot": 2, "concatenate": 2}
 
 
+def numpy_callable(fn):
+    """Is ``fn`` a NumPy function or ufunc (whose ``out`` parameter is an output array)?"""
+    return isinstance(fn, np.ufunc) or (getattr(fn, "__module__", None) or "").startswith("numpy")
+
+
 def out_position(fn):
     """Index of the positional parameter through which ``fn`` writes its result (None: none)."""
     return _out_position(fn) if _hashable(fn) else None

@@ -381,7 +381,9 @@ class Lower:
         """``e`` without its output array (``out=y``, or positional), and the local name it writes (or None).
 
         ``shift`` is 1 for a method (its receiver is the function's first argument)."""
-        pos = effects.out_position(fn) if fn is not None else None
+        if not effects.numpy_callable(fn):  # a user function's `out=` is its own business
+            return e, None
+        pos = effects.out_position(fn)
         args, kws, outs = list(e.args), [k for k in e.keywords if k.arg != "out"], [k.value for k in e.keywords if k.arg == "out"]
         if pos is not None and len(args) + shift > pos:
             if isinstance(fn, np.ufunc):

@@ -97,7 +97,17 @@ def fill_method(x):
     return np.sum(y * x)
 
 
-@pytest.mark.parametrize("f", [out_keyword, out_positional_ufunc, out_positional, out_result_used, out_method,
+def helper_with_out(x, out=None):
+    return x * 2.0 if out is None else x * out
+
+
+def user_out(x):
+    y = np.ones(3) * 3.0
+    z = helper_with_out(x, out=y)
+    return np.sum(z * y)
+
+
+@pytest.mark.parametrize("f", [user_out, out_keyword, out_positional_ufunc, out_positional, out_result_used, out_method,
                                out_in_loop, copyto, copyto_broadcast, fill_diagonal, fill_diagonal_scalar, sort_method,
                                sort_method_axis, fill_method])
 def test_writes_are_differentiated(f):
