@@ -60,7 +60,7 @@ class Gen:
                 names = Names(names_in(func.node))
                 desugar.desugar(func, names)
                 lower.lower(func, names)
-                ownership.check(func)
+                ownership.check(func, names)
                 _FRONT[key] = (func, names)
             func, names = self.funcs[fn] = _FRONT[key]
             self.sources[fn] = func.source
@@ -163,8 +163,10 @@ class Gen:
             if k in STRUCT:
                 pos = STRUCT[k]
                 return list(range(len(p.args))) if pos is None else pos
-            if k in NONDIFF_ATTR_KEYS or k.startswith("attr.") or R.is_nondiff(k):
+            if k in NONDIFF_ATTR_KEYS or R.is_nondiff(k):
                 return []
+            if k.startswith("attr."):  # an allow-list: any other attribute of an active value is refused (no rule)
+                return [0]
             rule = R.lookup(R.VJP, k)
             return list(range(R.n_diff_args(R.VJP, rule))) if rule else list(range(len(p.args)))
         if k is None or R.is_nondiff(k) or k in (builtins.len, builtins.range, builtins.print):

@@ -171,7 +171,7 @@ class Forward:
             return [assign(dv, _sum([call(self.gen.bind_user(user[i], "jvp"), self.tan(args[i], d, live), load(v), *args)
                                      for i in live_args]))]
         if isinstance(k, str) and k.startswith("attr."):
-            k = ATTR_KEYS[k]
+            k = ATTR_KEYS.get(k, k)
         way, rule = B.how(k) if self.gen.batch else (None, R.lookup(R.JVP, k))
         if rule is None:
             raise missing_rule(self.func, s, k)

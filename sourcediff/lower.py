@@ -39,8 +39,11 @@ METHODS = {m: getattr(np, m) for m in (
 METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
 VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
 ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
+if hasattr(np, "matrix_transpose"):
+    ATTRS["mT"] = np.matrix_transpose
 ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
-NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype"}
+# constant attributes (integers, a dtype); any other attribute of a differentiated value is refused
+NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "imag"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
 
@@ -209,7 +212,9 @@ class Lower:
         if t is gast.BinOp:
             if not isinstance(e.op, BIN):
                 raise self.func.error("operator not supported", e)
-            return gast.BinOp(left=self.atom(e.left, at), op=e.op, right=self.atom(e.right, at))
+            node = gast.BinOp(left=self.atom(e.left, at), op=e.op, right=self.atom(e.right, at))
+            node.sd_aug = getattr(e, "sd_aug", False)
+            return node
         if t is gast.UnaryOp:
             return gast.UnaryOp(op=e.op, operand=self.atom(e.operand, at))
         if t is gast.Compare:

@@ -126,6 +126,14 @@ def test_constant_does_not_move(key):
                     assert _same(out, base), (key, args, where, h, base, out)
 
 
+def test_constant_attributes_do_not_move():
+    from sourcediff.lower import NONDIFF_ATTRS
+    for name in sorted(NONDIFF_ATTRS):
+        base = getattr(A, name)
+        for where in _floats((A,)):
+            assert _same(getattr(_moved((A,), where, 1e-4)[0], name), base), name
+
+
 # --- functions that left the table: their values move with a float input -------------------
 
 X = np.array([0.3, 0.7, 1.1])
@@ -173,7 +181,11 @@ def einsum_sublists(x):
     return np.sum(np.einsum(m, [0, 1], [1, 0]) * np.arange(9.0).reshape(3, 3)) + np.einsum(x, [0], x, [0])
 
 
-@pytest.mark.parametrize("f", [full, full_like, linspace, linspace_arrays, geomspace, logspace, heaviside, nextafter,
+def matrix_transpose_attr(x):
+    return np.sum(np.outer(x, x * 2.0).mT * np.arange(9.0).reshape(3, 3))
+
+
+@pytest.mark.parametrize("f", [matrix_transpose_attr, full, full_like, linspace, linspace_arrays, geomspace, logspace, heaviside, nextafter,
                                concat_r, einsum_sublists])
 def test_moving_functions_have_rules(f):
     check(f, X.copy())
@@ -207,7 +219,11 @@ def einsum_variable(x, s):
     return np.einsum(s, x)
 
 
-@pytest.mark.parametrize("f", [arange, divmod_rest, frexp, modf, column_concat, norm_order])
+def flat_attr(x):
+    return x.flat[1] * 3.0
+
+
+@pytest.mark.parametrize("f", [arange, divmod_rest, frexp, modf, column_concat, norm_order, flat_attr])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_moving_functions_without_rules_refused(f, mode):
     with pytest.raises(sd.SourcediffError, match="no derivative rule|has no derivative for it") as e:

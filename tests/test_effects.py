@@ -203,6 +203,55 @@ def test_out_into_argument_refused_when_it_runs(mode):
     assert np.allclose(sd.grad(out_argument, mode=mode)(X.copy(), None), np.ones(3))  # out=None writes nothing
 
 
+def aug_alias(x):
+    y = x * 1.0
+    z = y
+    y += x  # in place: z changes too
+    return np.sum(z * x)
+
+
+def aug_list_alias(x):
+    L = [x[0]]
+    M = L
+    L += [x[1]]
+    return M[-1] * 2.0
+
+
+def aug_view_in_loop(x):
+    y = x * 1.0
+    r = 0.0
+    for i in range(2):
+        v = y[0:2]
+        y *= x
+        r = r + np.sum(v)
+    return r
+
+
+@pytest.mark.parametrize("f", [aug_alias, aug_list_alias, aug_view_in_loop])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_augmented_assignment_into_shared_value_refused_when_it_runs(f, mode):
+    g = sd.grad(f, mode=mode)
+    with pytest.raises(sd.SourcediffError, match="another name also holds") as e:
+        g(X.copy())
+    assert "test_effects.py" in str(e.value)
+
+
+def aug_owned(x):
+    acc = np.zeros(3)
+    s = x[0]
+    t = s
+    for i in range(3):
+        acc += x * i
+        s *= x[1]
+        r = np.sum(acc) * 2.0
+    r = r + acc[0]
+    return r + s * t
+
+
+def test_augmented_assignment_unshared():
+    check(aug_owned, X.copy())
+
+
 def list_sort(x):
     y = [x[0] * 1.0, x[2] * 1.0, x[1] * 1.0]
     y.sort()

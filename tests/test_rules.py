@@ -304,7 +304,7 @@ SPECS = {
     H.if_inexact: [C(A((3,)), A((3,))), C(A((3,)), np.arange(3))],
     H.spaced_like: [C(A((2,)), np.zeros((3, 4, 2)), 1), C(A(()), np.zeros((4,)), 0), C(A((3, 1)), np.zeros((3, 2, 4)), -1)],
     H.norm_order: [C(A((3,)), A((), G)), C(A((3,)), A((), G), None, True)],
-    H.of_type: [C(A((3,)), np.ndarray, ValueError("not an array"))],
+    H.of_type: [C(A((3,)), np.ndarray, ValueError("not an array"))], H.unshared: [C(A(()), ValueError("an array"))],
     (np.atleast_1d, np.atleast_2d, np.atleast_3d): [C(A(())), C(A((3,))), C(A((2, 3)))],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite):
         [C(A((2, 3))), C(A(())), C(A((3,)))],

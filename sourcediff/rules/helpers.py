@@ -520,6 +520,20 @@ def of_type(x, kind, error):
     return x
 
 
+def unshared(x, error):
+    """``x``, where ``x += e`` rebinds it (a number, a tuple); else raise ``error``: on an array or a list
+    ``+=`` writes in place, and another name holds the value (``z = y; y += x``: ``z`` changes too)."""
+    if isinstance(x, (np.ndarray, list, dict, set, bytearray)):
+        raise error
+    return x
+
+
+@vjp(unshared)
+def unshared_vjp(g, ans, x, error=None): return g
+@jvp(unshared)
+def unshared_jvp(dx, ans, x, error=None): return dx
+
+
 @vjp(of_type)
 def of_type_vjp(g, ans, x, kind=None, error=None): return g
 @jvp(of_type)
