@@ -11,19 +11,22 @@ Every callable that can reach generated code has one effect (``effect(fn)``):
 * ``WRITES``: ``WRITERS[fn]`` is (argument written, how): modelled as an in-place write
   ``a[index] = value`` (the ``ownership`` pass then requires ``a`` to be owned) or refused.
 * ``UNKNOWN``: anything else. Reaching it with an active value is refused (no rule); a call of
-  one as a statement of its own is refused where it could write into a local value (an
-  argument that is a local name, or a bound method of an array, list, dict or set).
+  one as a statement of its own is refused where it could write into a local value it is
+  given; a bound method of a global array, list, dict or set is refused unless it is one of
+  ``lower.METHODS`` (it may write into its receiver).
 
 Methods of local values are an allow-list: ``lower.METHODS`` (pure, lowered to their NumPy
 function) and ``METHOD_WRITES`` (``append``/``pop`` are list steps; ``sort``/``fill`` write
-their receiver and are lowered to ``y[:] = np.sort(y)`` / ``y[...] = v``).
+their receiver and are lowered to ``y[...] = np.sort(y)`` (an array; ``of_type`` refuses a
+list when the call runs) / ``y[...] = v``).
 
 Before::                          After (lowered)::
     np.add(a, b, out=y)               t0 = np.add(a, b)
     np.copyto(y, x)                   y[...] = t0
     y.sort()                          y[...] = x
-                                      t1 = np.sort(y)
-                                      y[:] = t1
+                                      t1 = of_type(y, np.ndarray, y_sort_error)
+                                      t2 = np.sort(t1)
+                                      y[...] = t2
 """
 import builtins
 import functools
@@ -36,8 +39,8 @@ from .rules import registry as R
 PURE, WRITES, UNKNOWN = "pure", "writes", "unknown"
 
 # NumPy functions with no rule that write into nothing: an active value reaching one is refused
-# (no derivative rule); otherwise the primal runs. Those that build values from float inputs
-# (``arange``, ``logspace``) are here, not constants: their output moves with a float input.
+# (no derivative rule); otherwise the primal runs. ``arange`` is here, not a constant: its
+# values move with a float start or step.
 NUMPY_PURE = {np.arange, np.random.normal, np.random.uniform, np.random.rand, np.random.randn,
               np.random.randint, np.random.random, np.random.choice, np.random.permutation, np.random.seed}
 PURE_BUILTINS = {builtins.print, builtins.isinstance, builtins.len, builtins.range, builtins.slice}
@@ -55,7 +58,7 @@ for _name in ("put_along_axis", "ndarray.sort", "ndarray.fill", "ndarray.put", "
         WRITERS[_obj] = (0, None)
 
 # methods of a local value that write into it (its receiver, argument 0): how each is lowered
-METHOD_WRITES = {"append": "list step", "pop": "list step", "sort": "y[:] = np.sort(y)", "fill": "y[...] = v"}
+METHOD_WRITES = {"append": "list step", "pop": "list step", "sort": "y[...] = np.sort(y)", "fill": "y[...] = v"}
 SORT_KEYWORDS = {"axis", "kind"}
 MUTABLE = (np.ndarray, list, dict, set, bytearray)
 

@@ -377,7 +377,7 @@ class Lower:
             raise self.func.error("method `.%s()` is not supported in differentiated code" % f.attr, e,
                                   hint="call the NumPy function instead (np.%s(x, ...))" % f.attr)
         if f.attr in VARIADIC_SHAPE and len(args) > 1:
-            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+            args = [self.atom(gast.Tuple(elts=args, ctx=gast.Load()), at)]
         node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()), args=[recv] + args, keywords=kws)
         node.sd_fn = fn
         return self.written(node, out, at)
@@ -443,8 +443,9 @@ class Lower:
                                   hint="sort into a new value with np.sort(y) (np.flip(np.sort(y)) for descending order)")
         err = self.func.error("`.sort()` is differentiated for NumPy arrays only, and `%s` is not one" % dst, e,
                               hint="sort into a new value: `%s = np.sort(%s)` or `sorted(...)` outside" % (dst, dst))
-        arr = self.step(of_type, [load(dst), gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load()),
-                                  load(self.func.bind_value(dst + "_sort_error", err))], at)
+        ndarray = gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load())
+        ndarray.sd_global = True
+        arr = self.step(of_type, [load(dst), ndarray, load(self.func.bind_value(dst + "_sort_error", err))], at)
         t = self.step(np.sort, [arr] + [self.atom(a, at) for a in e.args], at,
                       [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords])
         return self.write_into(dst, const(Ellipsis), t, at)

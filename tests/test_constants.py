@@ -189,6 +189,7 @@ def matrix_transpose_attr(x):
                                concat_r, einsum_sublists])
 def test_moving_functions_have_rules(f):
     check(f, X.copy())
+    sd.lower(f)  # the lowered form follows the grammar (lower.validate)
 
 
 def arange(x):
