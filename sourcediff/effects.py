@@ -72,6 +72,13 @@ def index_trick(obj, *items):
 index_trick.sd_what = "np.r_/np.c_/np.mgrid/np.ogrid indexed with values"
 
 
+def bound(func, base, obj):
+    """The name generated code reads ``obj`` under (a located error, an index object), named after the
+    user's function: every function a derivative reaches shares one namespace of bindings."""
+    from .names import load
+    return load(func.bind_value("%s_%s" % (getattr(func.fn, "__name__", "f"), base), obj))
+
+
 def _hashable(fn):
     try:
         hash(fn)

@@ -275,7 +275,7 @@ class Lower:
                              args=[self.atom(gast.Tuple(elts=parts, ctx=gast.Load()), at)], keywords=[])
             node.sd_fn = np.concatenate
             return node
-        args = [load(self.func.bind_value("index_object", obj))]
+        args = [effects.bound(self.func, "index_object", obj)]
         for i in items:
             if isinstance(i, gast.Slice):
                 i = gast.Call(func=load(self.func.bind_value("slice", slice)), args=[
@@ -358,7 +358,7 @@ class Lower:
             return gast.Call(func=f, args=einsum_subscripts(self.func, e), keywords=e.keywords)
         err = self.func.error("np.einsum is differentiated with its subscripts as a string, and these are not one", e,
                               hint='write the subscripts as a string: np.einsum("ij->ji", x)')
-        spec = self.step(of_type, [self.atom(e.args[0], at), load("str"), load(self.func.bind_value("einsum_error", err))], at)
+        spec = self.step(of_type, [self.atom(e.args[0], at), load("str"), effects.bound(self.func, "einsum_error", err)], at)
         return gast.Call(func=f, args=[spec] + e.args[1:], keywords=e.keywords)
 
     def method(self, e, at):
@@ -410,7 +410,7 @@ class Lower:
             err = self.func.error("this writes into the argument `%s`, which belongs to the caller" % outs[0].id, e,
                                   hint="assign the result instead: `y = f(...)`")
             guard = gast.Call(func=load(self.func.bind_value("of_type", of_type)), keywords=[], args=[
-                outs[0], load(self.func.bind_value("NoneType", type(None))), load(self.func.bind_value("out_error", err))])
+                outs[0], load(self.func.bind_value("NoneType", type(None))), effects.bound(self.func, "out_error", err)])
             return gast.Call(func=e.func, args=args, keywords=kws + [gast.keyword(arg="out", value=guard)]), None
         dst = self.name_of(outs[0], e)
         return gast.Call(func=e.func, args=args, keywords=kws), dst
@@ -445,7 +445,7 @@ class Lower:
                               hint="sort into a new value: `%s = np.sort(%s)` or `sorted(...)` outside" % (dst, dst))
         ndarray = gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load())
         ndarray.sd_global = True
-        arr = self.step(of_type, [load(dst), ndarray, load(self.func.bind_value(dst + "_sort_error", err))], at)
+        arr = self.step(of_type, [load(dst), ndarray, effects.bound(self.func, dst + "_sort_error", err)], at)
         t = self.step(np.sort, [arr] + [self.atom(a, at) for a in e.args], at,
                       [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords])
         return self.write_into(dst, const(Ellipsis), t, at)

@@ -22,6 +22,7 @@ import builtins
 import gast
 import numpy as np
 
+from .effects import bound
 from .lower import classify, walk
 from .names import assign, call, load, nodes
 from .rules import registry as R
@@ -127,7 +128,7 @@ def _augmented(func, node, names):
         err = func.error("`%s += ...` writes into the array or list that another name also holds" % v, s,
                          hint="write `%s = %s + ...` (a new value), or copy it first" % (v, v))
         g = names.temp()
-        c = call(func.bind_value("unshared", unshared), load(v), load(func.bind_value(v + "_shared_error", err)))
+        c = call(func.bind_value("unshared", unshared), load(v), bound(func, v + "_shared_error", err))
         c.sd_fn = unshared
         guards[id(s)] = gast.copy_location(assign(g, c), s)
         guards[id(s)].sd_line, guards[id(s)].sd_primal = getattr(s, "sd_line", None), True

@@ -243,5 +243,5 @@ def test_einsum_subscripts_not_a_string_refused_when_it_runs(mode):
 def test_integer_results_have_zero_derivative():
     def f(x):
         return np.sum(np.full(3, x[0], dtype=int) * x) + np.sum(np.linspace(0.0, x[1] * 10.0 + 0.55, 3, dtype=int)) + \
-            np.sum(np.full(2, x[2]) * x[1])
+            np.sum(np.full(2, x[2]) * x[1]) + np.sum((x * 3.0).astype(int) * x) + np.sum(np.asarray(x * 5.0, dtype=int))
     check(f, X.copy())

@@ -330,3 +330,20 @@ def test_numpy_calls_inside_rules_are_pure():
                         seen.add(obj)
                         assert effects.effect(obj) == effects.PURE, (rule.__name__, ".".join(chain))
     assert np.sum in seen and len(seen) > 50
+
+
+def aug_callee(p0, p1):
+    t = p0
+    p0 += p1
+    return p0 * t
+
+
+def aug_caller(x):
+    p0 = x[0]
+    u = p0
+    p0 += 1.0
+    return aug_callee(p0, x[1]) * u + aug_callee(x[2], 0.5)
+
+
+def test_guards_of_two_functions_have_their_own_names():
+    check(aug_caller, X.copy())

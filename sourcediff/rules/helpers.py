@@ -528,6 +528,9 @@ def unshared(x, error):
     return x
 
 
+unshared.sd_scalar = True  # the float fast path keeps it: a number passes through
+
+
 @vjp(unshared)
 def unshared_vjp(g, ans, x, error=None): return g
 @jvp(unshared)

@@ -636,9 +636,10 @@ def atleast_vjp(g, ans, a): return np.reshape(g, np.shape(a))
 def atleast_jvp(da, ans, a): return np.reshape(da, np.shape(ans))
 
 @vjp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
-def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(g, np.shape(a))
+def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(if_inexact(g, ans), np.shape(a))
 @jvp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
-def asarray_jvp(da, ans, a, dtype=None, order=None): return np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans))
+def asarray_jvp(da, ans, a, dtype=None, order=None):
+    return if_inexact(np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans)), ans)
 
 # --- constructors whose values are the float arguments (or move with them) --------------------
 
