@@ -71,7 +71,7 @@ class Gen:
                 names = Names(names_in(func.node))
                 desugar.desugar(func, names)
                 lower.lower(func, names)
-                ownership.check(func)
+                ownership.check(func, names)
                 _FRONT[key] = (func, names)
             func, names = self.funcs[fn] = _FRONT[key]
             self.sources[fn] = func.source
@@ -174,10 +174,10 @@ class Gen:
             if k in STRUCT:
                 pos = STRUCT[k]
                 return list(range(len(p.args))) if pos is None else pos
-            if lower.field_read(k):
-                return [0]  # a child of a structured value
-            if k in NONDIFF_ATTR_KEYS or k.startswith("attr.") or R.is_nondiff(k):
+            if k in NONDIFF_ATTR_KEYS or R.is_nondiff(k):
                 return []
+            if k.startswith("attr."):  # a structured value's field (lower.field_read); any other attribute is refused
+                return [0]
             rule = R.lookup(R.VJP, k)
             return list(range(R.n_diff_args(R.VJP, rule))) if rule else list(range(len(p.args)))
         if k is None or R.is_nondiff(k) or k in (builtins.len, builtins.range, builtins.print):
@@ -186,7 +186,10 @@ class Gen:
         if rule is not None and not getattr(rule, "sd_user", False):
             _, _, _, outs = R.parsed(rule)
             n = R.n_diff_args(R.VJP, rule)
-            return [i for i in range(n) if not (isinstance(outs[i], gast.Constant) and outs[i].value is None)]
+            # an argument past the rule's differentiable ones counts too: the modes refuse it when it is active
+            # (not for our own helpers, whose trailing arguments are read only for their shape or structure)
+            last = n if ours(k) else max(n, len(p.args))
+            return [i for i in range(last) if i >= n or not (isinstance(outs[i], gast.Constant) and outs[i].value is None)]
         return list(range(len(p.args))) + list(p.kwargs)
 
 
@@ -213,10 +216,21 @@ class CHECKPOINT:
 def missing_rule(func, node, key):
     name = getattr(key, "__name__", str(key))
     mod = getattr(key, "__module__", None) or ""
-    full = ("%s.%s" % (mod, name)) if mod and mod != "builtins" else name
+    full = getattr(key, "sd_what", None) or (("%s.%s" % (mod, name)) if mod and mod != "builtins" else name)
     return func.error("no derivative rule for `%s`, and it has no Python source to differentiate" % full, node,
                       hint="register rules with sd.defvjp(%s, ...) and sd.defjvp(%s, ...), or wrap its "
                            "arguments in sd.stop_gradient(...) if no derivative should flow through it" % (name, name))
+
+
+def ours(key):
+    """Is ``key`` one of sourcediff's own helpers (which generated derivative code calls)?"""
+    return (getattr(key, "__module__", None) or "").startswith("sourcediff.")
+
+
+def no_derivative_of_arg(key, i):
+    """The message refusing a differentiated value passed as argument ``i``, which ``key``'s rule treats as constant."""
+    return "argument %d of `%s` depends on a differentiated value, and its rule has no derivative for it" % (
+        i + 1, getattr(key, "__name__", key))
 
 
 def index_value(idx):

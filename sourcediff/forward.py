@@ -23,7 +23,7 @@ from .lower import ATTR_KEYS, classify, defined_at, field_read
 from .reverse import zero_of
 from .names import assign, call, clone, const, ids, load
 from .rules import batched as B, registry as R
-from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
+from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, no_derivative_of_arg, ours, index_value as _index_value
 
 ZERO = 0.0
 
@@ -180,13 +180,16 @@ class Forward:
             return [assign(dv, _sum([call(self.gen.bind_user(user[i], "jvp"), self.tan(args[i], d, live), load(v), *args)
                                      for i in live_args]))]
         if isinstance(k, str) and k.startswith("attr."):
-            k = ATTR_KEYS[k]
+            k = ATTR_KEYS.get(k, k)
         way, rule = B.how(k) if self.gen.batch else (None, R.lookup(R.JVP, k))
         if rule is None:
             raise missing_rule(self.func, s, k)
         table = R.BJVP if way == "batched" else R.JVP
         n = R.n_diff_args(table, rule)
         want = [i for i in range(min(n, len(args))) if lv[i]]
+        late = [i for i in range(n, len(args)) if lv[i]]
+        if late and not ours(k):
+            raise self.func.error(no_derivative_of_arg(k, late[0]), s)
         kw_live = [kk for kk, a in p.kwargs.items() if self.is_live(a, d, live)]
         if kw_live:
             raise self.func.error("pass `%s` positionally to differentiate through it" % kw_live[0], s)

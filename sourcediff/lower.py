@@ -27,18 +27,23 @@ import inspect
 import gast
 import numpy as np
 
+from . import effects
 from .names import assign, const, load, store, ids
+from .rules.helpers import diagonal_index, of_type
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
     "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "ravel", "squeeze", "clip", "dot",
     "transpose", "reshape", "swapaxes", "trace", "diagonal", "round", "argmax", "argmin", "all", "any",
-    "repeat", "nonzero", "conj", "copy", "take", "sort", "argsort")}
+    "repeat", "nonzero", "conj", "copy", "take", "argsort")}
 METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
 VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
 ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
+if hasattr(np, "matrix_transpose"):
+    ATTRS["mT"] = np.matrix_transpose
 ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
-NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "nbytes", "itemsize"}
+# constant attributes (integers, a dtype); any other attribute of a differentiated value is refused
+NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "imag"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
 
@@ -49,6 +54,32 @@ def field_read(key):
     if type(key) is str and key.startswith("attr.") and key[5:] not in ATTRS and key[5:] not in NONDIFF_ATTRS:
         return key[5:]
     return None
+
+
+def einsum_subscripts(func, e):
+    """The arguments of ``np.einsum(x, [0, 1], y, [1, 2], [0, 2])`` in the string form
+    (``"ab,bc->ac", x, y``): the rules read subscripts from the first argument. The sublists
+    must be literal lists of integers (or ``...``); anything else is refused."""
+    def letters(sub):
+        if not isinstance(sub, (gast.List, gast.Tuple)):
+            raise func.error("np.einsum's sublist form needs literal lists of integers", e,
+                             hint='write the subscripts as a string: np.einsum("ij->ji", x)')
+        out = ""
+        for c in sub.elts:
+            v = c.value if isinstance(c, gast.Constant) else None
+            if v is Ellipsis:
+                out += "..."
+            elif isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 52:
+                out += "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[v]
+            else:
+                letters(c)
+        return out
+    args = e.args
+    ops, subs = args[0:len(args) - len(args) % 2 or None:2], args[1::2]
+    spec = ",".join(letters(x) for x in subs[:len(ops)])
+    if len(args) % 2:
+        spec += "->" + letters(args[-1])
+    return [const(spec)] + list(ops)
 
 
 def is_atom(e):
@@ -117,6 +148,7 @@ class Lower:
                     and self.resolve(v.func) is None:
                 self.expr(v, s, target=self.names.temp())  # a bare `l.pop()`: its value goes somewhere derivatives see
             elif isinstance(v, gast.Call):
+                self.unknown_statement(v)
                 self.expr(v, s, target=None)
             else:
                 self.atom(v, s)
@@ -180,8 +212,8 @@ class Lower:
         rhs = self.rhs(e, at, target)
         if rhs is None:  # the value was assigned inside control flow already
             return None
-        if target is None:
-            return self.emit(gast.Expr(value=rhs), at)
+        if target is None:  # a call lowered to a write (``np.copyto(y, x)``) leaves no call to emit
+            return self.emit(gast.Expr(value=rhs), at) if isinstance(rhs, gast.Call) else None
         return self.emit(assign(target, rhs), at)
 
     def rhs(self, e, at, target):
@@ -191,7 +223,9 @@ class Lower:
         if t is gast.BinOp:
             if not isinstance(e.op, BIN):
                 raise self.func.error("operator not supported", e)
-            return gast.BinOp(left=self.atom(e.left, at), op=e.op, right=self.atom(e.right, at))
+            node = gast.BinOp(left=self.atom(e.left, at), op=e.op, right=self.atom(e.right, at))
+            node.sd_aug = getattr(e, "sd_aug", False)
+            return node
         if t is gast.UnaryOp:
             return gast.UnaryOp(op=e.op, operand=self.atom(e.operand, at))
         if t is gast.Compare:
@@ -225,6 +259,8 @@ class Lower:
         if t is gast.Call:
             return self.call(e, at)
         if t is gast.Subscript:
+            if isinstance(self.resolve(e.value), effects.INDEX_TRICKS):
+                return self.index_trick(self.resolve(e.value), e, at)
             return gast.Subscript(value=self.atom(e.value, at, name=True), slice=self.index(e.slice, at), ctx=gast.Load())
         if t is gast.Attribute:
             return gast.Attribute(value=self.atom(e.value, at, name=True), attr=e.attr, ctx=gast.Load())
@@ -237,6 +273,28 @@ class Lower:
         if t is gast.JoinedStr:
             return e
         raise self.func.error("`%s` expressions are not supported in differentiated code" % t.__name__, e)
+
+    def index_trick(self, obj, e, at):
+        """``np.r_[a, b]`` as ``np.concatenate((np.atleast_1d(a), np.atleast_1d(b)))``; any other use of
+        ``np.r_``, ``np.c_``, ``np.mgrid``, ``np.ogrid`` as a call of ``effects.index_trick``, which has
+        no rule (its values move with float items: refused when a differentiated value reaches it)."""
+        items = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+        plain = [i for i in items if not isinstance(i, gast.Slice) and not (isinstance(i, gast.Constant) and isinstance(i.value, str))]
+        if obj is np.r_ and len(plain) == len(items):
+            parts = [self.step(np.atleast_1d, [self.atom(i, at)], at) for i in items]
+            node = gast.Call(func=gast.Attribute(value=load("np"), attr="concatenate", ctx=gast.Load()),
+                             args=[self.atom(gast.Tuple(elts=parts, ctx=gast.Load()), at)], keywords=[])
+            node.sd_fn = np.concatenate
+            return node
+        args = [effects.bound(self.func, "index_object", obj)]
+        for i in items:
+            if isinstance(i, gast.Slice):
+                i = gast.Call(func=load(self.func.bind_value("slice", slice)), args=[
+                    getattr(i, k) if getattr(i, k) is not None else const(None) for k in ("lower", "upper", "step")], keywords=[])
+            args.append(self.atom(i, at))
+        node = gast.Call(func=load(self.func.bind_value("index_trick", effects.index_trick)), args=args, keywords=[])
+        node.sd_fn = effects.index_trick
+        return node
 
     def block_expr(self, e, at, target):
         saved, self.out = self.out, []
@@ -262,25 +320,22 @@ class Lower:
 
     def call(self, e, at):
         f = e.func
-        args = [self.atom(a, at) for a in e.args]
-        kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
         if isinstance(f, gast.Attribute) and self.resolve(f) is None:  # a method on a local value
-            recv = self.atom(f.value, at, name=True)
-            if f.attr == "pop" and not args and not kws:
-                return gast.Call(func=gast.Attribute(value=recv, attr="pop", ctx=gast.Load()), args=[], keywords=[])
-            fn = METHODS.get(f.attr)
-            if fn is None:
-                raise self.func.error("method `.%s()` is not supported in differentiated code" % f.attr, e,
-                                      hint="call the NumPy function instead (np.%s(x, ...))" % f.attr)
-            if f.attr in VARIADIC_SHAPE and len(args) > 1:
-                args = [gast.Tuple(elts=args, ctx=gast.Load())]
-            node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()), args=[recv] + args, keywords=kws)
-            node.sd_fn = fn
-            return node
+            return self.method(e, at)
         fn = self.resolve(f)
         if fn is None:
             raise self.func.error("cannot tell which function this calls (it is a local value)", e,
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
+        if effects.effect(fn) == effects.WRITES:
+            return self.writer(fn, e, at)
+        if effects.writes_receiver(fn) and fn.__name__ not in METHODS:
+            raise self.func.error("`.%s()` may write into the value it is called on, which cannot be differentiated"
+                                  % fn.__name__, e, hint="call it outside the differentiated function")
+        if fn is np.einsum and e.args and not (isinstance(e.args[0], gast.Constant) and isinstance(e.args[0].value, str)):
+            e = self.einsum(f, e, at)
+        e, out = self.split_out(fn, e, 0)
+        args = [self.atom(a, at) for a in e.args]
+        kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
         if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute):
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args
@@ -299,7 +354,143 @@ class Lower:
         args += [load(v) for v in getattr(fn, "sd_free", ())]  # a nested def's enclosing variables
         node = gast.Call(func=f, args=args, keywords=kws)
         node.sd_fn = fn
-        return node
+        return self.written(node, out, at)
+
+    def unknown_statement(self, e):
+        """Refuse a call, made for its effect, of a function that may write into a local value it is given."""
+        if isinstance(e.func, gast.Attribute) and self.resolve(e.func) is None:
+            return  # a method of a local value: the allow-list in ``method``
+        fn = self.resolve(e.func)
+        local = [a.id for a in e.args + [k.value for k in e.keywords] if isinstance(a, gast.Name) and a.id in self.locals]
+        if fn is not None and local and effects.effect(fn) == effects.UNKNOWN:
+            raise self.func.error("`%s` has no derivative rule and may write into `%s`" % (
+                getattr(fn, "__name__", "this function"), local[0]), e,
+                hint="call it outside the differentiated function, or register rules with sd.defvjp/sd.defjvp")
+
+    def einsum(self, f, e, at):
+        """``np.einsum`` whose subscripts are not a literal string: the sublist form rewritten to the string
+        form; subscripts in a variable checked to be a string when the call runs."""
+        if any(isinstance(a, (gast.List, gast.Tuple)) for a in e.args[1::2]):
+            return gast.Call(func=f, args=einsum_subscripts(self.func, e), keywords=e.keywords)
+        err = self.func.error("np.einsum is differentiated with its subscripts as a string, and these are not one", e,
+                              hint='write the subscripts as a string: np.einsum("ij->ji", x)')
+        spec = self.step(of_type, [self.atom(e.args[0], at), load("str"), effects.bound(self.func, "einsum_error", err)], at)
+        return gast.Call(func=f, args=[spec] + e.args[1:], keywords=e.keywords)
+
+    def method(self, e, at):
+        """A method call on a local value: an allow-list (``METHODS``, ``effects.METHOD_WRITES``)."""
+        f = e.func
+        if f.attr in ("sort", "fill"):
+            return self.write_receiver(e, at)
+        e, out = self.split_out(METHODS.get(f.attr), e, 1)
+        recv = self.atom(f.value, at, name=True)
+        args = [self.atom(a, at) for a in e.args]
+        kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
+        if f.attr == "pop" and not args and not kws:
+            return gast.Call(func=gast.Attribute(value=recv, attr="pop", ctx=gast.Load()), args=[], keywords=[])
+        fn = METHODS.get(f.attr)
+        if fn is None:
+            raise self.func.error("method `.%s()` is not supported in differentiated code" % f.attr, e,
+                                  hint="call the NumPy function instead (np.%s(x, ...))" % f.attr)
+        if f.attr in VARIADIC_SHAPE and len(args) > 1:
+            args = [self.atom(gast.Tuple(elts=args, ctx=gast.Load()), at)]
+        node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()), args=[recv] + args, keywords=kws)
+        node.sd_fn = fn
+        return self.written(node, out, at)
+
+    def split_out(self, fn, e, shift):
+        """``e`` without its output array (``out=y``, or positional), and the local name it writes (or None).
+
+        ``shift`` is 1 for a method (its receiver is the function's first argument)."""
+        if not effects.numpy_callable(fn):  # a user function's `out=` is its own business
+            return e, None
+        pos = effects.out_position(fn)
+        args, kws, outs = list(e.args), [k for k in e.keywords if k.arg != "out"], [k.value for k in e.keywords if k.arg == "out"]
+        if pos is not None and len(args) + shift > pos:
+            if isinstance(fn, np.ufunc):
+                outs, args = outs + args[pos - shift:], args[:pos - shift]
+            else:
+                names = list(inspect.signature(fn).parameters)
+                outs.append(args[pos - shift])
+                kws += [gast.keyword(arg=n, value=a) for n, a in zip(names[pos + 1:], args[pos - shift + 1:])]
+                args = args[:pos - shift]
+        if len(outs) == 1 and isinstance(outs[0], gast.Tuple) and len(outs[0].elts) == 1:
+            outs = outs[0].elts
+        outs = [o for o in outs if not (isinstance(o, gast.Constant) and o.value is None)]
+        if not outs:
+            return e, None
+        if len(outs) > 1 or any(k.arg == "where" for k in kws):
+            raise self.func.error("this call writes into more than one output array, or only where `where` holds", e,
+                                  hint="assign its results instead: `y = f(...)`")
+        if isinstance(outs[0], gast.Name) and outs[0].id in self.params:  # right only where it holds None
+            err = self.func.error("this writes into the argument `%s`, which belongs to the caller" % outs[0].id, e,
+                                  hint="assign the result instead: `y = f(...)`")
+            guard = gast.Call(func=load(self.func.bind_value("of_type", of_type)), keywords=[], args=[
+                outs[0], load(self.func.bind_value("NoneType", type(None))), effects.bound(self.func, "out_error", err)])
+            return gast.Call(func=e.func, args=args, keywords=kws + [gast.keyword(arg="out", value=guard)]), None
+        dst = self.name_of(outs[0], e)
+        return gast.Call(func=e.func, args=args, keywords=kws), dst
+
+    def written(self, node, dst, at):
+        """``node`` as the value of its call; with an output array ``dst``: ``t = node; dst[...] = t``."""
+        if dst is None:
+            return node
+        t = self.names.temp()
+        self.emit(assign(t, node), at)
+        self.emit(assign(gast.Subscript(value=load(dst), slice=const(Ellipsis), ctx=gast.Store()), load(t)), at)
+        return load(dst)
+
+    def write_into(self, dst, idx, value, at):
+        self.emit(assign(gast.Subscript(value=load(dst), slice=idx, ctx=gast.Store()), value), at)
+        return const(None)
+
+    def write_receiver(self, e, at):
+        """``y.sort(...)`` as ``y[...] = np.sort(y, ...)`` (an array: a list is refused when it runs);
+        ``y.fill(v)`` as ``y[...] = v``."""
+        f = e.func
+        dst = self.name_of(f.value, e)
+        if f.attr == "fill":
+            if len(e.args) != 1 or e.keywords:
+                raise self.func.error("`.fill()` takes one value", e)
+            return self.write_into(dst, const(Ellipsis), self.atom(e.args[0], at), at)
+        bad = [k.arg for k in e.keywords if k.arg not in effects.SORT_KEYWORDS]
+        if bad or len(e.args) > 2:
+            raise self.func.error("`.sort()` with `%s` is not supported in differentiated code" % (bad[0] if bad else "order"), e,
+                                  hint="sort into a new value with np.sort(y) (np.flip(np.sort(y)) for descending order)")
+        err = self.func.error("`.sort()` is differentiated for NumPy arrays only, and `%s` is not one" % dst, e,
+                              hint="sort into a new value: `%s = np.sort(%s)` or `sorted(...)` outside" % (dst, dst))
+        ndarray = gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load())
+        ndarray.sd_global = True
+        arr = self.step(of_type, [load(dst), ndarray, effects.bound(self.func, dst + "_sort_error", err)], at)
+        t = self.step(np.sort, [arr] + [self.atom(a, at) for a in e.args], at,
+                      [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords])
+        return self.write_into(dst, const(Ellipsis), t, at)
+
+    def step(self, fn, args, at, kws=()):
+        """Emit ``t = fn(*args)`` for a function of ours or NumPy's; returns ``t`` as an atom."""
+        f = gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()) if getattr(np, fn.__name__, None) is fn \
+            else load(self.func.bind_value(fn.__name__, fn))
+        node = gast.Call(func=f, args=args, keywords=list(kws))
+        node.sd_fn = fn
+        t = self.names.temp()
+        self.emit(assign(t, node), at)
+        return load(t)
+
+    def writer(self, fn, e, at):
+        """A call of a function that writes into its argument: lowered as an in-place write, or refused."""
+        how = effects.WRITERS[fn][1]
+        name = getattr(fn, "__name__", "this function")
+        if how == "copyto" and len(e.args) == 2 and not e.keywords:
+            dst = self.name_of(e.args[0], e)
+            return self.write_into(dst, const(Ellipsis), self.atom(e.args[1], at), at)
+        if how == "fill_diagonal" and len(e.args) == 2 and not e.keywords:
+            dst = self.name_of(e.args[0], e)
+            idx = self.step(diagonal_index, [load(dst)], at)
+            val = self.step(np.ravel, [self.atom(e.args[1], at)], at)  # fill_diagonal writes val flattened
+            return self.write_into(dst, idx, val, at)
+        raise self.func.error("`%s` writes into its argument, which cannot be differentiated%s" %
+                              (name, "" if how is None else " with these arguments"), e,
+                              hint="write with indexing instead (`y[idx] = v`, `y[...] = v`, `y = np.where(mask, v, y)`)")
 
     def constant(self, v, name):
         """A value known at transformation time as an atom: a literal, or a bound name."""

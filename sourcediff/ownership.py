@@ -6,7 +6,10 @@ SourcediffError when a write (``v[i] = e``, ``v.append(e)``) could reach a value
 function does not own: a parameter, a global, a view (``y[1:3]``, ``y.T``,
 ``np.reshape(y, ...)``) or the result of a call that may return its argument.
 Writes into fresh values (``np.zeros(...)``, ``x.copy()``, ``[]``, arithmetic results)
-are differentiated exactly, in loops too.
+are differentiated exactly, in loops too. An alias ``z = y`` of a written value is merged
+into it (both assigned once) or refused; ``y += e`` (lowered as ``y = y + e``) where another
+name may hold ``y`` reads ``y`` through ``unshared``, which refuses an array or a list when
+the derivative runs (``+=`` writes into those in place).
 
 Before::                     After::
     y = np.zeros(3)              y = np.zeros(3)
@@ -19,8 +22,11 @@ import builtins
 import gast
 import numpy as np
 
+from .effects import bound
 from .lower import classify, walk
-from .names import nodes
+from .names import assign, call, load, nodes
+from .rules import registry as R
+from .rules.helpers import unshared
 
 FRESH = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array,
          np.copy, np.arange, np.linspace, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
@@ -45,10 +51,12 @@ class _Rename(gast.NodeTransformer):
         return node
 
 
-def check(func):
-    """Merge simple aliases of written values; refuse writes into values not owned."""
+def check(func, names):
+    """Merge simple aliases of written values; refuse writes into values not owned; guard ``y += e``
+    where another name may hold ``y`` (``names`` gives the guards' temporaries)."""
     node = func.node
     params = set(func.params)
+    _augmented(func, node, names)
     while True:
         prims = [(s, p) for s, p in ((s, classify(s)) for s in walk(node.body)) if p is not None]
         writes = {}
@@ -67,8 +75,110 @@ def check(func):
         for n in nodes(node):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 loads[n.id] = loads.get(n.id, 0) + 1
+        if _alias_of_written(func, node, writes, sites, params):
+            continue
         if not any(_owned(func, v, at, sites, loads, params, node) for v, at in writes.items()):
             return
+
+
+# steps that read an array without keeping a reference to it (their results are new values)
+READS = {np.sum, np.mean, np.prod, np.max, np.min, np.std, np.var, np.linalg.norm, np.trace, np.linalg.det,
+         np.linalg.inv, np.linalg.solve, np.einsum, np.tensordot, np.kron, np.inner, np.vdot} | FRESH
+
+
+def _keeps_no_reference(p, v):
+    """Does step ``p`` read ``v`` without another name or container holding ``v`` afterwards?"""
+    k = p.key
+    if isinstance(k, str):
+        return k in FRESH_KEYS - {"list", "dict"} or k in ("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Not") or \
+            k.startswith("attr.") and k != "attr.T" or k == "setitem" and not any(
+                isinstance(a, gast.Name) and a.id == v for a in p.args[1:])
+    return isinstance(k, np.ufunc) or k in READS or R.is_nondiff(k)
+
+
+def _augmented(func, node, names):
+    """``y += e`` is lowered as ``y = y + e``, which is right for a number; on an array or a list it writes
+    in place. Where another name may hold ``y``'s value when it runs (a copy, a container, a view or a
+    call's argument made before it, or in a loop around it), ``y`` is read through ``unshared``, which
+    refuses an array or a list when the derivative runs."""
+    order, loops = _positions(node.body)
+    prims = [(s, classify(s)) for s in walk(node.body)]
+    aug = {p.target: s for s, p in prims if p is not None and getattr(s.value, "sd_aug", False)}
+    holds = {}  # name -> statements after which another name may hold its value
+    for s in walk(node.body):
+        if isinstance(s, gast.For):
+            holds.setdefault(s.iter.id, []).append(s)
+    loads = {}
+    for n in nodes(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
+    for s, p in prims:
+        if p is None or p.key == "copy" and isinstance(p.args[0], gast.Name) and loads.get(p.args[0].id) == 1:
+            continue  # a temporary handed over (``t = y + e; y = t``): nothing else holds it
+        if p.key == "copy" and isinstance(p.args[0], gast.Name) and p.target != p.args[0].id:
+            holds.setdefault(p.target, []).append(s)
+        for a in p.args + list(p.kwargs.values()):
+            if isinstance(a, gast.Name) and (p.key == "copy" or not _keeps_no_reference(p, a.id)):
+                holds.setdefault(a.id, []).append(s)
+    guards = {}
+    for t, s in aug.items():
+        v = s.value.left.id if isinstance(s.value.left, gast.Name) else None
+        if v is None or not any(order[id(u)] < order[id(s)] or loops[id(u)] & loops[id(s)] for u in holds.get(v, ())):
+            continue
+        err = func.error("`%s += ...` writes into the array or list that another name also holds" % v, s,
+                         hint="write `%s = %s + ...` (a new value), or copy it first" % (v, v))
+        g = names.temp()
+        c = call(func.bind_value("unshared", unshared), load(v), bound(func, v + "_shared_error", err))
+        c.sd_fn = unshared
+        guards[id(s)] = gast.copy_location(assign(g, c), s)
+        guards[id(s)].sd_line, guards[id(s)].sd_primal = getattr(s, "sd_line", None), True
+        s.value.left = load(g)
+    if guards:
+        node.body = _guarded(node.body, guards)
+
+
+def _positions(body):
+    """Each statement's place in program order, and the loops around it (ids)."""
+    order, loops = {}, {}
+
+    def visit(stmts, around):
+        for s in stmts:
+            order[id(s)], loops[id(s)] = len(order), around
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                inner = around | {id(s)} if not isinstance(s, gast.If) else around
+                visit(s.body, inner)
+                visit(s.orelse, inner)
+    visit(body, frozenset())
+    return order, loops
+
+
+def _guarded(stmts, guards):
+    out = []
+    for s in stmts:
+        if id(s) in guards:
+            out.append(guards[id(s)])
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _guarded(s.body, guards)
+            s.orelse = _guarded(s.orelse, guards)
+        out.append(s)
+    return out
+
+
+def _alias_of_written(func, node, writes, sites, params):
+    """Merge ``z = v`` where ``v`` is written into (``z = np.add(a, b, out=v)`` makes one) and both are
+    assigned once: ``z`` sees every write into ``v``. True when merged; refused when either is reassigned."""
+    for v in sorted(writes):
+        for z, zs in sites.items():
+            for s, p in zs:
+                if p is None or p.key != "copy" or z == v or not (isinstance(p.args[0], gast.Name) and p.args[0].id == v):
+                    continue
+                if len(zs) == 1 and len(sites.get(v, ())) == 1 and z not in params and v not in params:
+                    node.body = _drop(node.body, s)
+                    _Rename(z, v).visit(node)
+                    return True
+                raise func.error("`%s` is another name for `%s`, which is written into, and one of them is reassigned"
+                                 % (z, v), s, hint="make an explicit copy: `%s = %s.copy()`" % (z, v))
+    return False
 
 
 def _owned(func, v, at, sites, loads, params, node):

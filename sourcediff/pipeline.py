@@ -245,6 +245,7 @@ def _scalar_fn(k):
     import builtins
     import math
     return getattr(k, "__module__", None) == "math" or getattr(math, getattr(k, "__name__", ""), None) is k or \
+        getattr(k, "sd_scalar", False) or \
         k in (builtins.abs, builtins.min, builtins.max, builtins.pow, builtins.float, builtins.int, builtins.round,
               builtins.range, builtins.len, builtins.print, builtins.bool)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import activity, shapes
 from .codegen import comment
-from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
+from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule, no_derivative_of_arg, ours
 from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
@@ -110,6 +110,9 @@ class Reverse:
         return self.anames[v]
 
     # -- accumulation --------------------------------------------------------------------------
+    def is_active(self, a):
+        return isinstance(a, gast.Name) and a.id in self.active
+
     def acc(self, x, expr, st, out):
         if not (isinstance(x, gast.Name) and x.id in self.active):
             return
@@ -247,7 +250,8 @@ class Reverse:
             tmp = self.gen.names.temp()
             self.gen.bind_rt("setitem_vjp")
             out.append(gast.Assign(targets=[gast.Tuple(elts=[store(tmp), store(self.a(v))], ctx=gast.Store())],
-                                   value=call("setitem_vjp", g, index_value(p.extra)), type_comment=None))
+                                   value=call("setitem_vjp", g, index_value(p.extra), *[args[1]] if self.is_active(args[1]) else []),
+                                   type_comment=None))
             self.acc(args[1], load(tmp), st, out)
             return
         st.discard(v)
@@ -299,6 +303,9 @@ class Reverse:
                 raise missing_rule(self.func, s, k)
             n = R.n_diff_args(R.VJP, rule)
             want = [i for i in range(min(n, len(args))) if isinstance(args[i], gast.Name) and args[i].id in self.active]
+            late = [i for i in range(n, len(args)) if self.is_active(args[i])]
+            if late and not ours(k):
+                raise where(no_derivative_of_arg(k, late[0]))
             for kw, a in p.kwargs.items():
                 if isinstance(a, gast.Name) and a.id in self.active:
                     raise where("pass `%s` positionally to differentiate through it" % kw)

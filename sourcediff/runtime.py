@@ -147,8 +147,11 @@ def getitem_vjp(acc, x, idx, g):
     return tuple(out) if isinstance(x, tuple) else out
 
 
-def setitem_vjp(g, idx):
-    """Adjoint of ``v[idx] = a``: (``g[idx]``, a copy of ``g`` with ``[idx]`` zeroed)."""
+def setitem_vjp(g, idx, a=None):
+    """Adjoint of ``v[idx] = a``: (``g[idx]`` summed down to ``a``'s shape where the write broadcast
+    it, a copy of ``g`` with ``[idx]`` zeroed)."""
+    if isinstance(g, np.generic):  # the adjoint of a 0-d array, not the zero marker 0.0
+        g = np.array(g)
     if isinstance(g, float):
         return 0.0, g
     if isinstance(g, dict):
@@ -164,6 +167,8 @@ def setitem_vjp(g, idx):
             part = part * keep.reshape(np.shape(part))
     rest = g.copy() if hasattr(g, "copy") else list(g)
     rest[idx] = zeros_like(part) if not isinstance(rest, np.ndarray) else 0
+    if isinstance(part, np.ndarray) and (isinstance(a, (np.ndarray, float, int)) or np.isscalar(a)):
+        part = unbroadcast(part, a)
     return part, rest
 
 

@@ -375,7 +375,7 @@ class ProgramGen:
         if sc.arrays():
             opts += ["assign_a", "reassign_a"]
         if sc.owned:
-            opts += ["setitem"]
+            opts += ["setitem", "effect"]
         if depth > 0:
             opts += ["if", "if", "for", "while", "list", "zeros"]
         if loop:
@@ -432,6 +432,8 @@ class ProgramGen:
             if loop:
                 e = self.bounded(e)
             return [(0, "%s[%s] = %s" % (v, ", ".join(idx), e))]
+        if kind == "effect":
+            return self.effect(sc)
         if kind == "zeros":
             v = self.fresh("y")
             shape = ch.choice([(3,), (2, 3)] + sc.shapes())
@@ -491,6 +493,25 @@ class ProgramGen:
             return [(0, "if %s:" % self.cond(sc, loop)), (1, kind)]
         # return
         return [(0, "if %s:" % self.cond(sc, loop)), (1, "return %s" % self.sexpr(sc))]
+
+    def effect(self, sc):
+        """A call that writes into an owned array (``out=``, ``np.copyto``, ``.sort()``, ``.fill()``,
+        ``np.fill_diagonal``), its value perhaps from a constructor moving with a float (``np.full``,
+        ``np.linspace``)."""
+        ch = self.ch
+        v = ch.choice(sorted(sc.owned))
+        shape = sc.vars[v][1]
+        e = self.bounded_arr(self.aexpr(sc, shape, 1))
+        dims = str(shape[0]) if len(shape) == 1 else str(shape)
+        forms = ["np.copyto(%s, %s)" % (v, e), "np.%s(%s, out=%s)" % (ch.choice(["sin", "tanh", "cos"]), e, v),
+                 "np.multiply(%s, %s, %s)" % (v, e, v), "%s.fill(%s)" % (v, self.bounded(self.sexpr(sc, 1))),
+                 "%s.sort()" % v, "np.copyto(%s, np.full(%s, %s))" % (v, dims, self.bounded(self.sexpr(sc, 1)))]
+        if len(shape) == 1:
+            forms.append("np.copyto(%s, np.linspace(%s, %s, %d))" % (v, self.bounded(self.sexpr(sc, 1)), self.const(),
+                                                                    shape[0]))
+        else:
+            forms.append("np.fill_diagonal(%s, %s)" % (v, self.bounded(self.sexpr(sc, 1))))
+        return [(0, ch.choice(forms))]
 
     # ---- functions
     def function(self, name, params, n_stmts, depth):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..runtime import _bzero, _nbatch, bpack, grad_like, unbroadcast
-from .helpers import broadcast_like, expand_reduced, keepdims_shape, matmul_dx, matmul_dy
+from .helpers import broadcast_like, expand_reduced, if_inexact, keepdims_shape, matmul_dx, matmul_dy
 from .numpy_rules import _opt
 from .registry import BJVP, JVP, bjvp as _bjvp, lookup
 
@@ -249,7 +249,7 @@ def expand_dims_bjvp(da, ans, a, axis): return breshape(da, ans)
 def atleast_bjvp(da, ans, a): return breshape(da, ans)
 
 @bjvp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
-def asarray_bjvp(da, ans, a, dtype=None, order=None): return breshape(da, ans)
+def asarray_bjvp(da, ans, a, dtype=None, order=None): return if_inexact(breshape(da, ans), ans)
 
 @bjvp(np.transpose)
 def transpose_bjvp(da, ans, a, axes=None): return btranspose(da, axes)

@@ -352,7 +352,50 @@ def polygamma(x, n=0):
     return acc + sign * s
 
 
-nondiff(keepdims_shape, einsum_adjoint_spec, norm_order, reduced_count, repeat_index, tile_split_shape,
+def spaced_fraction(ans, num, endpoint, axis, retstep=False):
+    """Where each value of ``np.linspace/geomspace/logspace(start, stop, num, endpoint, axis=axis)``
+    lies between start (0.0) and stop (1.0), shaped to broadcast against ``ans``."""
+    if retstep:
+        raise NotImplementedError("the derivative of np.linspace(..., retstep=True) is not supported")
+    shape = [1] * np.ndim(ans)
+    shape[axis] = num
+    return np.linspace(0.0, 1.0, num, endpoint).reshape(shape)
+
+
+def spaced_like(d, like, axis):
+    """``d`` (a start or stop of ``np.linspace``/``geomspace``/``logspace`` whose result is ``like``)
+    broadcast to the result's shape less ``axis``, with ``axis`` put back as size 1."""
+    return np.expand_dims(broadcast_like(d, np.take(like, 0, axis=axis)), axis)
+
+
+def if_inexact(g, ans):
+    """``g`` where ``ans`` holds floats; zero where it holds integers (a cast to them is piecewise constant)."""
+    return g if np.result_type(ans).kind in "fc" else 0.0 * g
+
+
+nondiff(spaced_fraction)
+
+
+# norm_order is the float ord itself (or a constant): the rule's p moves with it
+@vjp(norm_order)
+def norm_order_vjp(g, ans, x, ord=None, axis=None, vector=False): return None, g
+@jvp(norm_order)
+def norm_order_jvp(dx, dord, ans, x, ord=None, axis=None, vector=False): return None, dord
+
+
+@vjp(spaced_like)
+def spaced_like_vjp(h, ans, d, like, axis): return unbroadcast(np.sum(h, axis=axis), d)
+@jvp(spaced_like)
+def spaced_like_jvp(dd, ans, d, like, axis): return spaced_like(dd, like, axis)
+
+
+@vjp(if_inexact)
+def if_inexact_vjp(h, ans, g, x): return if_inexact(h, x)
+@jvp(if_inexact)
+def if_inexact_jvp(dg, ans, g, x): return if_inexact(dg, x)
+
+
+nondiff(keepdims_shape, einsum_adjoint_spec, reduced_count, repeat_index, tile_split_shape,
         tile_sum_axes, rollaxis_dest, tensordot_axes, tensordot_adjoint_axes, tensordot_adjoint_perm, dot_axes,
         kron_split_shape, kron_axes)
 
@@ -454,3 +497,47 @@ def undiagonal_jvp(dg, ans, g, x, offset=0, axis1=0, axis2=1): return undiagonal
 def polygamma_vjp(g, ans, x, n=0): return g * polygamma(x, n + 1)
 @jvp(polygamma)
 def polygamma_jvp(dx, ans, x, n=0): return dx * polygamma(x, n + 1)
+
+
+def diagonal_index(a):
+    """The index ``np.fill_diagonal(a, v)`` writes (``wrap=False``): ``a[diagonal_index(a)] = v``."""
+    shape = np.shape(a)
+    if len(shape) < 2 or len(shape) > 2 and len(set(shape)) != 1:
+        raise ValueError("fill_diagonal needs a 2-d array or one whose dimensions are all equal")
+    k = np.arange(min(shape))
+    return (k,) * len(shape)
+
+
+nondiff(diagonal_index)
+
+
+def of_type(x, kind, error):
+    """``x``, where it is a ``kind``; else raise ``error`` (a located SourcediffError) at the first call
+    that would be differentiated wrongly: ``y.sort()`` is lowered as ``y[...] = np.sort(y)``, right
+    for an array only; ``np.einsum(s, ...)`` is differentiated for subscripts ``s`` given as a string."""
+    if not isinstance(x, kind):
+        raise error
+    return x
+
+
+def unshared(x, error):
+    """``x``, where ``x += e`` rebinds it (a number, a tuple); else raise ``error``: on an array or a list
+    ``+=`` writes in place, and another name holds the value (``z = y; y += x``: ``z`` changes too)."""
+    if isinstance(x, (np.ndarray, list, dict, set, bytearray)):
+        raise error
+    return x
+
+
+unshared.sd_scalar = True  # the float fast path keeps it: a number passes through
+
+
+@vjp(unshared)
+def unshared_vjp(g, ans, x, error=None): return g
+@jvp(unshared)
+def unshared_jvp(dx, ans, x, error=None): return dx
+
+
+@vjp(of_type)
+def of_type_vjp(g, ans, x, kind=None, error=None): return g
+@jvp(of_type)
+def of_type_jvp(dx, ans, x, kind=None, error=None): return dx

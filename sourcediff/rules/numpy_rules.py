@@ -23,9 +23,9 @@ Conventions beyond ``registry.py``:
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, join_like, keepdims_shape,
+from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, if_inexact, join_like, keepdims_shape,
                       kron_axes, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
-                      tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
+                      spaced_fraction, spaced_like, tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
                       undiff, unpad, unstack, untake, untake_along_axis)
 from .registry import jvp as _jvp, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
@@ -53,13 +53,13 @@ def jvp(*keys):
     """``registry.jvp`` for the keys this NumPy has."""
     return _jvp(*[k for k in keys if k is not None])
 
-nondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.fix, np.trunc, np.sign, np.signbit, np.heaviside,
-        np.floor_divide, np.spacing, np.nextafter, np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
+nondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.fix, np.trunc, np.sign, np.signbit,
+        np.floor_divide, np.spacing, np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
         np.flatnonzero, np.shape, np.ndim, np.size, np.isnan, np.isfinite, np.isinf, np.isclose, np.allclose,
         np.array_equal, np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
         np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.searchsorted, np.digitize,
-        np.count_nonzero, np.all, np.any, np.zeros, np.ones, np.zeros_like, np.ones_like, np.full, np.full_like,
-        np.empty, np.empty_like, np.eye, np.identity, np.arange, np.linspace, np.logspace, np.geomspace, np.indices,
+        np.count_nonzero, np.all, np.any, np.zeros, np.ones, np.zeros_like, np.ones_like,
+        np.empty, np.empty_like, np.eye, np.identity, np.indices,
         np.unravel_index, np.ravel_multi_index, np.diag_indices, np.tril_indices, np.triu_indices, np.result_type,
         np.broadcast_shapes, np.iscomplexobj, np.isscalar, np.bitwise_and, np.bitwise_or, np.bitwise_xor,
         np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm)
@@ -636,9 +636,80 @@ def atleast_vjp(g, ans, a): return np.reshape(g, np.shape(a))
 def atleast_jvp(da, ans, a): return np.reshape(da, np.shape(ans))
 
 @vjp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
-def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(g, np.shape(a))
+def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(if_inexact(g, ans), np.shape(a))
 @jvp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
-def asarray_jvp(da, ans, a, dtype=None, order=None): return np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans))
+def asarray_jvp(da, ans, a, dtype=None, order=None):
+    return if_inexact(np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans)), ans)
+
+# --- constructors whose values are the float arguments (or move with them) --------------------
+
+@vjp(np.full)
+def full_vjp(g, ans, shape, fill_value, dtype=None, order="C"): return None, unbroadcast(if_inexact(g, ans), fill_value)
+@jvp(np.full)
+def full_jvp(dshape, dfill_value, ans, shape, fill_value, dtype=None, order="C"):
+    return None, if_inexact(broadcast_like(dfill_value, ans), ans)
+
+@vjp(np.full_like)
+def full_like_vjp(g, ans, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    return None, unbroadcast(if_inexact(g, ans), fill_value)
+@jvp(np.full_like)
+def full_like_jvp(da, dfill_value, ans, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    return None, if_inexact(broadcast_like(dfill_value, ans), ans)
+
+# linspace is start + (stop - start) * t for the fractions t (spaced_fraction), along axis
+@vjp(np.linspace)
+def linspace_vjp(g, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis, retstep)
+    h = if_inexact(g, ans)
+    return unbroadcast(np.sum(h * (1.0 - t), axis=axis), start), unbroadcast(np.sum(h * t, axis=axis), stop)
+@jvp(np.linspace)
+def linspace_jvp(dstart, dstop, ans, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis, retstep)
+    return (if_inexact(broadcast_like(spaced_like(dstart, ans, axis) * (1.0 - t), ans), ans),
+            if_inexact(broadcast_like(spaced_like(dstop, ans, axis) * t, ans), ans))
+
+# geomspace is start * (stop / start) ** t: d/dstart = ans (1 - t) / start, d/dstop = ans t / stop
+@vjp(np.geomspace)
+def geomspace_vjp(g, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis)
+    h = if_inexact(g, ans) * ans
+    return (unbroadcast(np.sum(h * (1.0 - t), axis=axis) / start, start),
+            unbroadcast(np.sum(h * t, axis=axis) / stop, stop))
+@jvp(np.geomspace)
+def geomspace_jvp(dstart, dstop, ans, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis)
+    return (if_inexact(spaced_like(dstart / start, ans, axis) * (1.0 - t) * ans, ans),
+            if_inexact(spaced_like(dstop / stop, ans, axis) * t * ans, ans))
+
+# logspace is base ** y, y = linspace(start, stop): d/dy = ans log(base), d/dbase = ans y / base
+@vjp(np.logspace)
+def logspace_vjp(g, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis)
+    h = if_inexact(g, ans) * ans
+    y = np.linspace(start, stop, num, endpoint, axis=axis)
+    return (unbroadcast(np.sum(h * (1.0 - t), axis=axis) * np.log(base), start),
+            unbroadcast(np.sum(h * t, axis=axis) * np.log(base), stop), None, None,
+            unbroadcast(np.sum(h * y, axis=axis) / base, base))
+@jvp(np.logspace)
+def logspace_jvp(dstart, dstop, dnum, dendpoint, dbase, ans, start, stop, num=50, endpoint=True, base=10.0, dtype=None,
+                 axis=0):
+    t = spaced_fraction(ans, num, endpoint, axis)
+    y = np.linspace(start, stop, num, endpoint, axis=axis)
+    return (if_inexact(spaced_like(dstart * np.log(base), ans, axis) * (1.0 - t) * ans, ans),
+            if_inexact(spaced_like(dstop * np.log(base), ans, axis) * t * ans, ans), None, None,
+            if_inexact(spaced_like(dbase / base, ans, axis) * y * ans, ans))
+
+# heaviside(x1, x2) is x2 where x1 == 0, a constant elsewhere
+@vjp(np.heaviside)
+def heaviside_vjp(g, ans, x1, x2): return None, unbroadcast(g * (x1 == 0), x2)
+@jvp(np.heaviside)
+def heaviside_jvp(dx1, dx2, ans, x1, x2): return None, broadcast_like(dx2 * (x1 == 0), ans)
+
+# nextafter(x1, x2) is x1 moved by one unit in the last place
+@vjp(np.nextafter)
+def nextafter_vjp(g, ans, x1, x2): return unbroadcast(g, x1), None
+@jvp(np.nextafter)
+def nextafter_jvp(dx1, dx2, ans, x1, x2): return broadcast_like(dx1, ans), None
 
 @vjp(np.concatenate)
 def concatenate_vjp(g, ans, arrays, axis=0, out=None, dtype=None): return split_like(g, arrays, axis)
@@ -763,7 +834,7 @@ def extract_vjp(g, ans, condition, arr): return None, untake(g, np.flatnonzero(c
 def extract_jvp(dcondition, darr, ans, condition, arr): return None, np.extract(condition, darr)
 
 @vjp(np.delete)
-def delete_vjp(g, ans, arr, obj, axis=None): return untake(g, np.delete(np.arange(np.size(arr, axis)), obj), arr, axis)
+def delete_vjp(g, ans, arr, obj, axis=None): return untake(g, np.delete(repeat_index(arr, 1, axis), obj), arr, axis)
 @jvp(np.delete)
 def delete_jvp(darr, ans, arr, obj, axis=None): return np.delete(darr, obj, axis=axis)
 

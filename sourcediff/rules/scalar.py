@@ -13,12 +13,12 @@ from ..runtime import unbroadcast
 from .helpers import broadcast_like, fanout, matmul2d, matmul_dx, matmul_dy, polygamma
 from .registry import jvp, nondiff, vjp
 
-nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not", "And", "Or",
+nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not",
         "FloorDiv", "BitAnd", "BitOr", "BitXor", "LShift", "RShift", "Invert",
-        int, round, len, range, bool, isinstance, divmod)
+        int, round, len, range, bool, isinstance)
 nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
-        math.factorial, math.gcd, math.comb, math.perm, math.isqrt, math.frexp, math.modf)
-nondiff(*(getattr(math, n) for n in ("lcm", "nextafter", "ulp") if hasattr(math, n)))
+        math.factorial, math.gcd, math.comb, math.perm, math.isqrt)
+nondiff(*(getattr(math, n) for n in ("lcm", "ulp") if hasattr(math, n)))
 
 # --- operators, shared with their NumPy twins -------------------------------------------------
 
@@ -225,6 +225,12 @@ def math_fabs_vjp(g, ans, x): return g * math.copysign(1.0, x)
 def math_fabs_jvp(dx, ans, x): return dx * math.copysign(1.0, x)
 
 # copysign(x, y) = |x| sign(y): the sign argument is piecewise constant
+# nextafter(x, y) is x moved by units in the last place: piecewise constant in y only
+@vjp(*[math.nextafter] if hasattr(math, "nextafter") else [])
+def math_nextafter_vjp(g, ans, x, y, steps=None): return g, None
+@jvp(*[math.nextafter] if hasattr(math, "nextafter") else [])
+def math_nextafter_jvp(dx, dy, ans, x, y, steps=None): return dx, None
+
 @vjp(math.copysign)
 def math_copysign_vjp(g, ans, x, y): return g * math.copysign(1.0, x) * math.copysign(1.0, y), None
 @jvp(math.copysign)
