@@ -224,7 +224,15 @@ def flat_attr(x):
     return x.flat[1] * 3.0
 
 
-@pytest.mark.parametrize("f", [arange, divmod_rest, frexp, modf, column_concat, norm_order, flat_attr])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_flat_is_refused_at_the_first_call(mode):
+    # `.flat` could be a field of a structured parameter: the argument's type decides, at the first call
+    with pytest.raises(sd.SourcediffError, match="attribute `.flat` of an array") as e:
+        sd.grad(flat_attr, mode=mode)(np.array([1.0, 2.0]))
+    assert "test_constants.py" in str(e.value)
+
+
+@pytest.mark.parametrize("f", [arange, divmod_rest, frexp, modf, column_concat, norm_order])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_moving_functions_without_rules_refused(f, mode):
     with pytest.raises(sd.SourcediffError, match="no derivative rule|has no derivative for it") as e:

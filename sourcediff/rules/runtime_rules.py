@@ -102,7 +102,7 @@ def adj_append_vjp(h, ans, dlst, g, lst):
 
 
 @vjp(setitem_vjp)
-def setitem_vjp_vjp(h, ans, g, idx):
+def setitem_vjp_vjp(h, ans, g, idx, a=None):
     return tsetitem(tindex(h, 1), g, idx, tindex(h, 0))
 
 
