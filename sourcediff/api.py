@@ -8,6 +8,7 @@ import numpy as np
 from . import pipeline, runtime, store
 from .context import CHECKPOINT, USER_JVP, USER_VJP
 from .errors import SourcediffError
+from .frontend import unwrap
 from .rules import registry as R
 
 _MEMO = {}
@@ -24,7 +25,9 @@ def _decorator(op):
 
 
 def _params(f):
-    f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else f
+    if inspect.ismethod(f):  # obj.method: its function's parameters but `self`
+        return _params(f.__func__)[1:]
+    f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else unwrap(f, refuse=False)
     try:
         return list(inspect.signature(f).parameters)
     except (TypeError, ValueError):
@@ -150,11 +153,14 @@ def _grad(f, wrt, mode, optimize, kind):
         args = _bind(f, args, kw)
         if all(_scalar(args[i]) for i in idx):
             out = gen(*args)
+            if type(out) is not float:  # a tangent made complex on the way to a real value
+                _real(f, out)
             if all(isinstance(args[i], float) for i in idx):
                 return out
             if kind == "value_and_grad":
                 return out[0], _like_args(out[1], args, idx, many)
             return _like_args(out, args, idx, many)
+        _real(f, args)
         grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
@@ -198,7 +204,9 @@ def jvp(f=None, wrt=None):
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
+        _real(f, args, ts)
         val, tan = gen(*args, *ts)
+        _real(f, val, tan)
         return val, _like(tan, val)
     return _finish(functools.wraps(f)(jvp_fn), f, gen.source)
 
@@ -213,8 +221,30 @@ def vjp(f=None, wrt=None):
 
     def vjp_fn(*args):
         val, ct = gen(*args)
+        _real(f, val)
         return val, ct
     return _finish(functools.wraps(f)(vjp_fn), f, gen.source)
+
+
+def _complex(v):
+    if isinstance(v, dict):
+        return any(_complex(e) for e in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_complex(e) for e in v)
+    return runtime.is_complex(v)
+
+
+def _real(f, *values):
+    """Refuse complex arguments or results of a call of an operator on ``f``, at ``f``'s definition
+    (complex numbers are not differentiated yet)."""
+    if any(_complex(v) for v in values):
+        import linecache
+        code = getattr(unwrap(getattr(f, "__func__", f), refuse=False), "__code__", None)
+        where = (code.co_filename, code.co_firstlineno) if code else (None, None)
+        raise SourcediffError("an argument or result of %s is complex: sourcediff differentiates real numbers only"
+                              % getattr(f, "__qualname__", f), *where,
+                              line=code and linecache.getline(*where) or None,
+                              hint="pass real arrays (np.real / np.imag of a complex one, or a pair of real arrays)")
 
 
 def _like(t, v):
@@ -330,6 +360,7 @@ def jacobian(f, wrt=None, mode="reverse"):
 
         def jac(*args, **kw):
             args = _bind(f, args, kw)
+            _real(f, args)
             out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
         return _finish(functools.wraps(f)(jac), f, jv.source)
@@ -338,6 +369,7 @@ def jacobian(f, wrt=None, mode="reverse"):
     def jac(*args, **kw):
         args = _bind(f, args, kw)
         y = f(*args)
+        _real(f, args, y)
         rows = [[] for _ in idx]
         for e in _basis(y):
             _, cts = vj(*args, e)
@@ -360,13 +392,16 @@ def hessian(f, wrt=None):
 
         def hess(*args, **kw):
             args = _bind(f, args, kw)
+            _real(f, args)
             return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
         return _finish(functools.wraps(f)(hess), f, g.source)
     inner = _build(f, idx, "grad", "reverse", True, False)
     jac = jacobian(inner, wrt=idx[0], mode="forward")
 
     def hess(*args, **kw):
-        return jac(*_bind(f, args, kw))
+        args = _bind(f, args, kw)
+        _real(f, args)
+        return jac(*args)
     return _finish(functools.wraps(f)(hess), f, jac.source)
 
 

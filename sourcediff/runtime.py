@@ -188,6 +188,8 @@ def snapshot(x):
 
 def unit_seed(x):
     """The seed of a forward-mode gradient: 1.0 for a scalar argument."""
+    if is_complex(x):
+        refuse_complex("an argument of")
     if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)):
         from .errors import SourcediffError
         raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s" % (np.shape(x),),
@@ -214,16 +216,48 @@ def adj_append(dlst, g, lst):
     return out
 
 
+ORIGIN = {}  # a generated code object -> (file, first line, name) of the user function it differentiates
+
+
+def refuse_complex(what):
+    """Raise the error for a complex value met at run time (complex numbers are not differentiated yet),
+    located at the definition of the user function whose derivative the calling generated code is."""
+    import linecache
+    import sys
+    from .errors import SourcediffError
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in ORIGIN:
+        frame = frame.f_back
+    filename, line, name = ORIGIN[frame.f_code] if frame is not None else (None, None, "the function")
+    raise SourcediffError("%s %s is complex: sourcediff differentiates real numbers only" % (what, name), filename, line,
+                          line=filename and linecache.getline(filename, line) or None,
+                          hint="pass real arrays (np.real / np.imag of a complex one, or a pair of real arrays)")
+
+
+def is_complex(v):
+    """Does ``v`` hold complex numbers (a complex number or array)?"""
+    return isinstance(v, complex) or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind == "c"
+
+
 def grad_like(g, x):
-    """Give a gradient the structure of its argument: a float for a float, an array for an array."""
+    """Give a gradient the structure of its argument: a float for a float, an array for an array.
+    A complex argument or gradient is refused (``refuse_complex``)."""
     if isinstance(x, np.ndarray):
-        if type(g) is np.ndarray and g.dtype == x.dtype and g.shape == x.shape and x.dtype.kind in "fc":
+        if type(g) is np.ndarray and g.dtype == x.dtype and g.shape == x.shape and x.dtype.kind == "f":
             return g
+        if x.dtype.kind == "c" or is_complex(g):
+            refuse_complex("an argument, or the gradient of an argument, of")
         if np.shape(g) != x.shape:
             g = np.broadcast_to(g, x.shape) + np.zeros(x.shape)
-        return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+        return np.asarray(g, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
+        if type(g) is float:
+            return g
+        if is_complex(g):
+            refuse_complex("the gradient of an argument of")
         return float(g) if np.ndim(g) == 0 else g
+    if is_complex(x):
+        refuse_complex("an argument of")
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
             g = list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else [0.0] * len(x)
@@ -238,6 +272,8 @@ def seed_one(y):
     """The adjoint seed of a scalar output (1.0, or ones for a size-1 array)."""
     if isinstance(y, float):
         return 1.0
+    if is_complex(y):
+        refuse_complex("the value returned by")
     if not isinstance(y, (int, np.ndarray, np.generic)) or isinstance(y, bool):
         from .errors import SourcediffError
         raise SourcediffError("grad needs a function that returns a number, got %s" % type(y).__name__,

@@ -199,8 +199,12 @@ class ProgramGen:
             ops += ["sum", "mean"]
         if self.helpers:
             ops += ["call", "call"]
+        if ch.boolean(0.1):
+            ops += ["edge"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
+        if op == "edge":
+            return self.edge(sc, d - 1)
         if op in ("add", "sub", "mul"):
             return "(%s %s %s)" % (e(), {"add": "+", "sub": "-", "mul": "*"}[op], e())
         if op == "neg":
@@ -227,6 +231,23 @@ class ProgramGen:
         name, kinds = ch.choice(self.helpers)
         args = [self.sexpr(sc, d - 1) if k == "s" else self.aexpr(sc, k[1], d - 1) for k in kinds]
         return "%s(%s)" % (name, ", ".join(args))
+
+    def edge(self, sc, d):
+        """Edge values with a finite derivative: a zero base to a positive power (0 ** y is 0 near y), a
+        variable exponent of a positive base, the std of one element (identically 0)."""
+        ch = self.ch
+        kind = ch.choice(["zero", "base", "std"] if sc.arrays() else ["zero", "base"])
+        y = "(1.5 + %s * %s)" % ((self.sexpr(sc, d),) * 2)
+        if kind == "zero":
+            return ch.choice(["0.0 ** %s", "np.power(0.0, %s)", "math.pow(0.0, %s)"]) % y
+        if kind == "base":
+            return "%s ** (0.5 * math.tanh(%s))" % (y, self.sexpr(sc, d))
+        shape = ch.choice(sc.shapes())
+        if shape == (3,):
+            return "np.std(%s[:1])" % ch.choice(sc.arrays(shape))
+        if shape[-1] == 1:
+            return "np.sum(np.std(%s, axis=-1))" % self.aexpr(sc, shape, d)
+        return "np.std(%s)" % self.aexpr(sc, shape, d)
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
