@@ -242,12 +242,10 @@ class ProgramGen:
             return ch.choice(["0.0 ** %s", "np.power(0.0, %s)", "math.pow(0.0, %s)"]) % y
         if kind == "base":
             return "%s ** (0.5 * math.tanh(%s))" % (y, self.sexpr(sc, d))
-        shape = ch.choice(sc.shapes())
+        shape = ch.choice(sc.shapes())  # only over one element: elsewhere equal elements (a broadcast) are a kink
         if shape == (3,):
             return "np.std(%s[:1])" % ch.choice(sc.arrays(shape))
-        if shape[-1] == 1:
-            return "np.sum(np.std(%s, axis=-1))" % self.aexpr(sc, shape, d)
-        return "np.std(%s)" % self.aexpr(sc, shape, d)
+        return "np.sum(np.std(%s, axis=-1, keepdims=True))" % self.aexpr(sc, shape, d).join(["np.reshape(", ", (-1, 1))"])
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
