@@ -43,12 +43,12 @@ def _wrt(f, wrt):
         if isinstance(w, str):
             if w not in params:
                 raise SourcediffError("`%s` is not a parameter of %s (it has %s)" % (w, f.__name__, ", ".join(params) or "none"),
-                                      hint="name one of the parameters in wrt=")
+                                      **_at(f), hint="name one of the parameters in wrt=")
             out.append(params.index(w))
         elif isinstance(w, int) and -len(params) <= w < len(params):
             out.append(w % len(params))
         else:
-            raise SourcediffError("wrt=%r does not name a parameter of %s" % (w, getattr(f, "__name__", f)),
+            raise SourcediffError("wrt=%r does not name a parameter of %s" % (w, getattr(f, "__name__", f)), **_at(f),
                                   hint="use a position (0..%d) or a parameter name" % (len(params) - 1))
     return tuple(out), many
 
@@ -203,7 +203,7 @@ def jvp(f=None, wrt=None):
         *args, tangents = args
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
-            raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
+            raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)), **_at(f))
         _real(f, args, ts)
         val, tan = gen(*args, *ts)
         _real(f, val, tan)
@@ -234,16 +234,23 @@ def _complex(v):
     return runtime.is_complex(v)
 
 
+def _at(f):
+    """Where ``f`` is defined, as ``SourcediffError`` keywords (none when it has no code)."""
+    import linecache
+    f = getattr(f, "fn", f)  # a checkpoint
+    code = getattr(unwrap(getattr(f, "__func__", f), refuse=False), "__code__", None)
+    if code is None:
+        return {}
+    filename, line = runtime.ORIGIN.get(code, (code.co_filename, code.co_firstlineno))[:2]  # generated: its user's
+    return {"filename": filename, "lineno": line, "line": linecache.getline(filename, line) or None}
+
+
 def _real(f, *values):
     """Refuse complex arguments or results of a call of an operator on ``f``, at ``f``'s definition
     (complex numbers are not differentiated yet)."""
     if any(_complex(v) for v in values):
-        import linecache
-        code = getattr(unwrap(getattr(f, "__func__", f), refuse=False), "__code__", None)
-        where = (code.co_filename, code.co_firstlineno) if code else (None, None)
         raise SourcediffError("an argument or result of %s is complex: sourcediff differentiates real numbers only"
-                              % getattr(f, "__qualname__", f), *where,
-                              line=code and linecache.getline(*where) or None,
+                              % getattr(f, "__qualname__", f), **_at(f),
                               hint="pass real arrays (np.real / np.imag of a complex one, or a pair of real arrays)")
 
 
@@ -305,7 +312,7 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
         if out_shape == ():  # a gradient: the output must be a scalar
             if np.size(val) != 1:
                 raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
-                                      hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                      **_at(f), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
             t = t.reshape(b)
         rows.append(t)
     if out_shape == ():
@@ -342,7 +349,7 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
             raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
-                                  hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                  **_at(jv), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
         return _unflat(x, [float(np.sum(c)) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))

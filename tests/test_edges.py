@@ -303,3 +303,18 @@ def test_complex_intermediates_are_refused(mode):
     # a complex argument not differentiated, carried into the value (the float fast path checks only x)
     _refused(lambda: sd.grad(scaled, mode=mode)(1.0, 1j), scaled)
     assert sd.grad(scaled, mode=mode)(1.0, 2.0) == 4.0
+
+
+# -- every refusal names the user's line ------------------------------------------------------------
+
+def vector_out(x):
+    return x * 2.0
+
+
+def test_call_time_refusals_are_located():
+    x = np.array([1.0, 2.0])
+    for mode in ("reverse", "forward"):
+        _refused(lambda: sd.grad(vector_out, mode=mode)(x), vector_out, "scalar output")
+    _refused(lambda: sd.grad(vector_out, wrt="y"), vector_out, "not a parameter")
+    _refused(lambda: sd.grad(vector_out, wrt=3), vector_out, "does not name a parameter")
+    _refused(lambda: sd.jvp(vector_out, wrt=(0,))(x, (x, x)), vector_out, "tangents")
