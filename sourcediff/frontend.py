@@ -44,12 +44,26 @@ def source_lines(code):
 _PARSED = {}  # dedented source -> the tree _block parsed to find its end (parse_def takes it from here)
 
 
-def parse_def(src):
-    """``gast.parse(src)``, without parsing again a block that ``_block`` just read."""
+def parse_def(src, keep=None):
+    """``gast.parse(src)``, without parsing again a block that ``_block`` just read; the ``ast`` tree
+    is appended to the list ``keep`` when given."""
     tree = _PARSED.pop(src, None)
     if len(_PARSED) > 64:
         _PARSED.clear()  # blocks read but never parsed (a test calling source_lines directly)
-    return gast.ast_to_gast(tree) if tree is not None else gast.parse(src)
+    tree = tree if tree is not None else ast.parse(src)
+    if keep is not None:
+        keep.append(tree)
+    return gast.ast_to_gast(tree)
+
+
+def _as_ast(node, trees):
+    """The ``ast`` node, among ``trees``, that gast ``node`` (a ``def`` or ``lambda``) was made from."""
+    kind = "Lambda" if isinstance(node, gast.Lambda) else "FunctionDef"
+    for t in trees:
+        for n in ast.walk(t):
+            if type(n).__name__ == kind and (n.lineno, n.col_offset) == (node.lineno, node.col_offset):
+                return n
+    return gast.gast_to_ast(node)
 
 
 def _block(lines):
@@ -96,12 +110,11 @@ for _name in __import__("__future__").all_feature_names:
     _FUTURE |= getattr(__import__("__future__"), _name).compiler_flag
 
 
-def _compiles_to(node, code, qualname):
-    """Does the parsed ``node`` (a ``def`` or a ``lambda``) compile to ``code``, the code that runs?
+def _compiles_to(node, code, qualname, module_globals=None):
+    """Does the parsed ``node`` (an ``ast`` ``def`` or ``lambda``) compile to ``code``, the code that runs?
     It is compiled where the function lives: inside a class of the same name (private names are mangled
     by it, ``super()`` needs it) and a function defining its free variables; a function's qualified name,
     in the constants of the functions it defines, depends on where it lives, so that prefix is set aside."""
-    node = gast.gast_to_ast(node)
     if isinstance(node, ast.Lambda):
         node = ast.Expr(value=node)
     else:
@@ -118,6 +131,8 @@ def _compiles_to(node, code, qualname):
                                 kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]), body=cells + body,
                                 decorator_list=[], returns=None, type_params=[])]
         prefix = "__sd_check__.<locals>." + prefix
+    imports = sorted(n for n in _names(code) if isinstance((module_globals or {}).get(n), types.ModuleType))
+    body = [ast.Import(names=[ast.alias(name=n, asname=None)]) for n in imports] + body  # see _ops
     tree = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
     try:
         compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
@@ -130,6 +145,16 @@ def _compiles_to(node, code, qualname):
             return _same(c, code, prefix, qualname[:len(qualname) - len(code.co_name)])
         todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
     return False
+
+
+def _names(code):
+    """The global and attribute names ``code`` and the code nested in it use."""
+    out, todo = set(), [code]
+    while todo:
+        c = todo.pop()
+        out.update(c.co_names)
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return out
 
 
 def _same(a, b, pa, pb):
@@ -198,11 +223,13 @@ def _forwards_to(fn):
     code = fn.__code__
     try:
         lines, _ = source_lines(code)
-        tree = parse_def(textwrap.dedent("".join(lines)))
+        trees = []
+        tree = parse_def(textwrap.dedent("".join(lines)), trees)
     except (OSError, TypeError, IndexError, SyntaxError):
         return None
     node = next((n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n.name == code.co_name), None)
-    if node is None or not _compiles_to(node, code, getattr(code, "co_qualname", None) or fn.__qualname__):
+    if node is None or not _compiles_to(_as_ast(node, trees), code, getattr(code, "co_qualname", None) or fn.__qualname__,
+                                        fn.__globals__):
         return None
     body = node.body[1:] if node.body and isinstance(node.body[0], gast.Expr) and \
         isinstance(node.body[0].value, gast.Constant) and isinstance(node.body[0].value.value, str) else node.body
@@ -291,6 +318,7 @@ class Func:
                                       line=linecache.getline(self.filename, self.code.co_firstlineno) or None,
                                       hint="its source no longer compiles to the code that runs; importlib.reload() "
                                            "its module (or run the cell defining it again), then differentiate it")
+        self.trees = None  # only the check reads them
         self.node.decorator_list = []
         if getattr(fn, "sd_free", ()):  # a lifted nested def: the enclosing variables it reads are parameters
             self.node.args = _with_params(self.node.args, fn.sd_free)
@@ -311,7 +339,8 @@ class Func:
         src = textwrap.dedent(raw)
         self.indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
         try:
-            tree = parse_def(src)
+            self.trees = []
+            tree = parse_def(src, self.trees)
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:
@@ -325,7 +354,7 @@ class Func:
         if self.filename.startswith("<sourcediff ") or hasattr(self.fn, "sd_free"):
             return True
         qualname = getattr(self.code, "co_qualname", None) or self.fn.__qualname__
-        return _compiles_to(self.found, self.code, qualname)
+        return _compiles_to(_as_ast(self.found, self.trees), self.code, qualname, self.fn.__globals__)
 
     def _find(self, tree):
         if self.fn.__name__ == "<lambda>":
