@@ -9,6 +9,7 @@ from . import pipeline, runtime, store
 from .context import CHECKPOINT, USER_JVP, USER_VJP
 from .display import Source
 from .errors import SourcediffError
+from .frontend import unwrap
 from .rules import registry as R
 
 _MEMO = {}
@@ -35,7 +36,9 @@ def _generated(f):
 
 
 def _params(f):
-    f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else f
+    if inspect.ismethod(f):  # obj.method: its function's parameters but `self`
+        return _params(f.__func__)[1:]
+    f = getattr(f, "__wrapped__", f) if not inspect.isfunction(f) else unwrap(f, refuse=False)
     try:
         return list(inspect.signature(f).parameters)
     except (TypeError, ValueError):
@@ -51,12 +54,12 @@ def _wrt(f, wrt):
         if isinstance(w, str):
             if w not in params:
                 raise SourcediffError("`%s` is not a parameter of %s (it has %s)" % (w, f.__name__, ", ".join(params) or "none"),
-                                      hint="name one of the parameters in wrt=")
+                                      **_at(f), hint="name one of the parameters in wrt=")
             out.append(params.index(w))
         elif isinstance(w, int) and -len(params) <= w < len(params):
             out.append(w % len(params))
         else:
-            raise SourcediffError("wrt=%r does not name a parameter of %s" % (w, getattr(f, "__name__", f)),
+            raise SourcediffError("wrt=%r does not name a parameter of %s" % (w, getattr(f, "__name__", f)), **_at(f),
                                   hint="use a position (0..%d) or a parameter name" % (len(params) - 1))
     return tuple(out), many
 
@@ -169,11 +172,14 @@ def _grad(f, wrt, mode, optimize, kind):
         args = _bind(f, args, kw)
         if all(_scalar(args[i]) for i in idx):
             out = gen(*args)
+            if type(out) is not float:  # a tangent made complex on the way to a real value
+                _real(f, out)
             if all(isinstance(args[i], float) for i in idx):
                 return out
             if kind == "value_and_grad":
                 return out[0], _like_args(out[1], args, idx, many)
             return _like_args(out, args, idx, many)
+        _real(f, args)
         grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
@@ -217,10 +223,12 @@ def jvp(f=None, wrt=None):
         *args, tangents = args
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
-            raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
+            raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)), **_at(f))
         for i in idx:
             _check_arg(args[i])
+        _real(f, args, ts)
         val, tan = gen(*args, *ts)
+        _real(f, val, tan)
         return val, _like(tan, val)
     out = _finish(functools.wraps(f)(jvp_fn), f, gen.source)
     out.sd_generated = "sd.jvp with a tuple of tangents cannot be differentiated again" if many else gen
@@ -238,10 +246,39 @@ def vjp(f=None, wrt=None):
 
     def vjp_fn(*args):
         val, ct = gen(*args)
+        _real(f, val)
         return val, ct
     out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)
     out.sd_generated = generic  # what differentiating it again transforms
     return out
+
+
+def _complex(v):
+    if isinstance(v, dict):
+        return any(_complex(e) for e in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_complex(e) for e in v)
+    return runtime.is_complex(v)
+
+
+def _at(f):
+    """Where ``f`` is defined, as ``SourcediffError`` keywords (none when it has no code)."""
+    import linecache
+    f = getattr(f, "fn", f)  # a checkpoint
+    code = getattr(unwrap(getattr(f, "__func__", f), refuse=False), "__code__", None)
+    if code is None:
+        return {}
+    filename, line = runtime.ORIGIN.get(code, (code.co_filename, code.co_firstlineno))[:2]  # generated: its user's
+    return {"filename": filename, "lineno": line, "line": linecache.getline(filename, line) or None}
+
+
+def _real(f, *values):
+    """Refuse complex arguments or results of a call of an operator on ``f``, at ``f``'s definition
+    (complex numbers are not differentiated yet)."""
+    if any(_complex(v) for v in values):
+        raise SourcediffError("an argument or result of %s is complex: sourcediff differentiates real numbers only"
+                              % getattr(f, "__qualname__", f), **_at(f),
+                              hint="pass real arrays (np.real / np.imag of a complex one, or a pair of real arrays)")
 
 
 def _like(t, v):
@@ -340,7 +377,7 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
         if out_shape == ():  # a gradient: the output must be a scalar
             if np.size(val) != 1:
                 raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
-                                      hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                      **_at(f), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
             t = t.reshape(b)
         rows.append(t)
     if not isinstance(x, (int, float)):  # after the sweeps, which refuse reading its attributes at their lines
@@ -379,7 +416,7 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
             raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
-                                  hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                  **_at(jv), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
         return _unflat(x, [float(np.sum(c)) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
@@ -404,6 +441,7 @@ def jacobian(f, wrt=None, mode="reverse"):
 
         def jac(*args, **kw):
             args = _bind(f, args, kw)
+            _real(f, args)
             out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
         return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
@@ -415,6 +453,7 @@ def jacobian(f, wrt=None, mode="reverse"):
             if runtime.is_struct(x):
                 _no_jacobian(x)
         y = f(*args)
+        _real(f, args, y)
         rows = [[] for _ in idx]
         for e in _basis(y):
             _, cts = vj(*args, e)
@@ -438,13 +477,16 @@ def hessian(f, wrt=None):
 
         def hess(*args, **kw):
             args = _bind(f, args, kw)
+            _real(f, args)
             return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
         return _not_again(_finish(functools.wraps(f)(hess), f, g.source), "hessian")
     inner = _build(f, idx, "grad", "reverse", True, False)
     jac = jacobian(inner, wrt=idx[0], mode="forward")
 
     def hess(*args, **kw):
-        return jac(*_bind(f, args, kw))
+        args = _bind(f, args, kw)
+        _real(f, args)
+        return jac(*args)
     return _not_again(_finish(functools.wraps(f)(hess), f, jac.source), "hessian")
 
 

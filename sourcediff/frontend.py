@@ -12,9 +12,12 @@ on it too (that is how ``sd.hessian`` differentiates the reverse code).
 """
 import ast
 import builtins
+import dis
 import inspect
 import linecache
+import os
 import textwrap
+import types
 
 import gast
 
@@ -22,6 +25,7 @@ from .errors import SourcediffError
 from .names import ids, load
 
 _MISSING = object()
+_HERE = os.path.dirname(os.path.abspath(__file__))
 _VIEWS = {}  # id(module globals) -> (the globals, their view)
 
 
@@ -72,12 +76,26 @@ def source_lines(code):
 _PARSED = {}  # dedented source -> the tree _block parsed to find its end (parse_def takes it from here)
 
 
-def parse_def(src):
-    """``gast.parse(src)``, without parsing again a block that ``_block`` just read."""
+def parse_def(src, keep=None):
+    """``gast.parse(src)``, without parsing again a block that ``_block`` just read; the ``ast`` tree
+    is appended to the list ``keep`` when given."""
     tree = _PARSED.pop(src, None)
     if len(_PARSED) > 64:
         _PARSED.clear()  # blocks read but never parsed (a test calling source_lines directly)
-    return gast.ast_to_gast(tree) if tree is not None else gast.parse(src)
+    tree = tree if tree is not None else ast.parse(src)
+    if keep is not None:
+        keep.append(tree)
+    return gast.ast_to_gast(tree)
+
+
+def _as_ast(node, trees):
+    """The ``ast`` node, among ``trees``, that gast ``node`` (a ``def`` or ``lambda``) was made from."""
+    kind = "Lambda" if isinstance(node, gast.Lambda) else "FunctionDef"
+    for t in trees:
+        for n in ast.walk(t):
+            if type(n).__name__ == kind and (n.lineno, n.col_offset) == (node.lineno, node.col_offset):
+                return n
+    return gast.gast_to_ast(node)
 
 
 def _block(lines):
@@ -119,11 +137,178 @@ def _same_code(lam, code, first, indent):
     return [a.id for a in lam.args.args] == list(code.co_varnames[:code.co_argcount]) and set(code.co_names) <= names
 
 
+_FUTURE = 0
+for _name in __import__("__future__").all_feature_names:
+    _FUTURE |= getattr(__import__("__future__"), _name).compiler_flag
+
+
+def _compiles_to(node, code, qualname, module_globals=None):
+    """Does the parsed ``node`` (an ``ast`` ``def`` or ``lambda``) compile to ``code``, the code that runs?
+    It is compiled where the function lives: inside a class of the same name (private names are mangled
+    by it, ``super()`` needs it) and a function defining its free variables; a function's qualified name,
+    in the constants of the functions it defines, depends on where it lives, so that prefix is set aside."""
+    if isinstance(node, ast.Lambda):
+        node = ast.Expr(value=node)
+    else:
+        node.decorator_list = []
+    body, prefix = [node], ""
+    parts = qualname.split(".")
+    if len(parts) > 1 and parts[-2] != "<locals>":  # defined in a class body
+        body, prefix = [ast.ClassDef(name=parts[-2], bases=[], keywords=[], body=body, decorator_list=[],
+                                     type_params=[])], parts[-2] + "."
+    free = [n for n in code.co_freevars if n != "__class__"]
+    if free:
+        cells = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in free], value=ast.Constant(value=None))]
+        body = [ast.FunctionDef(name="__sd_check__", args=ast.arguments(posonlyargs=[], args=[], vararg=None,
+                                kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]), body=cells + body,
+                                decorator_list=[], returns=None, type_params=[])]
+        prefix = "__sd_check__.<locals>." + prefix
+    imports = sorted(n for n in _names(code) if isinstance((module_globals or {}).get(n), types.ModuleType))
+    body = [ast.Import(names=[ast.alias(name=n, asname=None)]) for n in imports] + body  # see _ops
+    tree = ast.fix_missing_locations(ast.Module(body=body, type_ignores=[]))
+    try:
+        compiled = compile(tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE, dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return False
+    todo = [compiled]
+    while todo:  # breadth first: the outermost code of that name
+        c = todo.pop(0)
+        if c.co_name == code.co_name and c is not compiled:
+            return _same(c, code, prefix, qualname[:len(qualname) - len(code.co_name)])
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return False
+
+
+def _names(code):
+    """The global and attribute names ``code`` and the code nested in it use."""
+    out, todo = set(), [code]
+    while todo:
+        c = todo.pop()
+        out.update(c.co_names)
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return out
+
+
+def _same(a, b, pa, pb):
+    """Same instructions, names and constants (recursively), qualified names read with prefix ``pb`` for ``pa``."""
+    if (a.co_names, a.co_varnames, a.co_freevars, a.co_cellvars, a.co_argcount, a.co_kwonlyargcount) != \
+            (b.co_names, b.co_varnames, b.co_freevars, b.co_cellvars, b.co_argcount, b.co_kwonlyargcount) \
+            or len(a.co_consts) != len(b.co_consts) or a.co_code != b.co_code and _ops(a) != _ops(b):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType):
+            if not isinstance(y, types.CodeType) or not _same(x, y, pa, pb):
+                return False
+        elif isinstance(x, str) and pa and x.startswith(pa):
+            if y != pb + x[len(pa):]:
+                return False
+        elif type(x) is not type(y) or not (x == y or repr(x) == repr(y)):
+            return False
+    return True
+
+
+def _ops(code):
+    """The instructions of ``code`` as (operation, argument), jumps to instruction numbers. Calling a method
+    of a name that the module imports compiles to another (equivalent) operation: one name for both; it
+    moves jumps, which may then need an ``EXTENDED_ARG`` more or less."""
+    at, ins = {}, []
+    for i in dis.get_instructions(code):
+        at[i.offset] = len(ins)  # a jump to an EXTENDED_ARG goes to the instruction it extends
+        if i.opname != "EXTENDED_ARG":
+            ins.append(i)
+    jumps = set(dis.hasjrel) | set(dis.hasjabs)
+    return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
+             at.get(i.argval) if i.opcode in jumps else i.arg if i.opcode in dis.hasconst else i.argval) for i in ins]
+
+
 def _with_params(args, names):
     """``args`` (a gast ``arguments``) with ``names`` appended as plain parameters."""
     extra = [gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None) for n in names]
     return gast.arguments(args=list(args.args) + extra, posonlyargs=args.posonlyargs, vararg=None, kwonlyargs=[],
                           kw_defaults=[], kwarg=None, defaults=[])
+
+
+def _inner(fn):
+    """The function that ``fn`` wraps when it looks like a decorator's wrapper (``functools.wraps`` set
+    ``__wrapped__``, or it takes ``*args``/``**kwargs`` and holds one function in its closure), else None."""
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_filename.startswith(("<sourcediff ", _HERE)):  # ours: sd.grad's results set __wrapped__
+        return None
+    inner = getattr(fn, "__wrapped__", None)
+    if inspect.isfunction(inner):
+        return inner
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        cells = []
+        for c in fn.__closure__ or ():
+            try:
+                cells.append(c.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        funcs = [v for v in cells if inspect.isfunction(v)]
+        return funcs[0] if len(funcs) == 1 else None
+    return None
+
+
+def _forwards_to(fn):
+    """The function a wrapper ``fn`` calls with exactly its own arguments and returns the result of
+    (``def w(*a, **k): return f(*a, **k)``, a docstring allowed), or None: it is the wrapper's whole body."""
+    code = fn.__code__
+    try:
+        lines, _ = source_lines(code)
+        trees = []
+        tree = parse_def(textwrap.dedent("".join(lines)), trees)
+    except (OSError, TypeError, IndexError, SyntaxError):
+        return None
+    node = next((n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n.name == code.co_name), None)
+    if node is None or not _compiles_to(_as_ast(node, trees), code, getattr(code, "co_qualname", None) or fn.__qualname__,
+                                        fn.__globals__):
+        return None
+    body = node.body[1:] if node.body and isinstance(node.body[0], gast.Expr) and \
+        isinstance(node.body[0].value, gast.Constant) and isinstance(node.body[0].value.value, str) else node.body
+    a = node.args
+    if len(body) != 1 or not isinstance(body[0], gast.Return) or a.defaults or a.kwonlyargs:
+        return None
+    call = body[0].value
+    if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)):
+        return None
+    names = lambda xs: [x.id if isinstance(x, gast.Name) else None for x in xs]  # noqa: E731
+    star = [x.value.id for x in call.args[len(a.posonlyargs + a.args):] if isinstance(x, gast.Starred)]
+    if names(call.args[:len(a.posonlyargs + a.args)]) != names(a.posonlyargs + a.args) or \
+            star != ([a.vararg.id] if a.vararg else []) or len(call.args) != len(a.posonlyargs + a.args) + len(star) or \
+            [(k.arg, getattr(k.value, "id", None)) for k in call.keywords] != ([(None, a.kwarg.id)] if a.kwarg else []):
+        return None
+    name = call.func.id
+    if name in code.co_freevars:
+        try:
+            target = fn.__closure__[code.co_freevars.index(name)].cell_contents
+        except ValueError:  # an empty cell
+            return None
+    else:
+        target = fn.__globals__.get(name, getattr(builtins, name, None))
+    return target if inspect.isfunction(target) else None
+
+
+def unwrap(fn, refuse=True):
+    """``fn``; for a decorator's wrapper that only forwards its call, the function it forwards to (followed
+    on). A wrapper that does more is refused at the decorated function's line (``refuse``), else returned."""
+    inner = _inner(fn)
+    if inner is None:
+        return fn
+    target = _forwards_to(fn)
+    if target is not None:
+        return unwrap(target, refuse)
+    if not refuse:
+        return fn
+    code = fn.__code__
+    qual = getattr(code, "co_qualname", code.co_name)
+    deco = qual.split(".<locals>.")[0] if ".<locals>." in qual else qual
+    first = inner.__code__.co_firstlineno
+    raise SourcediffError("%s is wrapped by %s (%s:%d, from the decorator %s), which does more than return its call: "
+                          "sourcediff follows a wrapper only when that is all it does" % (
+                              inner.__name__, qual, code.co_filename, code.co_firstlineno, deco),
+                          inner.__code__.co_filename, first, line=linecache.getline(inner.__code__.co_filename, first)
+                          or None, hint="differentiate the undecorated function (%s.__wrapped__ where the decorator "
+                                        "uses functools.wraps), or a wrapper that only returns its call" % inner.__name__)
 
 
 class Func:
@@ -133,8 +318,11 @@ class Func:
         fn = getattr(fn, "sd_generated", fn)  # a forward-mode grad: its generated function
         self.bound = {}  # names bound to values at transformation time (a method's self, local defs)
         if inspect.ismethod(fn):  # obj.method: `self` is a constant, the rest are the parameters
-            self.bound[fn.__func__.__code__.co_varnames[0]] = fn.__self__
-            fn = fn.__func__
+            func = unwrap(fn.__func__)
+            self.bound[func.__code__.co_varnames[0]] = fn.__self__
+            fn = func
+        else:
+            fn = unwrap(fn)
         self.fn = fn
         self.code = getattr(fn, "__code__", None)
         if self.code is None:
@@ -142,6 +330,37 @@ class Func:
                                   hint="pass a plain `def` function or a lambda")
         self.filename = self.code.co_filename
         self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
+        try:
+            ok = self._read() or self._runs()
+        except (SourcediffError, SyntaxError):
+            ok = False
+        if not ok:  # linecache may hold the lines of an older version of the file: read it again
+            linecache.checkcache(self.filename)
+            try:
+                ok = self._read() or self._runs()
+            except SyntaxError:
+                raise SourcediffError("cannot parse the definition of %s read from its file" % self.fn.__qualname__,
+                                      self.filename, self.code.co_firstlineno,
+                                      line=linecache.getline(self.filename, self.code.co_firstlineno) or None,
+                                      hint="if the file was edited since it was defined, reload it; a lambda "
+                                           "inside a larger statement: give it a line of its own, or use a `def`")
+            if not ok:
+                raise SourcediffError("the file changed since %s was defined: reload it" % self.fn.__qualname__,
+                                      self.filename, self.code.co_firstlineno,
+                                      line=linecache.getline(self.filename, self.code.co_firstlineno) or None,
+                                      hint="its source no longer compiles to the code that runs; importlib.reload() "
+                                           "its module (or run the cell defining it again), then differentiate it")
+        self.trees = None  # only the check reads them
+        self.node.decorator_list = []
+        if getattr(fn, "sd_free", ()):  # a lifted nested def: the enclosing variables it reads are parameters
+            self.node.args = _with_params(self.node.args, fn.sd_free)
+        if self.bound:
+            self.node.args.args = self.node.args.args[1:]
+
+    def _read(self):
+        """Read and parse the definition: ``first``, ``indent``, ``source``, ``node`` (and ``found``, the
+        parsed ``def`` or ``lambda`` as written)."""
+        fn = self.fn
         try:
             lines, start = source_lines(self.code)
         except (OSError, TypeError, IndexError):
@@ -152,39 +371,47 @@ class Func:
         src = textwrap.dedent(raw)
         self.indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
         try:
-            tree = parse_def(src)
+            self.trees = []
+            tree = parse_def(src, self.trees)
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:
                 raise
         self.node = self._find(tree)
-        self.node.decorator_list = []
-        if getattr(fn, "sd_free", ()):  # a lifted nested def: the enclosing variables it reads are parameters
-            self.node.args = _with_params(self.node.args, fn.sd_free)
-        if self.bound:
-            self.node.args.args = self.node.args.args[1:]
         self.source = src
+
+    def _runs(self):
+        """Is the source read the code that runs? Our own generated code (and the nested ``def``s we
+        compile with extra parameters, ``local_function``) is never edited: not checked."""
+        if self.filename.startswith("<sourcediff ") or hasattr(self.fn, "sd_free"):
+            return True
+        qualname = getattr(self.code, "co_qualname", None) or self.fn.__qualname__
+        return _compiles_to(_as_ast(self.found, self.trees), self.code, qualname, self.fn.__globals__)
 
     def _find(self, tree):
         if self.fn.__name__ == "<lambda>":
             lams = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda)]
             if len(lams) > 1:  # several on one line: the one whose bytecode is this function's
-                lams = [n for n in lams if _same_code(n, self.code, self.first, self.indent)][:1] or lams
+                inner = lambda n: (n.end_lineno - n.lineno, n.end_col_offset - n.col_offset)  # noqa: E731
+                lams = sorted([n for n in lams if _same_code(n, self.code, self.first, self.indent)], key=inner)[:1] \
+                    or lams  # a lambda inside another lies inside it too: the innermost
             if len(lams) != 1:
                 raise self.error("cannot tell which lambda on this line to differentiate", lams[0] if lams else tree,
                                  hint="give the lambda its own line, or use a `def`")
-            lam = lams[0]
+            lam = self.found = lams[0]
             ret = gast.Return(value=lam.body)
             gast.copy_location(ret, lam.body)
             fdef = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],
                                     returns=None, type_comment=None, type_params=[])
             return gast.copy_location(fdef, lam)
         for n in gast.walk(tree):
-            if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef)) and n.name == self.fn.__name__:
+            if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef)) and n.name == self.code.co_name:
                 if isinstance(n, gast.AsyncFunctionDef):
                     raise self.error("async functions cannot be differentiated", n, hint="write a plain `def`")
+                self.found = n
                 return n
-        raise SourcediffError("cannot find the definition of %s in its source" % self.fn.__qualname__, self.filename, self.first)
+        raise SourcediffError("cannot find the definition of %s in its source" % self.fn.__qualname__, self.filename,
+                              self.first, hint="if its file was edited since, reload it")
 
     # -- locations -----------------------------------------------------------------
     def where(self, node):
@@ -215,12 +442,12 @@ class Func:
             return self.bound[name]
         if name in code.co_freevars and fn.__closure__:
             try:
-                return fn.__closure__[code.co_freevars.index(name)].cell_contents
+                return unwrap(fn.__closure__[code.co_freevars.index(name)].cell_contents, refuse=False)
             except ValueError:
                 pass
         g = fn.__globals__
         if name in g:
-            return g[name]
+            return unwrap(g[name], refuse=False)
         if hasattr(builtins, name):
             return getattr(builtins, name)
         if default is not _MISSING:

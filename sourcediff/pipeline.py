@@ -226,7 +226,7 @@ def scalar_params(fn, wrt):
             k = p.key
             if isinstance(k, CHECKPOINT) or is_user_function(k):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
-            elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)):
+            elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)) or not _real_pow(p):
                 return None
             if f is fn:
                 top.append(p)
@@ -234,7 +234,28 @@ def scalar_params(fn, wrt):
     active = analyse(func.node, [func.params[i] for i in wrt], gen.diff_positions, func.node.body[-1].value)
     out = {n.id for p in top if p.target in active for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
            for n in nodes(p.args[i]) if isinstance(n, gast.Name)} & set(func.params)
+    if any(n.id in set(func.params) - out for p in top if not _ends_complex(p) for a in p.args for n in nodes(a)
+           if isinstance(n, gast.Name)):
+        return None  # a parameter not checked to be a float, carried into arithmetic: it might be complex
     return [p for p in func.params if p in out] or None
+
+
+def _real_pow(p):
+    """Is step ``p``, if a power, real for real operands? ``x ** 0.5`` is complex for a negative float ``x``
+    (the float fast path has no other way to a complex number); ``x ** 2`` is not."""
+    import builtins
+    if p.key not in ("Pow", builtins.pow):
+        return True
+    e = p.args[1] if len(p.args) == 2 else None
+    return isinstance(e, gast.Constant) and type(e.value) is int
+
+
+def _ends_complex(p):
+    """Does step ``p`` give a real result (or an error) for a complex operand? Python arithmetic carries a
+    complex number on; ``math``, ``float``, ``int``, comparisons... refuse it or give a real result."""
+    import builtins
+    return p.key not in ("copy", "Add", "Sub", "Mult", "Div", "Pow", "USub", "UAdd", "And", "Or", builtins.pow) and \
+        not is_user_function(p.key) and not isinstance(p.key, CHECKPOINT)
 
 
 SCALAR_KEYS = {"copy", "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "Eq", "NotEq", "Lt",

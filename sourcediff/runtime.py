@@ -64,10 +64,9 @@ def _plan(gs, xs):
 def _not_broadcast(gs, xs):
     """An adjoint of shape ``gs`` that no broadcast of shape ``xs`` made: `+` joined or `*` repeated
     lists or tuples, whose derivative the operator rules do not describe."""
-    from .errors import SourcediffError
-    raise SourcediffError("an adjoint of shape %s does not fit an operand of shape %s: `+` or `*` on a list or "
-                          "tuple joins or repeats it, which sourcediff cannot differentiate" % (gs, xs),
-                          hint="build the list with append or a comprehension, or use np.concatenate / np.tile")
+    raise refusal("an adjoint of shape %s does not fit an operand of shape %s: `+` or `*` on a list or "
+                  "tuple joins or repeats it, which sourcediff cannot differentiate" % (gs, xs),
+                  hint="build the list with append or a comprehension, or use np.concatenate / np.tile")
 
 
 def zeros_like(x):
@@ -205,11 +204,12 @@ def unit_seed(x):
     """The seed of a forward-mode gradient: 1.0 for a scalar argument. (``sd.grad(f, mode="forward")``
     sends arrays to batched sweeps; its seeded code meets one only when it is differentiated again or
     called inside differentiated code.)"""
+    if is_complex(x):
+        refuse_complex("an argument of")
     if np.ndim(x) != 0 or isinstance(x, (list, tuple, dict)) or is_struct(x):
-        from .errors import SourcediffError
-        raise SourcediffError("a seeded forward-mode gradient needs scalar arguments, got shape %s: a forward-mode "
-                              "sd.grad of an array cannot be differentiated again" % (np.shape(x),),
-                              hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
+        raise refusal("a seeded forward-mode gradient of {f} needs scalar arguments, got shape %s: a forward-mode "
+                      "sd.grad of an array cannot be differentiated again" % (np.shape(x),),
+                      hint="differentiate the reverse-mode sd.grad instead, or use sd.jvp / sd.jacobian")
     return 1.0
 
 
@@ -232,16 +232,53 @@ def adj_append(dlst, g, lst):
     return out
 
 
+ORIGIN = {}  # a generated code object -> (file, first line, name) of the user function it differentiates
+
+
+def refusal(message, hint=None):
+    """A ``SourcediffError`` located at the definition of the user function whose derivative the calling
+    generated code is (``{f}`` in ``message`` names it): for what only the values of a call show."""
+    import linecache
+    import sys
+    from .errors import SourcediffError
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in ORIGIN:
+        frame = frame.f_back
+    filename, line, name = ORIGIN[frame.f_code] if frame is not None else (None, None, "the function")
+    return SourcediffError(message.replace("{f}", name), filename, line,
+                           line=filename and linecache.getline(filename, line) or None, hint=hint)
+
+
+def refuse_complex(what):
+    """Refuse a complex value met at run time (complex numbers are not differentiated yet)."""
+    raise refusal("%s {f} is complex: sourcediff differentiates real numbers only" % what,
+                  hint="pass real arrays (np.real / np.imag of a complex one, or a pair of real arrays)")
+
+
+def is_complex(v):
+    """Does ``v`` hold complex numbers (a complex number or array)?"""
+    return isinstance(v, complex) or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind == "c"
+
+
 def grad_like(g, x):
-    """Give a gradient the structure of its argument: a float for a float, an array for an array."""
+    """Give a gradient the structure of its argument: a float for a float, an array for an array.
+    A complex argument or gradient is refused (``refuse_complex``)."""
     if isinstance(x, np.ndarray):
-        if type(g) is np.ndarray and g.dtype == x.dtype and g.shape == x.shape and x.dtype.kind in "fc":
+        if type(g) is np.ndarray and g.dtype == x.dtype and g.shape == x.shape and x.dtype.kind == "f":
             return g
+        if x.dtype.kind == "c" or is_complex(g):
+            refuse_complex("an argument, or the gradient of an argument, of")
         if np.shape(g) != x.shape:
             g = np.broadcast_to(g, x.shape) + np.zeros(x.shape)
-        return np.asarray(g, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+        return np.asarray(g, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
+        if type(g) is float:
+            return g
+        if is_complex(g):
+            refuse_complex("the gradient of an argument of")
         return float(g) if np.ndim(g) == 0 else g
+    if is_complex(x):
+        refuse_complex("an argument of")
     if is_struct(x):  # the same type again: children that are no numbers, arrays or containers are kept
         kids = _kids(g, x) or [0.0] * len(struct_children(x))
         return struct_rebuild(x, [grad_like(gi, xi) if _numeric(xi) else xi
@@ -273,14 +310,14 @@ def seed_one(y):
     """The adjoint seed of a scalar output (1.0, or ones for a size-1 array)."""
     if isinstance(y, float):
         return 1.0
+    if is_complex(y):
+        refuse_complex("the value returned by")
     if not isinstance(y, (int, np.ndarray, np.generic)) or isinstance(y, bool):
-        from .errors import SourcediffError
-        raise SourcediffError("grad needs a function that returns a number, got %s" % type(y).__name__,
-                              hint="return a float or a size-1 array")
+        raise refusal("grad needs a function that returns a number; {f} returns %s" % type(y).__name__,
+                      hint="return a float or a size-1 array")
     if np.size(y) != 1:
-        from .errors import SourcediffError
-        raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(y),),
-                              hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+        raise refusal("grad needs a function with a scalar output; {f} returns shape %s" % (np.shape(y),),
+                      hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
     return np.ones_like(y, dtype=np.result_type(y, np.float64)) if isinstance(y, np.ndarray) else 1.0
 
 
@@ -377,9 +414,8 @@ def bpad(t, ans):
     """Tangent ``t`` of an operand with ones after the batch axis up to the rank of ``ans``, so an
     elementwise rule broadcasts it like the operand: (B, 3) -> (B, 1, 3) for a (2, 3) result."""
     if isinstance(ans, (list, tuple)):  # `+` and `*` joining or repeating sequences are not elementwise
-        from .errors import SourcediffError
-        raise SourcediffError("a list or tuple joined or repeated with + or * cannot be differentiated in batched forward mode",
-                              hint="build it with np.concatenate, np.tile or a list comprehension")
+        raise refusal("a list or tuple joined or repeated with + or * cannot be differentiated in batched forward mode",
+                      hint="build it with np.concatenate, np.tile or a list comprehension")
     t = bpack(t)
     if _bzero(t):
         return 0.0

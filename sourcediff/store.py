@@ -16,7 +16,7 @@ import types
 
 import numpy as np
 
-from . import cache, codegen, pipeline, runtime
+from . import cache, codegen, frontend, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
 from .frontend import GlobalsView, globals_view, viewed
 from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
@@ -79,6 +79,21 @@ def _code_key(f):
         return None
 
 
+def _origin(out, code, fn):
+    """Record which user function the generated code objects in ``code`` differentiate (for the
+    run-time refusals of ``runtime.refuse_complex``): ``fn``, or what ``fn`` itself was generated from."""
+    f = getattr(fn, "sd_generated", fn)
+    f = getattr(f, "__func__", f)
+    fc = getattr(frontend.unwrap(f, refuse=False), "__code__", None)
+    where = runtime.ORIGIN.get(fc) or (fc and (fc.co_filename, fc.co_firstlineno, getattr(f, "__qualname__", "?")))
+    todo = [code]
+    while todo and where:
+        c = todo.pop()
+        runtime.ORIGIN[c] = where
+        todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+    return out
+
+
 def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     """The compiled derivative, from the memory or disk cache when its key matches.
 
@@ -104,12 +119,12 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
             code = marshal.loads(base64.b64decode(entry["code"]))
             out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
-            return out
+            return _origin(out, code, fn)
         except Exception:  # a stale or foreign entry: regenerate
             pass
     src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
     code, filename = codegen.compile_module(src, name, sorted(bindings))
-    out = codegen.instantiate(code, filename, src, fn.__globals__, bindings)
+    out = _origin(codegen.instantiate(code, filename, src, fn.__globals__, bindings), code, fn)
     out.source, out.sd_shaped = src, shaped
     if k:
         env, manifest = _helpers(), {}

@@ -241,8 +241,12 @@ class ProgramGen:
             ops += ["sum", "mean"]
         if self.helpers:
             ops += ["call", "call"]
+        if ch.boolean(0.1):
+            ops += ["edge"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
+        if op == "edge":
+            return self.edge(sc, d - 1)
         if op in ("add", "sub", "mul"):
             return "(%s %s %s)" % (e(), {"add": "+", "sub": "-", "mul": "*"}[op], e())
         if op == "neg":
@@ -269,6 +273,21 @@ class ProgramGen:
         name, kinds = ch.choice(self.helpers)
         args = [self.sexpr(sc, d - 1) if k == "s" else self.aexpr(sc, k[1], d - 1) for k in kinds]
         return "%s(%s)" % (name, ", ".join(args))
+
+    def edge(self, sc, d):
+        """Edge values with a finite derivative: a zero base to a positive power (0 ** y is 0 near y), a
+        variable exponent of a positive base, the std of one element (identically 0)."""
+        ch = self.ch
+        kind = ch.choice(["zero", "base", "std"] if sc.arrays() else ["zero", "base"])
+        y = "(1.5 + %s * %s)" % ((self.sexpr(sc, d),) * 2)
+        if kind == "zero":
+            return ch.choice(["0.0 ** %s", "np.power(0.0, %s)", "math.pow(0.0, %s)"]) % y
+        if kind == "base":
+            return "%s ** (0.5 * math.tanh(%s))" % (y, self.sexpr(sc, d))
+        shape = ch.choice(sc.shapes())  # only over one element: elsewhere equal elements (a broadcast) are a kink
+        if shape == (3,):
+            return "np.std(%s[:1])" % ch.choice(sc.arrays(shape))
+        return "np.sum(np.std(%s, axis=-1, keepdims=True))" % self.aexpr(sc, shape, d).join(["np.reshape(", ", (-1, 1))"])
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""

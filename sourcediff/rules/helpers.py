@@ -327,6 +327,15 @@ def reduced_count(x, axis=None):
         math.prod(shape[a] for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
 
 
+def xlogy(a, x):
+    """``a * log(x)``, and 0 where ``a == 0``. The derivative of ``x ** y`` in ``y`` is ``xlogy(x ** y, x)``:
+    0 at ``x == 0 < y`` (``0 ** y`` stays 0 there), where ``ans * log(x)`` gives ``0 * -inf``."""
+    if type(a) is float and type(x) in (float, int):  # the float fast path: math, no arrays
+        return 0.0 if a == 0.0 else a * math.log(x) if x > 0 else math.nan
+    zero = np.equal(a, 0)
+    return np.where(zero, 0.0, np.multiply(a, np.log(np.where(zero, 1.0, x))))[()]
+
+
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
 
 
@@ -541,3 +550,9 @@ def unshared_jvp(dx, ans, x, error=None): return dx
 def of_type_vjp(g, ans, x, kind=None, error=None): return g
 @jvp(of_type)
 def of_type_jvp(dx, ans, x, kind=None, error=None): return dx
+
+
+@vjp(xlogy)
+def xlogy_vjp(g, ans, a, x): return unbroadcast(xlogy(g, x), a), unbroadcast(g * a / x, x)
+@jvp(xlogy)
+def xlogy_jvp(da, dx, ans, a, x): return xlogy(da, x), dx * a / x

@@ -25,8 +25,8 @@ import numpy as np
 from ..runtime import unbroadcast
 from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, if_inexact, join_like, keepdims_shape,
                       kron_axes, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
-                      spaced_fraction, spaced_like, tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
-                      undiff, unpad, unstack, untake, untake_along_axis)
+                      spaced_fraction, spaced_like, tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape,
+                      tile_sum_axes, undiagonal, undiff, unpad, unstack, untake, untake_along_axis, xlogy)
 from .registry import jvp as _jvp, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
 
@@ -221,9 +221,9 @@ def nan_to_num_jvp(dx, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): re
 # --- elementwise, several arguments --------------------------------------------------------------
 
 @vjp(np.float_power)
-def float_power_vjp(g, ans, x, y): return unbroadcast(g * y * np.float_power(x, y - 1), x), unbroadcast(g * ans * np.log(x), y)
+def float_power_vjp(g, ans, x, y): return unbroadcast(g * y * np.float_power(x, y - 1), x), unbroadcast(g * xlogy(ans, x), y)
 @jvp(np.float_power)
-def float_power_jvp(dx, dy, ans, x, y): return dx * y * np.float_power(x, y - 1), dy * ans * np.log(x)
+def float_power_jvp(dx, dy, ans, x, y): return dx * y * np.float_power(x, y - 1), dy * xlogy(ans, x)
 
 # Ties go to the first argument.
 @vjp(np.maximum, np.fmax)
@@ -515,12 +515,16 @@ def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def var_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     return np.sum(2.0 * da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
 
+# The std of one element is 0 whatever it is: its derivative is 0 (a - mean is 0 there), not 0 / 0.
+# Elsewhere std == 0 (all elements equal) is a kink, like |x| at 0: nan.
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return expand_reduced(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
+    s = 1.0 if reduced_count(a, axis) == 1 else ans
+    return expand_reduced(g / s, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
 @jvp(np.std)
 def std_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / ((reduced_count(a, axis) - ddof) * ans)
+    s = 1.0 if reduced_count(a, axis) == 1 else ans
+    return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / ((reduced_count(a, axis) - ddof) * s)
 
 # nanvar / nanstd: var / std over the non-NaN entries (NaN entries get a zero derivative)
 @vjp(np.nanvar)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import broadcast_like, fanout, matmul2d, matmul_dx, matmul_dy, polygamma
+from .helpers import broadcast_like, fanout, matmul2d, matmul_dx, matmul_dy, polygamma, xlogy
 from .registry import jvp, nondiff, vjp
 
 nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not",
@@ -48,11 +48,12 @@ def mod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * (x // y), 
 @jvp("Mod", np.remainder)
 def mod_jvp(dx, dy, ans, x, y): return broadcast_like(dx, ans), -dy * (x // y)
 
-# The exponent's entry (log of the base) is only emitted when the exponent is active.
+# The exponent's entry (ans * log of the base) is only emitted when the exponent is active;
+# xlogy makes it 0 where ans is (0 ** y for y > 0), not 0 * log(0).
 @vjp("Pow", np.power, pow)
-def power_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+def power_vjp(g, ans, x, y): return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * xlogy(ans, x), y)
 @jvp("Pow", np.power, pow)
-def power_jvp(dx, dy, ans, x, y): return dx * y * x ** (y - 1), dy * ans * np.log(x)
+def power_jvp(dx, dy, ans, x, y): return dx * y * x ** (y - 1), dy * xlogy(ans, x)
 
 @vjp("MatMult", np.matmul)
 def matmul_vjp(g, ans, x, y): return matmul_dx(g, x, y), matmul_dy(g, x, y)
@@ -215,9 +216,9 @@ def math_hypot_vjp(g, ans, x, y): return g * x / ans, g * y / ans
 def math_hypot_jvp(dx, dy, ans, x, y): return dx * x / ans, dy * y / ans
 
 @vjp(math.pow)
-def math_pow_vjp(g, ans, x, y): return g * y * math.pow(x, y - 1.0), g * ans * math.log(x)
+def math_pow_vjp(g, ans, x, y): return g * y * math.pow(x, y - 1.0), g * xlogy(ans, x)
 @jvp(math.pow)
-def math_pow_jvp(dx, dy, ans, x, y): return dx * y * math.pow(x, y - 1.0), dy * ans * math.log(x)
+def math_pow_jvp(dx, dy, ans, x, y): return dx * y * math.pow(x, y - 1.0), dy * xlogy(ans, x)
 
 @vjp(math.fabs)
 def math_fabs_vjp(g, ans, x): return g * math.copysign(1.0, x)
