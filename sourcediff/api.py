@@ -179,11 +179,20 @@ def _clone(fn):
 
 
 def _bind(f, args, kw):
-    if not kw:
+    """``args`` and ``kw`` as the full positional argument list of ``f``, defaults filled in
+    (the generated jvp and vjp functions take every parameter, then the tangents or the seed)."""
+    if not kw and len(args) == _arity(f):
         return list(args)
     b = inspect.signature(f).bind(*args, **kw)
     b.apply_defaults()
     return list(b.args)
+
+
+def _arity(f):
+    """The number of positional parameters of a plain function or bound method (-1: unknown)."""
+    if inspect.isfunction(f):
+        return f.__code__.co_argcount
+    return _arity(f.__func__) - 1 if inspect.ismethod(f) and inspect.isfunction(f.__func__) else -1
 
 
 def jvp(f=None, wrt=None):
@@ -193,8 +202,9 @@ def jvp(f=None, wrt=None):
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, "jvp", "forward", True, True)
 
-    def jvp_fn(*args):
+    def jvp_fn(*args, **kw):
         *args, tangents = args
+        args = _bind(f, args, kw)
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)))
@@ -211,8 +221,9 @@ def vjp(f=None, wrt=None):
     gen = _specialising(_build(f, idx, "vjp", "reverse", True, many),
                         lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
 
-    def vjp_fn(*args):
-        val, ct = gen(*args)
+    def vjp_fn(*args, **kw):
+        *args, seed = args
+        val, ct = gen(*_bind(f, args, kw), seed)
         return val, ct
     return _finish(functools.wraps(f)(vjp_fn), f, gen.source)
 

@@ -28,6 +28,7 @@ import gast
 import numpy as np
 
 from .names import assign, const, load, store, ids
+from .rules.numpy_rules import array_args
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
@@ -53,6 +54,7 @@ class Lower:
         node = func.node
         self.params = [a.id for a in node.args.args]
         self.locals = set(self.params) | ids(node, gast.Store)
+        self.seqs = _sequences(node)
         self.out = None
 
     def emit(self, s, at):
@@ -281,9 +283,20 @@ class Lower:
             fn, args = fn.func, pre + args
             f = load(self.func.bind_value(fn.__name__, fn))
         args += [load(v) for v in getattr(fn, "sd_free", ())]  # a nested def's enclosing variables
+        for i in range(min(array_args(fn), len(e.args))):
+            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
+                args[i] = self.as_array(args[i], at)
         node = gast.Call(func=f, args=args, keywords=kws)
         node.sd_fn = fn
         return node
+
+    def as_array(self, a, at):
+        """``np.asarray(a)`` as a step: what NumPy does to a list argument, where its rule reads arrays."""
+        node = gast.Call(func=gast.Attribute(value=load("np"), attr="asarray", ctx=gast.Load()), args=[a], keywords=[])
+        node.sd_fn = np.asarray
+        t = self.names.temp()
+        self.emit(assign(t, node), at)
+        return load(t)
 
     def constant(self, v, name):
         """A value known at transformation time as an atom: a literal, or a bound name."""
@@ -299,6 +312,19 @@ class Lower:
         if t is gast.Tuple:
             return gast.Tuple(elts=[self.index(x, at) for x in sl.elts], ctx=gast.Load())
         return self.atom(sl, at)
+
+
+SEQ = (gast.List, gast.Tuple, gast.ListComp)
+
+
+def _sequences(node):
+    """The names some assignment may give a list or tuple: a display, a comprehension, or such a name."""
+    pairs = [(s.targets[0].id, s.value) for s in gast.walk(node) if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
+    out, grew = set(), True
+    while grew:
+        new = {t for t, v in pairs if isinstance(v, SEQ) or isinstance(v, gast.Name) and v.id in out}
+        grew, out = bool(new - out), out | new
+    return out
 
 
 def lower(func, names):

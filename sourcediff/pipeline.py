@@ -47,8 +47,8 @@ def _split_return(func):
 def _def(name, params, body, func=None):
     args = gast.arguments(args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in params],
                           posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    if func is not None and func.node.args.defaults and len(params) >= len(func.params):
-        args.defaults = func.node.args.defaults
+    if func is not None and func.node.args.defaults and list(params) == list(func.params):
+        args.defaults = func.node.args.defaults  # a seed or tangent after them would take a default instead
     return gast.FunctionDef(name=name, args=args, body=body or [gast.Pass()], decorator_list=[], returns=None,
                             type_comment=None, type_params=[])
 

@@ -137,8 +137,9 @@ def getitem_vjp(acc, x, idx, g):
     return tuple(out) if isinstance(x, tuple) else out
 
 
-def setitem_vjp(g, idx):
-    """Adjoint of ``v[idx] = a``: (``g[idx]``, a copy of ``g`` with ``[idx]`` zeroed)."""
+def setitem_vjp(g, idx, a=None):
+    """Adjoint of ``v[idx] = a``: (``g[idx]``, a copy of ``g`` with ``[idx]`` zeroed); where ``a``
+    is given, ``g[idx]`` summed down to its shape (``a`` broadcast into the slots it fills)."""
     if isinstance(g, float):
         return 0.0, g
     if isinstance(g, dict):
@@ -146,6 +147,8 @@ def setitem_vjp(g, idx):
         return rest.pop(idx, 0.0), rest
     part = g[idx]
     part = part.copy() if isinstance(part, np.ndarray) else part
+    if a is not None and isinstance(g, np.ndarray):
+        part = unbroadcast(part, a)
     if isinstance(g, np.ndarray) and any(isinstance(i, (np.ndarray, list)) for i in (idx if isinstance(idx, tuple) else (idx,))):
         pos = np.arange(g.size).reshape(g.shape)[idx].ravel()  # where each written element lands
         if np.unique(pos).size < pos.size:  # a repeated index: the last write wins, the others get nothing
@@ -198,9 +201,10 @@ def unit_seed(x):
 def adj_pop(dlst):
     """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, the rest).
 
-    List adjoints are always fresh lists made by sourcediff, so popping in place is safe.
+    List adjoints are always fresh lists made by sourcediff, so popping in place is safe; a NumPy
+    rule given the list (``np.sum(lst)``) makes its adjoint an array, whose rows are the entries'.
     """
-    if isinstance(dlst, float) or not dlst:
+    if isinstance(dlst, float) or len(dlst) == 0:
         return 0.0, dlst
     dlst = dlst if isinstance(dlst, list) else list(dlst)
     return dlst.pop(), dlst

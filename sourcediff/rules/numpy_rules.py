@@ -27,7 +27,7 @@ from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_redu
                       kron_axes, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
                       tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
                       undiff, unpad, unstack, untake, untake_along_axis)
-from .registry import jvp as _jvp, nondiff, vjp as _vjp
+from .registry import VJP, jvp as _jvp, lookup, n_diff_args, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
 
 
@@ -635,10 +635,29 @@ def atleast_vjp(g, ans, a): return np.reshape(g, np.shape(a))
 @jvp(np.atleast_1d, np.atleast_2d, np.atleast_3d)
 def atleast_jvp(da, ans, a): return np.reshape(da, np.shape(ans))
 
-@vjp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+_AS_ARRAY = (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+
+
+@vjp(*_AS_ARRAY)
 def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(g, np.shape(a))
-@jvp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+@jvp(*_AS_ARRAY)
 def asarray_jvp(da, ans, a, dtype=None, order=None): return np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans))
+
+# Their first argument stays a list/tuple of arrays (tuples of per-element adjoints and tangents);
+# every other NumPy function reads a list or tuple argument as np.asarray does, and lowering makes
+# that conversion a step of its own (``array_args``), so the rules below see arrays.
+SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack}
+
+
+def array_args(fn):
+    """How many leading arguments of ``fn`` NumPy converts with ``np.asarray`` and its rule
+    differentiates (0: not a NumPy function with a rule, or one that takes them as they are)."""
+    numpy = isinstance(fn, np.ufunc) or str(getattr(fn, "__module__", None)).split(".")[0] == "numpy"
+    rule = lookup(VJP, fn) if numpy else None
+    if rule is None or fn in SEQUENCE_FIRST or fn in _AS_ARRAY:
+        return 0
+    return n_diff_args(VJP, rule)
+
 
 @vjp(np.concatenate)
 def concatenate_vjp(g, ans, arrays, axis=0, out=None, dtype=None): return split_like(g, arrays, axis)

@@ -26,8 +26,8 @@ def getitem_vjp_jvp(dacc, dx, didx, dg, ans, acc, x, idx, g):
 
 
 @jvp(setitem_vjp)
-def setitem_vjp_jvp(dg, ans, g, idx):
-    return setitem_vjp(dg, idx)
+def setitem_vjp_jvp(dg, ans, g, idx, a=None):
+    return setitem_vjp(dg, idx, a)
 
 
 @jvp(getitem_copy)

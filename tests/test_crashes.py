@@ -1,0 +1,178 @@
+"""Everyday programs that once crashed inside generated code; each checked in both modes (and the
+forward Jacobian and Hessian where the crash was there) against central differences."""
+import numpy as np
+import pytest
+
+import sourcediff as sd
+from tests.helpers import check, num_grad, num_jacobian
+
+X = np.array([0.3, 0.7, 1.1])
+
+
+# -- default and keyword arguments: forward mode passed the tangents where the defaults belong ------
+def scaled_sum(x, a=2.0, b=np.array([1.0, -1.0, 0.5])):
+    return np.sum(np.sin(x * a) * b)
+
+
+def test_default_arguments_in_every_operator():
+    check(scaled_sum, X)
+    check(scaled_sum, X, kwargs={"a": 1.5})
+    ref = num_grad(scaled_sum, [X], 0)
+    np.testing.assert_allclose(sd.jacobian(scaled_sum, mode="forward")(X), ref, rtol=1e-7)
+    np.testing.assert_allclose(sd.hessian(scaled_sum)(X), num_jacobian(sd.grad(scaled_sum), [X], 0), rtol=1e-6, atol=1e-8)
+    val, tan = sd.jvp(scaled_sum)(X, np.ones(3))
+    assert val == scaled_sum(X)
+    np.testing.assert_allclose(tan, np.sum(ref), rtol=1e-7)
+
+
+def times_a(x, a=2.0):
+    return x * a
+
+
+def test_vjp_of_a_function_with_defaults_keeps_them_for_the_parameters():
+    """The generated vjp took the default as the seed's: ``vjp(f)(x, seed)`` passed the seed as ``a``."""
+    val, ct = sd.vjp(times_a)(X, np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(val, X * 2.0)
+    np.testing.assert_allclose(ct, [2.0, 4.0, 6.0])
+    val, ct = sd.vjp(times_a)(X, np.ones(3), a=3.0)
+    np.testing.assert_array_equal(val, X * 3.0)
+    np.testing.assert_allclose(ct, [3.0, 3.0, 3.0])
+
+
+class Model:
+    def loss(self, x, scale=0.5):
+        return np.sum(np.cos(x) * scale)
+
+
+def test_default_arguments_of_a_bound_method_forward():
+    m = Model()
+    np.testing.assert_allclose(sd.grad(m.loss, mode="forward")(X), -0.5 * np.sin(X), rtol=1e-12)
+    np.testing.assert_allclose(sd.jacobian(m.loss, mode="forward")(X), -0.5 * np.sin(X), rtol=1e-12)
+
+
+# -- loops over enumerate(zip(...)) and friends -------------------------------------------------------
+def enumerate_zip(x):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(x, x * 2)):
+        s = s + a * b * i
+    return s
+
+
+def enumerate_start(x):
+    s = 0.0
+    for i, a in enumerate(x, start=1):  # the keyword start was dropped: i ran from 0
+        s = s + a * i
+    return s
+
+
+def zip_of_enumerate(x):
+    s = 0.0
+    for (i, a), b in zip(enumerate(x, 2), reversed(x)):
+        s = s + a * b * i
+    return s
+
+
+def enumerate_items(x):
+    s = 0.0
+    d = {"a": x[0], "b": x[1]}
+    for i, (k, v) in enumerate(d.items()):
+        s = s + v * (i + 1.0) * x[2]
+    return s
+
+
+def whole_tuples(x):
+    s = 0.0
+    for p in zip(x, x * x):
+        s = s + p[0] * p[1]
+    for q in enumerate(zip(x, x)):
+        s = s + q[1][0] * q[1][1] * q[0]
+    return s
+
+
+@pytest.mark.parametrize("f", [enumerate_zip, enumerate_start, zip_of_enumerate, enumerate_items, whole_tuples])
+def test_nested_zip_and_enumerate_loops(f):
+    check(f, X)
+
+
+# -- lists of active values handed to NumPy functions -------------------------------------------------
+def sum_of_comprehension(x):
+    return np.sum([x[i] * x[i] for i in range(3)])
+
+
+def var_of_list(x):
+    return np.var([x, x + 2.0])
+
+
+def prod_of_comprehension(x):
+    return np.prod([x[i] + 1.0 for i in range(3)])
+
+
+def maximum_of_list(x):
+    return np.sum(np.maximum([x[0], x[1]], 0.5))
+
+
+def std_of_appended(x):
+    ys = []
+    for i in range(3):
+        ys.append(x[i] * x[i])
+    return np.sum(ys) * np.std(ys)
+
+
+def named_list_reused(x):
+    ys = [x[i] ** 2 for i in range(3)]
+    return np.sum(ys) + ys[0] * np.dot(ys, ys)
+
+
+def var_over_rows(x):
+    return np.sum(np.var([x, x * 2.0], axis=0))
+
+
+def arcsin_of_list(x):
+    return np.sum(np.arcsin([x[0] * 0.5, x[1] * x[2] * 0.5]))
+
+
+@pytest.mark.parametrize("f", [sum_of_comprehension, var_of_list, prod_of_comprehension, maximum_of_list,
+                               std_of_appended, named_list_reused, var_over_rows, arcsin_of_list])
+def test_lists_passed_to_numpy_functions(f):
+    check(f, X)
+    np.testing.assert_allclose(sd.jacobian(f, mode="forward")(X), num_grad(f, [X], 0), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("f", [sum_of_comprehension, maximum_of_list])
+def test_hessian_of_lists_passed_to_numpy_functions(f):
+    np.testing.assert_allclose(sd.hessian(f)(X), num_jacobian(sd.grad(f), [X], 0), rtol=1e-6, atol=1e-7)
+
+
+# -- values broadcast into the slots a write fills ----------------------------------------------------
+def scalar_into_rows(x):
+    h = np.zeros((3, 3))
+    for i in range(3):
+        h[i] = x[i]
+    return np.sum(h * h)
+
+
+def scalar_into_columns(x):
+    h = np.ones((3, 3))
+    for i in range(3):
+        h[:, i] = x[i] * 2.0
+    return np.sum(np.sin(h) * h)
+
+
+def rows_and_part_rows(x):
+    h = np.zeros((3, 2, 3))
+    h[0] = x
+    h[1] = x[1]
+    h[2, 1:] = x[0] * x[2]
+    return np.sum(h ** 3)
+
+
+def scalar_into_fancy_index(x):
+    h = np.zeros(3)
+    h[[0, 2]] = x[1]
+    return np.sum(h * x)
+
+
+@pytest.mark.parametrize("f", [scalar_into_rows, scalar_into_columns, rows_and_part_rows, scalar_into_fancy_index])
+def test_a_value_broadcast_by_an_indexed_write(f):
+    check(f, X)
+    np.testing.assert_allclose(sd.hessian(f)(X), num_jacobian(sd.grad(f), [X], 0), rtol=1e-6, atol=1e-7)
