@@ -12,8 +12,10 @@ on it too (that is how ``sd.hessian`` differentiates the reverse code).
 """
 import ast
 import builtins
+import contextlib
 import inspect
 import linecache
+import sys
 import textwrap
 
 import gast
@@ -41,11 +43,54 @@ _PARSED = {}  # dedented source -> the tree _block parsed to find its end (parse
 
 
 def parse_def(src):
-    """``gast.parse(src)``, without parsing again a block that ``_block`` just read."""
+    """``gast.parse(src)``, without parsing again a block that ``_block`` just read; a tree nested
+    deeper than ``DEEPEST`` raises ``TooDeep``."""
     tree = _PARSED.pop(src, None)
     if len(_PARSED) > 64:
         _PARSED.clear()  # blocks read but never parsed (a test calling source_lines directly)
-    return gast.ast_to_gast(tree) if tree is not None else gast.parse(src)
+    tree = tree if tree is not None else ast.parse(src)
+    deepest = _deepest(tree)
+    if deepest is not None:
+        raise TooDeep(deepest)
+    with deep_recursion():
+        return gast.ast_to_gast(tree)
+
+
+DEEPEST = 1000  # the nesting depth an expression may have: every pass walks trees recursively
+_FRAMES = 8 * DEEPEST + 2000  # the recursion limit while transforming: gast takes about 4 frames a level
+
+
+class TooDeep(Exception):
+    """A tree nested deeper than ``DEEPEST``; ``node`` is where."""
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.node = node
+
+
+def _deepest(tree):
+    """The first node nested more than ``DEEPEST`` deep, or None (iterative: any depth)."""
+    todo = [(tree, 0)]
+    while todo:
+        node, d = todo.pop()
+        if d > DEEPEST and hasattr(node, "lineno"):  # an expression, not an operator or context
+            return node
+        todo.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return None
+
+
+@contextlib.contextmanager
+def deep_recursion():
+    """Python's recursion limit raised to what the passes need for ``DEEPEST`` levels (a thousand-term
+    sum from a code generator nests a thousand deep), and put back after."""
+    old = sys.getrecursionlimit()
+    if old < _FRAMES:
+        sys.setrecursionlimit(_FRAMES)
+    try:
+        yield
+    finally:
+        if old < _FRAMES:
+            sys.setrecursionlimit(old)
 
 
 def _block(lines):
@@ -121,6 +166,9 @@ class Func:
         self.indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
         try:
             tree = parse_def(src)
+        except TooDeep as e:
+            raise self.error("this expression is nested more than %d deep, more than sourcediff's passes can walk" % DEEPEST,
+                             e.node, hint="split it into several statements (assign parts to local variables)")
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:

@@ -71,6 +71,11 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
         if k not in rest or k in env:
             raise where("keyword `%s` is not supported by sourcediff's rule for this function" % k)
         env[k] = v
+    check = getattr(rule, "sd_check", None)
+    if check is not None:
+        why = check({p: v.value for p, v in env.items() if p in rest and isinstance(v, gast.Constant)}, set(env) & set(rest))
+        if why:
+            raise where(why, "compute this part without sourcediff and pass it in, or choose an option the rule supports")
     for p in rest[len(args):]:
         if p not in env:
             if p not in defaults:

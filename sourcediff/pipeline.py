@@ -22,6 +22,7 @@ from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
 from .context import CHECKPOINT, Gen, is_user_function
+from .frontend import deep_recursion
 from .lower import classify, walk
 from .forward import Forward
 from .lower import validate
@@ -201,10 +202,11 @@ def build_jvp(gen, func, act, name):
 # -- entry points -----------------------------------------------------------------------------
 def lowered_source(fn):
     """``sd.lower``: the three-address form of ``fn`` as source text."""
-    gen = Gen()
-    func = gen.prepare(fn)
-    validate(func.node)
-    return codegen.to_source(func.node)
+    with deep_recursion():
+        gen = Gen()
+        func = gen.prepare(fn)
+        validate(func.node)
+        return codegen.to_source(func.node)
 
 
 def scalar_params(fn, wrt):

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import cache, codegen, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .frontend import deep_recursion
 from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
 
 
@@ -105,8 +106,9 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
             return out
         except Exception:  # a stale or foreign entry: regenerate
             pass
-    src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
-    code, filename = codegen.compile_module(src, name, sorted(bindings))
+    with deep_recursion():
+        src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
+        code, filename = codegen.compile_module(src, name, sorted(bindings))
     out = codegen.instantiate(code, filename, src, fn.__globals__, bindings)
     out.source, out.sd_shaped = src, shaped
     if k:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from tests.helpers import check, num_grad, num_jacobian
+from tests.helpers import check, num_grad, num_jacobian, write_module
 
 X = np.array([0.3, 0.7, 1.1])
 
@@ -176,3 +176,90 @@ def scalar_into_fancy_index(x):
 def test_a_value_broadcast_by_an_indexed_write(f):
     check(f, X)
     np.testing.assert_allclose(sd.hessian(f)(X), num_jacobian(sd.grad(f), [X], 0), rtol=1e-6, atol=1e-7)
+
+
+# -- long generated expressions (SymPy's lambdify writes these) -----------------------------------------
+def _long_sum(tmp_path, n):
+    terms = " + ".join("x[%d] * x[%d]" % (i % 3, (i + 1) % 3) for i in range(n))
+    return write_module(tmp_path, "long_sum_%d" % n, "def f(x):\n    return %s\n" % terms).f
+
+
+def test_a_sum_of_400_products_in_both_modes(tmp_path):
+    f = _long_sum(tmp_path, 400)
+    # each product x[k] * x[k+1] appears 400/3 times (133 or 134): the derivative by hand
+    counts = np.bincount(np.arange(400) % 3, minlength=3).astype(float)  # pair (k, k+1) has counts[k]
+    want = np.array([counts[0] * X[1] + counts[2] * X[2], counts[0] * X[0] + counts[1] * X[2],
+                     counts[1] * X[1] + counts[2] * X[0]])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(sd.grad(f, mode=mode)(X), want, rtol=1e-12)
+
+
+def test_a_product_of_300_factors_nested_in_calls(tmp_path):
+    body = " * ".join("(1.0 + np.sin(0.01 * x[%d]))" % (i % 3) for i in range(300))
+    f = write_module(tmp_path, "long_product", "import numpy as np\n\ndef f(x):\n    return %s\n" % body).f
+    check(f, X, rtol=1e-6)
+
+
+def test_a_sum_nested_deeper_than_the_passes_walk_is_refused_where_it_is(tmp_path):
+    f = _long_sum(tmp_path, 1500)
+    for mode in ("reverse", "forward"):
+        with pytest.raises(sd.SourcediffError, match=r"long_sum_1500.py:2:\d+: this expression is nested more than"):
+            sd.grad(f, mode=mode)
+
+
+# -- rules that raised NotImplementedError when the derivative ran ------------------------------------
+W = np.arange(6.0).reshape(2, 3) / 7
+
+
+def einsum_ellipsis(x):
+    return np.sum(np.einsum("...i,...i->...", x * W, W + x) ** 2)
+
+
+def einsum_implicit_ellipsis(x):
+    return np.sum(np.einsum("...i,i", W * x, x) ** 2)
+
+
+def einsum_ellipsis_broadcast(x):
+    return np.sum(np.einsum("...i,...i", x[None, :] * 1.0, W * x) ** 2)
+
+
+def kron_vector_and_matrix(x):
+    return np.sum(np.kron(x, np.ones((2, 2))) * np.arange(12.0).reshape(2, 6))
+
+
+def kron_number_and_matrix(x):
+    return np.sum(np.kron(x[0], np.outer(x, x)) ** 2)
+
+
+@pytest.mark.parametrize("f", [einsum_ellipsis, einsum_implicit_ellipsis, einsum_ellipsis_broadcast,
+                               kron_vector_and_matrix, kron_number_and_matrix])
+def test_einsum_ellipsis_and_kron_of_different_ranks(f):
+    check(f, X)
+
+
+def nuclear_norm(x):
+    return np.linalg.norm(np.outer(x, x) + np.eye(3), "nuc")
+
+
+def half_norm(x):
+    return np.linalg.norm(x, 0.5)
+
+
+def pad_maximum(x):
+    return np.sum(np.pad(x, 2, "maximum"))  # forward mode padded the tangent with its own maximum
+
+
+def diff_prepend(x):
+    return np.sum(np.diff(x, prepend=0.0) ** 2)
+
+
+def einsum_trace(x):
+    return np.einsum("ii", np.outer(x, x))
+
+
+@pytest.mark.parametrize("f", [nuclear_norm, half_norm, pad_maximum, diff_prepend, einsum_trace])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_options_without_a_rule_are_refused_when_the_derivative_is_built(f, mode):
+    with pytest.raises(sd.SourcediffError, match=r"test_crashes.py:\d+:\d+: .*no derivative rule") as e:
+        sd.grad(f, mode=mode)
+    assert "return" in str(e.value)  # the user's line
