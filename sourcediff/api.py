@@ -91,9 +91,12 @@ def _specialising(gen, build):
     if not shaped:
         return _clone(gen)
     n, versions, calls, off = gen.__code__.co_argcount, {}, {}, False
+    defaults = gen.__defaults__ or ()
 
     def special(*args, **kw):
         nonlocal off
+        if n - len(defaults) <= len(args) < n and not kw:
+            args += defaults[len(args) - n:]  # the left-out defaults are arguments of the shape key too
         if off or kw or len(args) != n:
             return gen(*args, **kw)
         key = runtime.shape_key(args)

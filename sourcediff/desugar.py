@@ -110,9 +110,9 @@ class Desugar:
         return pre + [gast.copy_location(loop, s)]
 
     def _view(self, it, idx, pre, at):
-        """(length, kind, item) of the iterable ``it`` read at position (the variable) ``idx``: ``item`` is the element's
-        expression, or for ``zip``/``enumerate``/``.items()`` (``kind``) the list of its parts' (kind, item);
-        every sequence is evaluated once, before the loop, into ``pre``."""
+        """(length, kind, item) of the iterable ``it`` read at position (the variable) ``idx``: ``item``
+        is the element's expression, or for ``zip``/``enumerate``/``.items()`` (``kind``) the list of its
+        parts' (kind, item); every sequence is evaluated once, before the loop, into ``pre``."""
         def seq(e):
             if isinstance(e, gast.Name):
                 return e.id
@@ -128,7 +128,8 @@ class Desugar:
         if fname == "enumerate" and 1 <= len(args) + len(kw) <= 2 and set(kw) <= {"start"} and args:
             n, kind, item = self._view(args[0], idx, pre, at)
             start = args[1] if len(args) > 1 else kw.get("start")
-            return n, "tuple", [(None, gast.BinOp(left=load(idx), op=gast.Add(), right=start) if start else load(idx)), (kind, item)]
+            i = gast.BinOp(left=load(idx), op=gast.Add(), right=start) if start else load(idx)
+            return n, "tuple", [(None, i), (kind, item)]
         if fname == "zip" and args and not kw:
             parts = [self._view(a, idx, pre, at) for a in args]
             n = call("min", *[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
@@ -137,8 +138,8 @@ class Desugar:
             xs = seq(args[0])
             last = gast.BinOp(left=call("len", load(xs)), op=gast.Sub(), right=const(1))
             return call("len", load(xs)), None, read(xs, gast.BinOp(left=last, op=gast.Sub(), right=load(idx)))
-        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "keys", "values") \
-                and not args and not kw:
+        method = isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr
+        if method in ("items", "keys", "values") and not args and not kw:
             d, keys = seq(it.func.value), self.names.fresh("keys")
             pre.append(gast.copy_location(assign(keys, call("list", load(d))), at))
             a = it.func.attr

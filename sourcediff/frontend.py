@@ -167,8 +167,8 @@ class Func:
         try:
             tree = parse_def(src)
         except TooDeep as e:
-            raise self.error("this expression is nested more than %d deep, more than sourcediff's passes can walk" % DEEPEST,
-                             e.node, hint="split it into several statements (assign parts to local variables)")
+            raise self.error("this expression is nested more than %d deep, more than sourcediff's passes can walk"
+                             % DEEPEST, e.node, hint="split it into statements (assign parts to local variables)")
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:

@@ -73,9 +73,10 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
         env[k] = v
     check = getattr(rule, "sd_check", None)
     if check is not None:
-        why = check({p: v.value for p, v in env.items() if p in rest and isinstance(v, gast.Constant)}, set(env) & set(rest))
+        literal = {p: v.value for p, v in env.items() if p in rest and isinstance(v, gast.Constant)}
+        why = check(literal, set(env) & set(rest))
         if why:
-            raise where(why, "compute this part without sourcediff and pass it in, or choose an option the rule supports")
+            raise where(why, "choose an option the rule supports, or compute this part without sourcediff")
     for p in rest[len(args):]:
         if p not in env:
             if p not in defaults:

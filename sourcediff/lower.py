@@ -319,7 +319,8 @@ SEQ = (gast.List, gast.Tuple, gast.ListComp)
 
 def _sequences(node):
     """The names some assignment may give a list or tuple: a display, a comprehension, or such a name."""
-    pairs = [(s.targets[0].id, s.value) for s in gast.walk(node) if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
+    pairs = [(s.targets[0].id, s.value) for s in gast.walk(node)
+             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
     out, grew = set(), True
     while grew:
         new = {t for t, v in pairs if isinstance(v, SEQ) or isinstance(v, gast.Name) and v.id in out}

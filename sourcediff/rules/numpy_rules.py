@@ -26,8 +26,10 @@ import numpy as np
 
 from ..runtime import unbroadcast
 from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, join_like, keepdims_shape,
-                      kron_axes, kron_shape, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
-                      tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal, PAD_COPY_MODES, pad_mode,
+                      kron_axes, kron_shape, kron_split_shape, norm_order,
+                      reduced_count, repeat_index, rollaxis_dest, split_like,
+                      tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal,
+                      PAD_COPY_MODES, pad_mode,
                       undiff, unpad, unstack, untake, untake_along_axis)
 from .registry import VJP, checked, jvp as _jvp, lookup, n_diff_args, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
@@ -346,7 +348,8 @@ def einsum_vjp(g, ans, subscripts, x, y=None):
     return (None,
             unbroadcast(np.einsum(einsum_adjoint_spec(subscripts, 0, x), g, np.ones(np.shape(x))) if y is None else
                         np.einsum(einsum_adjoint_spec(subscripts, 0, x, y), g, y, np.ones(np.shape(x))), x),
-            None if y is None else unbroadcast(np.einsum(einsum_adjoint_spec(subscripts, 1, x, y), g, x, np.ones(np.shape(y))), y))
+            None if y is None else
+            unbroadcast(np.einsum(einsum_adjoint_spec(subscripts, 1, x, y), g, x, np.ones(np.shape(y))), y))
 @jvp(np.einsum)
 @checked(_einsum_refusal)
 def einsum_jvp(ds, dx, dy, ans, subscripts, x, y=None):
@@ -789,7 +792,8 @@ def _pad_refusal(literal, given):
     """A literal ``mode`` that computes the padding (``mean``, ``linear_ramp``, ...) or an odd reflection."""
     mode, kind = literal.get("mode", "constant"), literal.get("reflect_type", "even")
     if mode not in PAD_COPY_MODES or kind != "even":
-        return "np.pad with mode=%r, reflect_type=%r has no derivative rule (rules: the modes that copy values)" % (mode, kind)
+        return "np.pad with mode=%r, reflect_type=%r has no derivative rule (rules: the modes that copy values)" \
+            % (mode, kind)
 
 
 # constant_values (and other pad options) are constants here
