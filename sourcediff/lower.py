@@ -21,8 +21,10 @@ Before::                       After::
                                        t2 = t0 * t1
                                        return t2
 """
+import builtins
 import functools
 import inspect
+import math
 
 import gast
 import numpy as np
@@ -253,6 +255,9 @@ class Lower:
 
     def call(self, e, at):
         f = e.func
+        if e.args and isinstance(e.args[0], gast.GeneratorExp) and self.resolve(f) in (builtins.sum, math.fsum):
+            g = e.args[0]  # the sum takes every element: a list of them gives the same
+            e.args[0] = gast.copy_location(gast.ListComp(elt=g.elt, generators=g.generators), g)
         args = [self.atom(a, at) for a in e.args]
         kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
         if isinstance(f, gast.Attribute) and self.resolve(f) is None:  # a method on a local value

@@ -237,11 +237,11 @@ class ProgramGen:
         return "%s(%s)" % (name, ", ".join(args))
 
     def list_reduce(self, sc, d):
-        """``np.sum`` or ``np.mean`` of a list comprehension of scalars."""
+        """``np.sum`` or ``np.mean`` of a list comprehension of scalars, or ``sum`` of a generator expression."""
         j, inner = self.fresh("j"), sc.copy()
         inner.vars[j] = "i"
-        return "np.%s([%s for %s in range(%d)])" % (self.ch.choice(["sum", "mean"]), self.sexpr(inner, d - 1), j,
-                                                   self.ch.integer(1, 3))
+        form = self.ch.choice(["np.sum([%s])", "np.mean([%s])", "sum(%s)"])
+        return form % ("%s for %s in range(%d)" % (self.sexpr(inner, d - 1), j, self.ch.integer(1, 3)))
 
     def call_kw(self, sc, d):
         """A call of a helper with a default parameter, passing it by keyword."""

@@ -1,5 +1,7 @@
 """Everyday programs that once crashed inside generated code; each checked in both modes (and the
 forward Jacobian and Hessian where the crash was there) against central differences."""
+import math
+
 import numpy as np
 import pytest
 
@@ -264,3 +266,39 @@ def test_options_without_a_rule_are_refused_when_the_derivative_is_built(f, mode
     with pytest.raises(sd.SourcediffError, match=r"test_crashes.py:\d+:\d+: .*no derivative rule") as e:
         sd.grad(f, mode=mode)
     assert "return" in str(e.value)  # the user's line
+
+
+# -- a generator expression summed ------------------------------------------------------------------
+def sum_of_generator(x, weights=(1.0, 2.0, 3.0)):
+    return sum(w * xi ** 2 for w, xi in zip(weights, x)) + math.fsum(np.sin(v) for v in x)
+
+
+def test_sum_of_a_generator_expression():
+    check(sum_of_generator, X)
+
+
+# -- default arguments left out: shape specialisation still applies -----------------------------------------
+def spread(x, y=np.ones((4, 3))):
+    return np.sum(np.sin(x * y) * x)
+
+
+def test_a_call_leaving_out_defaults_is_specialised(monkeypatch):
+    monkeypatch.setattr(sd.api, "SPECIALISE_SIZE", 0)  # small loop-free code specialises too
+    g = sd.grad(spread)
+    first = g(X)
+    second = g(X)  # the second call with these shapes runs the specialised version
+    assert g.specialised, "no specialised version was built"
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(second, num_grad(spread, [X], 0), rtol=1e-7)
+
+
+# -- known gap: a list argument handed straight to a NumPy function whose rule does arithmetic on it ---------
+def var_of_list_argument(xs):
+    return np.var(xs)
+
+
+@pytest.mark.xfail(strict=True, reason="a list parameter reaches np.var's forward rule as a list (2.0 * list): "
+                                       "lowering converts only lists the function builds itself")
+def test_list_argument_to_numpy_function_forward():
+    np.testing.assert_allclose(sd.grad(var_of_list_argument, mode="forward")([0.3, 0.7, 1.1]),
+                               num_grad(var_of_list_argument, [[0.3, 0.7, 1.1]], 0), rtol=1e-7)
