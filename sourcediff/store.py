@@ -88,6 +88,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     neither transforms nor compiles again.
     """
     funcs = related(fn)
+    globs = getattr(fn, "sd_generated", fn).__globals__  # a derivative's wrapper lives in api: its code, the user's module
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
     k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
@@ -101,7 +102,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
             env = _helpers()
             bindings = {n: env[n] if how == "rt" else cells[n] for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
-            out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
+            out = codegen.instantiate(code, entry["file"], entry["source"], globs, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
             return out
         except Exception:  # a stale or foreign entry: regenerate
@@ -109,7 +110,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     with deep_recursion():
         src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
         code, filename = codegen.compile_module(src, name, sorted(bindings))
-    out = codegen.instantiate(code, filename, src, fn.__globals__, bindings)
+    out = codegen.instantiate(code, filename, src, globs, bindings)
     out.source, out.sd_shaped = src, shaped
     if k:
         env, manifest = _helpers(), {}

@@ -302,3 +302,13 @@ def var_of_list_argument(xs):
 def test_list_argument_to_numpy_function_forward():
     np.testing.assert_allclose(sd.grad(var_of_list_argument, mode="forward")([0.3, 0.7, 1.1]),
                                num_grad(var_of_list_argument, [[0.3, 0.7, 1.1]], 0), rtol=1e-7)
+
+
+# -- the forward Jacobian of a gradient: its generated code runs in the user's module ---------------------
+def through_global(x):
+    return np.sum(np.sin(W @ x) ** 2)
+
+
+def test_forward_jacobian_of_a_gradient_reads_the_users_globals():
+    want = num_jacobian(sd.grad(through_global), [X], 0)
+    np.testing.assert_allclose(sd.jacobian(sd.grad(through_global), mode="forward")(X), want, rtol=1e-6, atol=1e-8)
