@@ -24,6 +24,7 @@ import builtins
 import gast
 
 from .names import assign, call, clone, const, load, store, ids
+from .runtime import keys_of
 
 
 class _Loop:
@@ -40,6 +41,7 @@ class Desugar:
     def __init__(self, func, names):
         self.func, self.names = func, names
         self.retval = self.returned = None
+        self.dicts = _dicts(func.node)
 
     # -- statements one by one ---------------------------------------------------------
     def stmts(self, body):
@@ -139,9 +141,12 @@ class Desugar:
             last = gast.BinOp(left=call("len", load(xs)), op=gast.Sub(), right=const(1))
             return call("len", load(xs)), None, read(xs, gast.BinOp(left=last, op=gast.Sub(), right=load(idx)))
         method = isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr
+        if isinstance(it, gast.Name) and it.id in self.dicts:  # `for k in d` runs over the keys
+            it = gast.Call(func=gast.Attribute(value=it, attr="keys", ctx=gast.Load()), args=[], keywords=[])
+            method = "keys"
         if method in ("items", "keys", "values") and not args and not kw:
             d, keys = seq(it.func.value), self.names.fresh("keys")
-            pre.append(gast.copy_location(assign(keys, call("list", load(d))), at))
+            pre.append(gast.copy_location(assign(keys, call(self.func.bind_value("keys_of", keys_of), load(d))), at))
             a = it.func.attr
             if a == "items":
                 return call("len", load(keys)), "tuple", [(None, read(keys)), (None, read(d, read(keys)))]
@@ -232,6 +237,18 @@ class Desugar:
         flags = [self.returned if k == "ret" else getattr(loop, k) for k in sorted(kinds)]
         test = load(flags[0]) if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=[load(f) for f in flags])
         return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
+
+
+def _dicts(node):
+    """The local names every assignment gives a dict display."""
+    values = {}
+    for s in gast.walk(node):
+        for t in s.targets if isinstance(s, gast.Assign) else [s.target] if isinstance(s, (gast.AugAssign, gast.For)) \
+                else []:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):  # not a write into d[k]
+                    values.setdefault(n.id, []).append(s.value if isinstance(s, gast.Assign) and t is n else None)
+    return {v for v, vs in values.items() if all(isinstance(e, gast.Dict) for e in vs)}
 
 
 def desugar(func, names):

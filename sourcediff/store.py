@@ -88,7 +88,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     neither transforms nor compiles again.
     """
     funcs = related(fn)
-    globs = getattr(fn, "sd_generated", fn).__globals__  # a derivative's wrapper lives in api: its code, the user's module
+    globs = getattr(getattr(fn, "sd_generated", fn), "__globals__", None)  # a derivative's wrapper: the user's module
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
     k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None

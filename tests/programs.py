@@ -367,6 +367,8 @@ class ProgramGen:
             opts += ["if", "if", "for", "while", "list", "zeros", "rows"]
         if depth > 0 and (sc.arrays() or sc.lists()):
             opts += ["zip_loop"]
+        if depth > 0:
+            opts += ["dict_loop"]
         if loop:
             opts += ["break", "continue"]
         if ret_ok and depth < 2:
@@ -374,6 +376,8 @@ class ProgramGen:
         kind = ch.choice(opts)
         if kind == "zip_loop":
             return self.zip_loop(sc)
+        if kind == "dict_loop":
+            return self.dict_loop(sc)
         if kind == "rows":
             return self.row_writes(sc)
         if kind == "assign_s":
@@ -501,6 +505,20 @@ class ProgramGen:
         sc.vars[acc] = "s"
         return [(0, "%s = %s" % (acc, self.const())), (0, head),
                 (1, "%s = %s" % (acc, self.bounded("%s + %s * %s" % (acc, u, self.sexpr(inner, 1)), acc)))]
+
+    def dict_loop(self, sc):
+        """A dict of scalars, and a loop over its keys (``for k in D`` or ``enumerate(D)``) accumulating a scalar."""
+        ch = self.ch
+        d, acc, i, k = self.fresh("D"), self.fresh("s"), self.fresh("i"), self.fresh("k")
+        inner = sc.copy()
+        inner.vars[i] = "i"
+        head = ch.choice(["for %s in %s:" % (k, d), "for %s, %s in enumerate(%s):" % (i, k, d)])
+        term = "%s + %s[%s] * %s" % (acc, d, k, self.sexpr(inner if "enumerate" in head else sc, 1))
+        entries = ", ".join("%r: %s" % (key, self.sexpr(sc, 2)) for key in ("p", "q")[:ch.integer(1, 2)])
+        lines = [(0, "%s = {%s}" % (d, entries)), (0, "%s = %s" % (acc, self.const())), (0, head),
+                 (1, "%s = %s" % (acc, self.bounded(term, acc)))]
+        sc.vars[acc] = "s"
+        return lines
 
     def row_writes(self, sc):
         """A (2, 3) array filled a row (or a column) at a time: a scalar broadcast into it, or a row."""

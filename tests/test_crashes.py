@@ -312,3 +312,34 @@ def through_global(x):
 def test_forward_jacobian_of_a_gradient_reads_the_users_globals():
     want = num_jacobian(sd.grad(through_global), [X], 0)
     np.testing.assert_allclose(sd.jacobian(sd.grad(through_global), mode="forward")(X), want, rtol=1e-6, atol=1e-8)
+
+
+# -- a loop over a dict the function builds runs over its keys ------------------------------------------------
+def enumerate_local_dict(x):
+    d = {"a": x[0], "b": x[1]}
+    s = 0.0
+    for i, k in enumerate(d):
+        s = s + d[k] * (i + 1)
+    return s
+
+
+def int_keys_used_as_numbers(x):
+    d = {0: x[1], 1: x[0] * x[2]}
+    s = 0.0
+    for k in d:  # d[idx] read the values as keys: a KeyError, or with these keys a wrong value
+        s = s + d[k] * (k + 2.0)
+    return s
+
+
+def zip_dict_written_later(x):
+    d = {"a": x[0]}
+    d["b"] = x[1] * x[2]
+    s = 0.0
+    for k, v in zip(d, [1.0, 2.0]):
+        s = s + d[k] * v
+    return s
+
+
+@pytest.mark.parametrize("f", [enumerate_local_dict, int_keys_used_as_numbers, zip_dict_written_later])
+def test_loops_over_a_local_dict(f):
+    check(f, X)

@@ -4,10 +4,11 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
-from ..runtime import add, getitem_copy, snapshot, unit_seed, getitem_vjp, grad_like, seed_one, setitem_vjp, shape_of, tindex, unbound, zeros_like
+from ..runtime import (add, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp, grad_like, seed_one, setitem_vjp,
+                       shape_of, tindex, unbound, zeros_like)
 from .registry import jvp, nondiff, vjp
 
-nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound)
+nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of)
 
 
 @jvp(grad_like)
