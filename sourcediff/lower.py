@@ -29,7 +29,7 @@ import math
 import gast
 import numpy as np
 
-from .names import assign, const, load, store, ids
+from .names import assign, clone, const, load, store, ids
 from .rules.numpy_rules import array_args
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
@@ -246,8 +246,14 @@ class Lower:
         target = target or self.names.temp()
         self.locals.add(target)
         self.emit(assign(target, gast.List(elts=[], ctx=gast.Load())), at)
-        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[e.elt], keywords=[]))
-        loop = gast.copy_location(gast.For(target=gen.target, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
+        # the comprehension's variables are its own (Python 3 scopes them): fresh names keep them from the function's
+        own = {n.id: self.names.fresh(n.id) for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+        var, elt = clone(gen.target), clone(e.elt)
+        for n in list(gast.walk(var)) + list(gast.walk(elt)):
+            if isinstance(n, gast.Name) and n.id in own:
+                n.id = own[n.id]
+        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[elt], keywords=[]))
+        loop = gast.copy_location(gast.For(target=var, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
         for s in Desugar(self.func, self.names).stmt(loop):
             self.locals |= ids(s, gast.Store)
             self.stmt(s)

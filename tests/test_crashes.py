@@ -343,3 +343,14 @@ def zip_dict_written_later(x):
 @pytest.mark.parametrize("f", [enumerate_local_dict, int_keys_used_as_numbers, zip_dict_written_later])
 def test_loops_over_a_local_dict(f):
     check(f, X)
+
+
+# -- a comprehension's variable is its own: the function's variable of that name keeps its value -----------------
+def comprehension_shadows(x):
+    j = 5
+    v = np.sum([x[j] * x[j] for j in range(3)])
+    return v * j  # j is 5 here (the lowered loop left 2 in it: a wrong derivative)
+
+
+def test_a_comprehension_variable_does_not_leak():
+    check(comprehension_shadows, X)
