@@ -105,9 +105,12 @@ def _specialising(gen, build):
     if not shaped:
         return _clone(gen)
     n, versions, calls, off = gen.__code__.co_argcount, {}, {}, False
+    defaults = gen.__defaults__ or ()
 
     def special(*args, **kw):
         nonlocal off
+        if n - len(defaults) <= len(args) < n and not kw:
+            args += defaults[len(args) - n:]  # the left-out defaults are arguments of the shape key too
         if off or kw or len(args) != n:
             return gen(*args, **kw)
         key = runtime.shape_key(args)
@@ -204,11 +207,20 @@ def _clone(fn):
 
 
 def _bind(f, args, kw):
-    if not kw:
+    """``args`` and ``kw`` as the full positional argument list of ``f``, defaults filled in
+    (the generated jvp and vjp functions take every parameter, then the tangents or the seed)."""
+    if not kw and len(args) == _arity(f):
         return list(args)
     b = inspect.signature(f).bind(*args, **kw)
     b.apply_defaults()
     return list(b.args)
+
+
+def _arity(f):
+    """The number of positional parameters of a plain function or bound method (-1: unknown)."""
+    if inspect.isfunction(f):
+        return f.__code__.co_argcount
+    return _arity(f.__func__) - 1 if inspect.ismethod(f) and inspect.isfunction(f.__func__) else -1
 
 
 def jvp(f=None, wrt=None):
@@ -219,8 +231,9 @@ def jvp(f=None, wrt=None):
     idx, many = _wrt(f, wrt)
     gen = _build(f, idx, "jvp", "forward", True, True)
 
-    def jvp_fn(*args):
+    def jvp_fn(*args, **kw):
         *args, tangents = args
+        args = _bind(f, args, kw)
         ts = tuple(tangents) if many else (tangents,)
         if len(ts) != len(idx):
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)), **_at(f))
@@ -244,8 +257,9 @@ def vjp(f=None, wrt=None):
     generic = _build(f, idx, "vjp", "reverse", True, many)
     gen = _specialising(generic, lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
 
-    def vjp_fn(*args):
-        val, ct = gen(*args)
+    def vjp_fn(*args, **kw):
+        *args, seed = args
+        val, ct = gen(*_bind(f, args, kw), seed)
         _real(f, val)
         return val, ct
     out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)

@@ -24,6 +24,7 @@ import builtins
 import gast
 
 from .names import assign, call, clone, const, load, store, ids
+from .runtime import keys_of
 
 
 class _Loop:
@@ -40,6 +41,7 @@ class Desugar:
     def __init__(self, func, names):
         self.func, self.names = func, names
         self.retval = self.returned = None
+        self.dicts = _dicts(func.node)
 
     # -- statements one by one ---------------------------------------------------------
     def stmts(self, body):
@@ -102,53 +104,70 @@ class Desugar:
     def for_(self, s):
         it, tgt = s.iter, s.target
         body = self.stmts(s.body)
-        fname = self._callee(it)
-        if fname == "range" and isinstance(tgt, gast.Name):
+        if self._callee(it) == "range" and isinstance(tgt, gast.Name):
             s.body = body
             return [s]
         pre, idx = [], self.names.fresh("idx")
-
-        def seq(e):  # evaluate an iterable once, before the loop
-            if isinstance(e, gast.Name):
-                return e.id
-            n = self.names.fresh("seq")
-            pre.append(gast.copy_location(assign(n, e), s))
-            return n
-
-        def item(name, i=None):
-            return gast.Subscript(value=load(name), slice=i or load(idx), ctx=gast.Load())
-
-        binds = []
-        if fname == "enumerate" and isinstance(tgt, gast.Tuple) and len(tgt.elts) == 2 and len(it.args) >= 1:
-            xs = seq(it.args[0])
-            n = call("len", load(xs))
-            start = it.args[1] if len(it.args) > 1 else None
-            binds = [assign(tgt.elts[0], gast.BinOp(left=load(idx), op=gast.Add(), right=start) if start else load(idx)),
-                     assign(tgt.elts[1], item(xs))]
-        elif fname == "zip" and it.args:
-            xs = [seq(a) for a in it.args]
-            n = call("min", *[call("len", load(x)) for x in xs]) if len(xs) > 1 else call("len", load(xs[0]))
-            elts = tgt.elts if isinstance(tgt, gast.Tuple) and len(tgt.elts) == len(xs) else None
-            binds = [assign(e, item(x)) for e, x in zip(elts, xs)] if elts else [assign(tgt, gast.Tuple(elts=[item(x) for x in xs], ctx=gast.Load()))]
-        elif fname == "reversed" and len(it.args) == 1:
-            xs = seq(it.args[0])
-            n = call("len", load(xs))
-            binds = [assign(tgt, item(xs, gast.BinOp(left=gast.BinOp(left=call("len", load(xs)), op=gast.Sub(), right=const(1)), op=gast.Sub(), right=load(idx))))]
-        elif isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "keys", "values") and not it.args:
-            d = seq(it.func.value)
-            keys = self.names.fresh("keys")
-            pre.append(gast.copy_location(assign(keys, call("list", load(d))), s))
-            n = call("len", load(keys))
-            k = item(keys)
-            a = it.func.attr
-            binds = [assign(tgt, k if a == "keys" else item(d, k) if a == "values" else gast.Tuple(elts=[k, item(d, k)], ctx=gast.Load()))]
-        else:
-            xs = seq(it)
-            n = call("len", load(xs))
-            binds = [assign(tgt, item(xs))]
-        binds = [x for b in binds for x in self.stmt(gast.copy_location(b, s))]
+        n, kind, item = self._view(it, idx, pre, s)
+        binds = [x for b in self._bind(tgt, kind, item) for x in self.stmt(gast.copy_location(b, s))]
         loop = gast.For(target=store(idx), iter=call("range", n), body=binds + body, orelse=[], type_comment=None)
         return pre + [gast.copy_location(loop, s)]
+
+    def _view(self, it, idx, pre, at):
+        """(length, kind, item) of the iterable ``it`` read at position (the variable) ``idx``: ``item``
+        is the element's expression, or for ``zip``/``enumerate``/``.items()`` (``kind``) the list of its
+        parts' (kind, item); every sequence is evaluated once, before the loop, into ``pre``."""
+        def seq(e):
+            if isinstance(e, gast.Name):
+                return e.id
+            name = self.names.fresh("seq")
+            pre.append(gast.copy_location(assign(name, e), at))
+            return name
+
+        def read(name, i=None):
+            return gast.Subscript(value=load(name), slice=i or load(idx), ctx=gast.Load())
+
+        fname, args = self._callee(it), getattr(it, "args", [])
+        kw = {k.arg: k.value for k in getattr(it, "keywords", [])}
+        if fname == "enumerate" and 1 <= len(args) + len(kw) <= 2 and set(kw) <= {"start"} and args:
+            n, kind, item = self._view(args[0], idx, pre, at)
+            start = args[1] if len(args) > 1 else kw.get("start")
+            i = gast.BinOp(left=load(idx), op=gast.Add(), right=start) if start else load(idx)
+            return n, "tuple", [(None, i), (kind, item)]
+        if fname == "zip" and args and not kw:
+            parts = [self._view(a, idx, pre, at) for a in args]
+            n = call("min", *[p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+            return n, "tuple", [(kind, item) for _, kind, item in parts]
+        if fname == "reversed" and len(args) == 1 and not kw:
+            xs = seq(args[0])
+            last = gast.BinOp(left=call("len", load(xs)), op=gast.Sub(), right=const(1))
+            return call("len", load(xs)), None, read(xs, gast.BinOp(left=last, op=gast.Sub(), right=load(idx)))
+        method = isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and it.func.attr
+        if isinstance(it, gast.Name) and it.id in self.dicts:  # `for k in d` runs over the keys
+            it = gast.Call(func=gast.Attribute(value=it, attr="keys", ctx=gast.Load()), args=[], keywords=[])
+            method = "keys"
+        if method in ("items", "keys", "values") and not args and not kw:
+            d, keys = seq(it.func.value), self.names.fresh("keys")
+            pre.append(gast.copy_location(assign(keys, call(self.func.bind_value("keys_of", keys_of), load(d))), at))
+            a = it.func.attr
+            if a == "items":
+                return call("len", load(keys)), "tuple", [(None, read(keys)), (None, read(d, read(keys)))]
+            return call("len", load(keys)), None, read(keys) if a == "keys" else read(d, read(keys))
+        xs = seq(it)
+        return call("len", load(xs)), None, read(xs)
+
+    def _bind(self, tgt, kind, item):
+        """Assignments of one element (``kind``, ``item`` from ``_view``) to the loop target ``tgt``,
+        unpacking a tuple target part by part where the element is a tuple of parts."""
+        if kind != "tuple":
+            return [assign(tgt, item)]
+        if isinstance(tgt, (gast.Tuple, gast.List)) and len(tgt.elts) == len(item) and \
+                not any(isinstance(e, gast.Starred) for e in tgt.elts):
+            return [b for e, (k, i) in zip(tgt.elts, item) for b in self._bind(e, k, i)]
+        return [assign(tgt, self._value(kind, item))]
+
+    def _value(self, kind, item):
+        return gast.Tuple(elts=[self._value(k, i) for k, i in item], ctx=gast.Load()) if kind == "tuple" else item
 
     def _callee(self, e):
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name):
@@ -220,6 +239,18 @@ class Desugar:
         flags = [self.returned if k == "ret" else getattr(loop, k) for k in sorted(kinds)]
         test = load(flags[0]) if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=[load(f) for f in flags])
         return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
+
+
+def _dicts(node):
+    """The local names every assignment gives a dict display."""
+    values = {}
+    for s in gast.walk(node):
+        for t in s.targets if isinstance(s, gast.Assign) else [s.target] if isinstance(s, (gast.AugAssign, gast.For)) \
+                else []:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):  # not a write into d[k]
+                    values.setdefault(n.id, []).append(s.value if isinstance(s, gast.Assign) and t is n else None)
+    return {v for v, vs in values.items() if all(isinstance(e, gast.Dict) for e in vs)}
 
 
 def desugar(func, names):

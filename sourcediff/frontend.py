@@ -12,10 +12,12 @@ on it too (that is how ``sd.hessian`` differentiates the reverse code).
 """
 import ast
 import builtins
+import contextlib
 import dis
 import inspect
 import linecache
 import os
+import sys
 import textwrap
 import types
 
@@ -78,14 +80,55 @@ _PARSED = {}  # dedented source -> the tree _block parsed to find its end (parse
 
 def parse_def(src, keep=None):
     """``gast.parse(src)``, without parsing again a block that ``_block`` just read; the ``ast`` tree
-    is appended to the list ``keep`` when given."""
+    is appended to the list ``keep`` when given; a tree nested deeper than ``DEEPEST`` raises ``TooDeep``."""
     tree = _PARSED.pop(src, None)
     if len(_PARSED) > 64:
         _PARSED.clear()  # blocks read but never parsed (a test calling source_lines directly)
     tree = tree if tree is not None else ast.parse(src)
     if keep is not None:
         keep.append(tree)
-    return gast.ast_to_gast(tree)
+    deepest = _deepest(tree)
+    if deepest is not None:
+        raise TooDeep(deepest)
+    with deep_recursion():
+        return gast.ast_to_gast(tree)
+
+
+DEEPEST = 1000  # the nesting depth an expression may have: every pass walks trees recursively
+_FRAMES = 8 * DEEPEST + 2000  # the recursion limit while transforming: gast takes about 4 frames a level
+
+
+class TooDeep(Exception):
+    """A tree nested deeper than ``DEEPEST``; ``node`` is where."""
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.node = node
+
+
+def _deepest(tree):
+    """The first node nested more than ``DEEPEST`` deep, or None (iterative: any depth)."""
+    todo = [(tree, 0)]
+    while todo:
+        node, d = todo.pop()
+        if d > DEEPEST and hasattr(node, "lineno"):  # an expression, not an operator or context
+            return node
+        todo.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return None
+
+
+@contextlib.contextmanager
+def deep_recursion():
+    """Python's recursion limit raised to what the passes need for ``DEEPEST`` levels (a thousand-term
+    sum from a code generator nests a thousand deep), and put back after."""
+    old = sys.getrecursionlimit()
+    if old < _FRAMES:
+        sys.setrecursionlimit(_FRAMES)
+    try:
+        yield
+    finally:
+        if old < _FRAMES:
+            sys.setrecursionlimit(old)
 
 
 def _as_ast(node, trees):
@@ -373,6 +416,9 @@ class Func:
         try:
             self.trees = []
             tree = parse_def(src, self.trees)
+        except TooDeep as e:
+            raise self.error("this expression is nested more than %d deep, more than sourcediff's passes can walk"
+                             % DEEPEST, e.node, hint="split it into statements (assign parts to local variables)")
         except SyntaxError:  # a lambda in the middle of an expression that spans lines
             tree = gast.parse("(" + src.strip().rstrip(",") + ")") if fn.__name__ == "<lambda>" else None
             if tree is None:

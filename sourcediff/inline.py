@@ -71,6 +71,12 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
         if k not in rest or k in env:
             raise where("keyword `%s` is not supported by sourcediff's rule for this function" % k)
         env[k] = v
+    check = getattr(rule, "sd_check", None)
+    if check is not None:
+        literal = {p: v.value for p, v in env.items() if p in rest and isinstance(v, gast.Constant)}
+        why = check(literal, set(env) & set(rest))
+        if why:
+            raise where(why, "choose an option the rule supports, or compute this part without sourcediff")
     for p in rest[len(args):]:
         if p not in env:
             if p not in defaults:

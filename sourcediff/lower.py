@@ -21,15 +21,18 @@ Before::                       After::
                                        t2 = t0 * t1
                                        return t2
 """
+import builtins
 import functools
 import inspect
+import math
 
 import gast
 import numpy as np
 
 from . import effects
-from .names import assign, const, load, store, ids
+from .names import assign, clone, const, load, store, ids
 from .rules.helpers import diagonal_index, of_type
+from .rules.numpy_rules import array_args
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
@@ -92,6 +95,7 @@ class Lower:
         node = func.node
         self.params = [a.id for a in node.args.args]
         self.locals = set(self.params) | ids(node, gast.Store)
+        self.seqs = _sequences(node)
         self.out = None
 
     def emit(self, s, at):
@@ -311,8 +315,14 @@ class Lower:
         target = target or self.names.temp()
         self.locals.add(target)
         self.emit(assign(target, gast.List(elts=[], ctx=gast.Load())), at)
-        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[e.elt], keywords=[]))
-        loop = gast.copy_location(gast.For(target=gen.target, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
+        # the comprehension's variables are its own (Python 3 scopes them): fresh names keep them from the function's
+        own = {n.id: self.names.fresh(n.id) for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
+        var, elt = clone(gen.target), clone(e.elt)
+        for n in list(gast.walk(var)) + list(gast.walk(elt)):
+            if isinstance(n, gast.Name) and n.id in own:
+                n.id = own[n.id]
+        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[elt], keywords=[]))
+        loop = gast.copy_location(gast.For(target=var, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
         for s in Desugar(self.func, self.names).stmt(loop):
             self.locals |= ids(s, gast.Store)
             self.stmt(s)
@@ -320,6 +330,9 @@ class Lower:
 
     def call(self, e, at):
         f = e.func
+        if e.args and isinstance(e.args[0], gast.GeneratorExp) and self.resolve(f) in (builtins.sum, math.fsum):
+            g = e.args[0]  # the sum takes every element: a list of them gives the same
+            e.args[0] = gast.copy_location(gast.ListComp(elt=g.elt, generators=g.generators), g)
         if isinstance(f, gast.Attribute) and self.resolve(f) is None:  # a method on a local value
             return self.method(e, at)
         fn = self.resolve(f)
@@ -352,6 +365,9 @@ class Lower:
             fn, args = fn.func, pre + args
             f = load(self.func.bind_value(fn.__name__, fn))
         args += [load(v) for v in getattr(fn, "sd_free", ())]  # a nested def's enclosing variables
+        for i in range(min(array_args(fn), len(e.args))):
+            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
+                args[i] = self.as_array(args[i], at)
         node = gast.Call(func=f, args=args, keywords=kws)
         node.sd_fn = fn
         return self.written(node, out, at)
@@ -492,6 +508,14 @@ class Lower:
                               (name, "" if how is None else " with these arguments"), e,
                               hint="write with indexing instead (`y[idx] = v`, `y[...] = v`, `y = np.where(mask, v, y)`)")
 
+    def as_array(self, a, at):
+        """``np.asarray(a)`` as a step: what NumPy does to a list argument, where its rule reads arrays."""
+        node = gast.Call(func=gast.Attribute(value=load("np"), attr="asarray", ctx=gast.Load()), args=[a], keywords=[])
+        node.sd_fn = np.asarray
+        t = self.names.temp()
+        self.emit(assign(t, node), at)
+        return load(t)
+
     def constant(self, v, name):
         """A value known at transformation time as an atom: a literal, or a bound name."""
         if v is None or isinstance(v, (bool, int, float, str)):
@@ -506,6 +530,20 @@ class Lower:
         if t is gast.Tuple:
             return gast.Tuple(elts=[self.index(x, at) for x in sl.elts], ctx=gast.Load())
         return self.atom(sl, at)
+
+
+SEQ = (gast.List, gast.Tuple, gast.ListComp)
+
+
+def _sequences(node):
+    """The names some assignment may give a list or tuple: a display, a comprehension, or such a name."""
+    pairs = [(s.targets[0].id, s.value) for s in gast.walk(node)
+             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
+    out, grew = set(), True
+    while grew:
+        new = {t for t, v in pairs if isinstance(v, SEQ) or isinstance(v, gast.Name) and v.id in out}
+        grew, out = bool(new - out), out | new
+    return out
 
 
 def lower(func, names):

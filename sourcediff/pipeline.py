@@ -22,6 +22,7 @@ from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
 from .context import CHECKPOINT, Gen, is_user_function
+from .frontend import deep_recursion
 from .lower import classify, walk
 from .forward import Forward
 from .lower import validate
@@ -47,8 +48,8 @@ def _split_return(func):
 def _def(name, params, body, func=None):
     args = gast.arguments(args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None) for p in params],
                           posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    if func is not None and func.node.args.defaults and len(params) >= len(func.params):
-        args.defaults = func.node.args.defaults
+    if func is not None and func.node.args.defaults and list(params) == list(func.params):
+        args.defaults = func.node.args.defaults  # a seed or tangent after them would take a default instead
     return gast.FunctionDef(name=name, args=args, body=body or [gast.Pass()], decorator_list=[], returns=None,
                             type_comment=None, type_params=[])
 
@@ -201,10 +202,11 @@ def build_jvp(gen, func, act, name):
 # -- entry points -----------------------------------------------------------------------------
 def lowered_source(fn):
     """``sd.lower``: the three-address form of ``fn`` as source text."""
-    gen = Gen()
-    func = gen.prepare(fn)
-    validate(func.node)
-    return codegen.to_source(func.node)
+    with deep_recursion():
+        gen = Gen()
+        func = gen.prepare(fn)
+        validate(func.node)
+        return codegen.to_source(func.node)
 
 
 def scalar_params(fn, wrt):

@@ -29,7 +29,8 @@ from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
 
-SHAPE_ARGS = {"unbroadcast": (1,), "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
+SHAPE_ARGS = {"unbroadcast": (1,), "setitem_vjp": (2,),
+              "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
               "reduced_count": (0,), "shape": (0,), "ndim": (0,), "size": (0,)}
 NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
 
@@ -249,9 +250,10 @@ class Reverse:
         if k == "setitem":
             tmp = self.gen.names.temp()
             self.gen.bind_rt("setitem_vjp")
+            a = args[1]
+            shape = [load(a.id)] if isinstance(a, gast.Name) and a.id in self.active else []  # the value may broadcast
             out.append(gast.Assign(targets=[gast.Tuple(elts=[store(tmp), store(self.a(v))], ctx=gast.Store())],
-                                   value=call("setitem_vjp", g, index_value(p.extra), *[args[1]] if self.is_active(args[1]) else []),
-                                   type_comment=None))
+                                   value=call("setitem_vjp", g, index_value(p.extra), *shape), type_comment=None))
             self.acc(args[1], load(tmp), st, out)
             return
         st.discard(v)

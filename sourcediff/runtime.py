@@ -181,6 +181,11 @@ class _Missing:
 MISSING = _Missing()
 
 
+def keys_of(d):
+    """The keys of ``d`` in order, as ``for k in d`` meets them (a constant to every derivative)."""
+    return list(d)
+
+
 def getitem_copy(x, idx):
     """``x[idx]`` as an independent copy (the value a write is about to overwrite)."""
     if isinstance(x, dict) and idx not in x:
@@ -217,9 +222,10 @@ def adj_pop(dlst):
     """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest).
 
     ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append``
-    copies too, every list adjoint is a value, never updated in place).
+    copies too, every list adjoint is a value, never updated in place). An array adjoint (a NumPy rule
+    was given the list: ``np.sum(lst)``) holds the entries' adjoints as its rows.
     """
-    if isinstance(dlst, float) or not dlst:
+    if isinstance(dlst, float) or len(dlst) == 0:
         return 0.0, dlst
     return dlst[-1], list(dlst[:-1])
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import cache, codegen, frontend, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .frontend import GlobalsView, globals_view, viewed
+from .frontend import GlobalsView, deep_recursion, globals_view, viewed
 from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
 
 
@@ -104,6 +104,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     neither transforms nor compiles again.
     """
     funcs = related(fn)
+    globs = getattr(getattr(fn, "sd_generated", fn), "__globals__", None)  # a derivative's wrapper: the user's module
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
     k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
@@ -117,14 +118,15 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
             env = _helpers()
             bindings = {n: _rebind(how, n, env, cells) for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
-            out = codegen.instantiate(code, entry["file"], entry["source"], fn.__globals__, bindings)
+            out = codegen.instantiate(code, entry["file"], entry["source"], globs, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
             return _origin(out, code, fn)
         except Exception:  # a stale or foreign entry: regenerate
             pass
-    src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
-    code, filename = codegen.compile_module(src, name, sorted(bindings))
-    out = _origin(codegen.instantiate(code, filename, src, fn.__globals__, bindings), code, fn)
+    with deep_recursion():
+        src, name, bindings, shaped = generate(fn, wrt, kind, mode, optimize, many, shapes)
+        code, filename = codegen.compile_module(src, name, sorted(bindings))
+    out = _origin(codegen.instantiate(code, filename, src, globs, bindings), code, fn)
     out.source, out.sd_shaped = src, shaped
     if k:
         env, manifest = _helpers(), {}

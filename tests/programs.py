@@ -179,6 +179,7 @@ class ProgramGen:
         self.ch, self.size, self.max_depth = ch, size, max_depth
         self.counter = itertools.count()
         self.helpers = []          # (name, [param kinds])
+        self.kw_helpers = []       # (name, [param kinds], a parameter with a default)
 
     # names
     def fresh(self, prefix="v"):
@@ -243,10 +244,17 @@ class ProgramGen:
             ops += ["call", "call"]
         if ch.boolean(0.1):
             ops += ["edge"]
+        if self.kw_helpers:
+            ops += ["call_kw"]
+        ops += ["lcomp"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
         if op == "edge":
             return self.edge(sc, d - 1)
+        if op == "lcomp":
+            return self.list_reduce(sc, d)
+        if op == "call_kw":
+            return self.call_kw(sc, d)
         if op in ("add", "sub", "mul"):
             return "(%s %s %s)" % (e(), {"add": "+", "sub": "-", "mul": "*"}[op], e())
         if op == "neg":
@@ -289,6 +297,19 @@ class ProgramGen:
             return "np.std(%s[:1])" % ch.choice(sc.arrays(shape))
         return "np.sum(np.std(%s, axis=-1, keepdims=True))" % self.aexpr(sc, shape, d).join(["np.reshape(", ", (-1, 1))"])
 
+    def list_reduce(self, sc, d):
+        """``np.sum`` or ``np.mean`` of a list comprehension of scalars, or ``sum`` of a generator expression."""
+        j, inner = self.fresh("j"), sc.copy()
+        inner.vars[j] = "i"
+        form = self.ch.choice(["np.sum([%s])", "np.mean([%s])", "sum(%s)"])
+        return form % ("%s for %s in range(%d)" % (self.sexpr(inner, d - 1), j, self.ch.integer(1, 3)))
+
+    def call_kw(self, sc, d):
+        """A call of a helper with a default parameter, passing it by keyword."""
+        name, kinds, kw = self.ch.choice(self.kw_helpers)
+        args = [self.sexpr(sc, d - 1) if k == "s" else self.aexpr(sc, k[1], d - 1) for k in kinds]
+        return "%s(%s, %s=%s)" % (name, ", ".join(args), kw, self.sexpr(sc, d - 1))
+
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
         ch = self.ch
@@ -303,8 +324,10 @@ class ProgramGen:
                     if _bcast(s, t) == shape:
                         return "(%s * %s)" % (ch.choice(sc.arrays(s)), ch.choice(sc.arrays(t)))
             return "(%s + np.zeros(%s))" % (self.sexpr(sc, 0), shape[0] if len(shape) == 1 else str(shape))
-        op = ch.choice(["bin", "bin", "scal", "sin", "tanh", "cos", "exp", "div", "pow", "log", "grow"])
+        op = ch.choice(["bin", "bin", "scal", "sin", "tanh", "cos", "exp", "div", "pow", "log", "grow", "fromlist"])
         e = lambda: self.aexpr(sc, shape, d - 1)
+        if op == "fromlist":
+            return self.from_list(sc, shape, d)
         if op == "bin":
             others = [s for s in sc.shapes() if _bcast(s, shape) == shape]
             sym = ch.choice(["+", "-", "*"])
@@ -334,6 +357,12 @@ class ProgramGen:
             return e()
         s, t = ch.choice(pairs)
         return "(%s * %s)" % (self.aexpr(sc, s, d - 1), self.aexpr(sc, t, d - 1))
+
+    def from_list(self, sc, shape, d):
+        """``np.array`` of a list of scalars (1-D) or ``np.stack`` of a list of rows."""
+        if len(shape) == 1:
+            return "np.array([%s])" % ", ".join(self.sexpr(sc, d - 1) for _ in range(shape[0]))
+        return "np.stack([%s])" % ", ".join(self.aexpr(sc, shape[1:], d - 1) for _ in range(shape[0]))
 
     def bounded(self, expr, var=None):
         """Keep loop-carried values bounded."""
@@ -396,12 +425,22 @@ class ProgramGen:
         if sc.owned:
             opts += ["setitem", "effect"]
         if depth > 0:
-            opts += ["if", "if", "for", "while", "list", "zeros"]
+            opts += ["if", "if", "for", "while", "list", "zeros", "rows"]
+        if depth > 0 and (sc.arrays() or sc.lists()):
+            opts += ["zip_loop"]
+        if depth > 0:
+            opts += ["dict_loop"]
         if loop:
             opts += ["break", "continue"]
         if ret_ok and depth < 2:
             opts += ["return"]
         kind = ch.choice(opts)
+        if kind == "zip_loop":
+            return self.zip_loop(sc)
+        if kind == "dict_loop":
+            return self.dict_loop(sc)
+        if kind == "rows":
+            return self.row_writes(sc)
         if kind == "assign_s":
             v = self.fresh()
             e = self.sexpr(sc)
@@ -532,12 +571,64 @@ class ProgramGen:
             forms.append("np.fill_diagonal(%s, %s)" % (v, self.bounded(self.sexpr(sc, 1))))
         return [(0, ch.choice(forms))]
 
+    def zip_loop(self, sc):
+        """``for i, (u, v) in enumerate(zip(...))`` over flattened arrays or lists, accumulating a scalar."""
+        ch = self.ch
+
+        def seq():
+            if sc.lists() and (not sc.arrays() or ch.boolean(0.3)):
+                return ch.choice(sc.lists())
+            return "np.ravel(%s)" % self.aexpr(sc, ch.choice(sc.shapes()), 1)
+        acc, i, u, v = self.fresh("s"), self.fresh("i"), self.fresh("u"), self.fresh("u")
+        inner = sc.copy()
+        inner.vars.update({i: "i", u: "s", v: "s"})
+        start = ch.choice(["", ", 1", ", start=2"])
+        head = "for %s, (%s, %s) in enumerate(zip(%s, %s)%s):" % (i, u, v, seq(), seq(), start)
+        sc.vars[acc] = "s"
+        return [(0, "%s = %s" % (acc, self.const())), (0, head),
+                (1, "%s = %s" % (acc, self.bounded("%s + %s * %s" % (acc, u, self.sexpr(inner, 1)), acc)))]
+
+    def dict_loop(self, sc):
+        """A dict of scalars, and a loop over its keys (``for k in D`` or ``enumerate(D)``) accumulating a scalar."""
+        ch = self.ch
+        d, acc, i, k = self.fresh("D"), self.fresh("s"), self.fresh("i"), self.fresh("k")
+        inner = sc.copy()
+        inner.vars[i] = "i"
+        head = ch.choice(["for %s in %s:" % (k, d), "for %s, %s in enumerate(%s):" % (i, k, d)])
+        term = "%s + %s[%s] * %s" % (acc, d, k, self.sexpr(inner if "enumerate" in head else sc, 1))
+        entries = ", ".join("%r: %s" % (key, self.sexpr(sc, 2)) for key in ("p", "q")[:ch.integer(1, 2)])
+        lines = [(0, "%s = {%s}" % (d, entries)), (0, "%s = %s" % (acc, self.const())), (0, head),
+                 (1, "%s = %s" % (acc, self.bounded(term, acc)))]
+        sc.vars[acc] = "s"
+        return lines
+
+    def row_writes(self, sc):
+        """A (2, 3) array filled a row (or a column) at a time: a scalar broadcast into it, or a row."""
+        ch = self.ch
+        v, i = self.fresh("y"), self.fresh("i")
+        inner = sc.copy()
+        inner.vars[i] = "i"
+        col = ch.boolean(0.3)
+        if not col and ch.boolean():
+            value = self.bounded_arr(self.aexpr(inner, (3,), 1))
+        else:
+            value = self.bounded(self.sexpr(inner))
+        sc.vars[v] = ("a", (2, 3))
+        sc.owned.add(v)
+        return [(0, "%s = np.zeros((2, 3))" % v), (0, "for %s in range(%d):" % (i, 3 if col else 2)),
+                (1, "%s[%s] = %s" % (v, ":, " + i if col else i, value))]
+
     # ---- functions
-    def function(self, name, params, n_stmts, depth):
+    def defaults(self):
+        """Parameters with defaults that calls leave out (or pass by keyword): [(name, value)]."""
+        return [("c%d" % k, self.const()) for k in range(self.ch.integer(1, 2))]
+
+    def function(self, name, params, n_stmts, depth, defaults=()):
         sc = _Scope({p: k for p, k in params})
+        sc.vars.update({p: "s" for p, _ in defaults})
         body = self.block(sc, depth, n_stmts, None, True)
         body.append((0, "return %s" % self.sexpr(sc)))
-        sig = ", ".join(p for p, _ in params)
+        sig = ", ".join([p for p, _ in params] + ["%s=%s" % pv for pv in defaults])
         return "\n".join(["def %s(%s):" % (name, sig)] + ["    " * (i + 1) + t for i, t in body])
 
     def generate(self):
@@ -549,8 +640,11 @@ class ProgramGen:
             if ch.boolean(0.5):
                 params.append(("p1", "s") if ch.boolean() else ("p1", ("a", ch.choice(SHAPES[:2]))))
             name = "h%d" % h
-            defs.append(self.function(name, params, ch.integer(0, 3), 1))
+            defaults = self.defaults() if ch.boolean(0.2) else ()
+            defs.append(self.function(name, params, ch.integer(0, 3), 1, defaults))
             self.helpers.append((name, [k for _, k in params]))
+            if defaults:
+                self.kw_helpers.append((name, [k for _, k in params], defaults[-1][0]))
         params = [("x0", "s")]
         for j in range(1, ch.integer(1, 3)):
             params.append(("x%d" % j, "s"))
@@ -558,7 +652,8 @@ class ProgramGen:
             params.append(("a%d" % j, ("a", ch.choice(SHAPES))))
         if ch.boolean(0.08):
             params.append(("s0", self.struct_param()))
-        defs.append(self.function("main", params, ch.integer(1, self.size), 2))
+        defaults = self.defaults() if ch.boolean(0.15) else ()
+        defs.append(self.function("main", params, ch.integer(1, self.size), 2, defaults))
         src = "import math\nimport numpy as np\n\n\n" + "\n\n\n".join(defs) + "\n"
         args = []
         for _, k in params:

@@ -22,20 +22,18 @@ def test_random_program(prog):
             from e
 
 
-# Seeded programs the soak once found wrong (tests/soak.py draws program k as seed 8k + attempt):
+# Programs the soak once found wrong (tests/soak_cases.py keeps their source: the seeds draw other programs
+# as the grammar grows):
 # 47280 a restore needing a branch condition the tape did not keep (a crash);
 # 211368 and 222656 steep functions whose finite differences need a smaller step;
 # 137536 a mean's number seed spread over a reassigned parameter (a broadcast step lost its multiplicity);
 # 429008 sin(cos(p**9)) twice nested: its finite differences settle only at h = 1e-10 (gradient 453799,
 # 453799.07 in 60-digit mpmath; h = 1e-6 gives -256).
-SOAK_SEEDS = [47280, 211368, 222656, 137536, 429008]
-
-
 def test_soak_regressions():
     import pytest
-    for seed in SOAK_SEEDS:
-        prog = P.random_program(seed, size=6)
+    from soak_cases import CASES
+    for seed, source, args in CASES:
         try:
-            P.check_program(prog)
+            P.check_program(P.Program(source, None, args))
         except P.Rejected:
-            pytest.fail("seed %d is now rejected: pick a new reproducer" % seed)
+            pytest.fail("the program of seed %d is now rejected: pick a new reproducer" % seed)

@@ -11,6 +11,7 @@ as ``concatenate``'s first argument or ``split``'s result, is a tuple holding
 one array per element.
 """
 import math
+import string
 
 import numpy as np
 
@@ -169,7 +170,7 @@ def untake_along_axis(g, indices, x, axis=-1):
     return out
 
 
-_PAD_COPY_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
+PAD_COPY_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty")
 
 
 def unpad(g, x, pad_width, mode="constant", reflect_type="even"):
@@ -177,13 +178,20 @@ def unpad(g, x, pad_width, mode="constant", reflect_type="even"):
 
     Pads an index array the same way and adds each output's adjoint into its source.
     """
-    if mode not in _PAD_COPY_MODES or reflect_type != "even":
-        raise NotImplementedError("sourcediff: np.pad mode=%r has no derivative rule" % (mode,))
+    pad_mode(mode, reflect_type)
     n = np.size(x)
     src = np.reshape(np.arange(n), np.shape(x))
     idx = np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") else np.pad(src, pad_width, mode=mode)
     keep = idx >= 0
     return np.reshape(np.bincount(idx[keep], weights=np.asarray(g)[keep], minlength=n), np.shape(x))
+
+
+def pad_mode(mode, reflect_type="even"):
+    """The mode that pads a tangent as ``np.pad(x, ..., mode)`` pads ``x``: the same, for the modes that
+    copy values (``empty`` pads with zeros); NotImplementedError for the others (their padding is computed)."""
+    if mode not in PAD_COPY_MODES or reflect_type != "even":
+        raise NotImplementedError("sourcediff: np.pad mode=%r has no derivative rule" % (mode,))
+    return "constant" if mode == "empty" else mode
 
 
 def undiff(g, n=1, axis=-1, prepend=None, append=None):
@@ -269,9 +277,12 @@ def dot_axes(a, b, kind="dot"):
 
 def kron_split_shape(a, b):
     """``np.kron(a, b)``'s shape split into interleaved (a, b) pairs (operands of equal rank)."""
-    if np.ndim(a) != np.ndim(b):
-        raise NotImplementedError("sourcediff: np.kron of operands of different rank has no derivative rule")
     return tuple(v for s, t in zip(np.shape(a), np.shape(b)) for v in (s, t))
+
+
+def kron_shape(a, b):
+    """``a``'s shape with ones in front up to ``b``'s rank: how ``np.kron`` reads the operand of lower rank."""
+    return (1,) * max(0, np.ndim(b) - np.ndim(a)) + np.shape(a)
 
 
 def kron_axes(a, which=None):
@@ -279,28 +290,40 @@ def kron_axes(a, which=None):
     return list(range(np.ndim(a))) if which is None else list(range(which, 2 * np.ndim(a), 2))
 
 
-def einsum_adjoint_spec(subscripts, which, nops):
+def einsum_adjoint_spec(subscripts, which, *ops):
     """The einsum spec giving operand ``which``'s adjoint: ``"out,others...,target->target"``.
 
-    The adjoint is ``einsum(spec, g, *other operands, ones_like(target))``; the ones operand
-    supplies indices that occur only in the target. Repeated indices within one operand and
-    ellipses are not supported (a NotImplementedError, never a wrong derivative).
+    The adjoint is ``einsum(spec, g, *other operands, ones_like(target))``, summed down to the
+    operand's shape (``unbroadcast``: size-1 axes broadcast); the ones operand supplies indices that
+    occur only in the target. An ellipsis is spelled out in letters of its own, as NumPy aligns it
+    (from the right). A repeated index within one operand is not supported (a NotImplementedError,
+    never a wrong derivative).
     """
     s = subscripts.replace(" ", "")
-    if "..." in s:
-        raise NotImplementedError("sourcediff: einsum with '...' has no derivative rule")
-    ins, _, out = s.partition("->")
+    ins, arrow, out = s.partition("->")
     ins = ins.split(",")
-    if len(ins) != nops:
-        raise ValueError("einsum: %d operands for %r" % (nops, subscripts))
+    if len(ins) != len(ops):
+        raise ValueError("einsum: %d operands for %r" % (len(ops), subscripts))
+    if not arrow:  # NumPy's implicit output: the ellipsis, then the indices used once, sorted
+        letters = "".join(ins).replace(".", "")
+        out = "..." * ("..." in s) + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if "..." in s:
+        ins, out = _spell_ellipsis(ins, out, ops)
     if any(len(set(t)) != len(t) for t in ins):
         raise NotImplementedError("sourcediff: einsum with a repeated index in one operand has no derivative rule")
-    if "->" not in s:
-        letters = "".join(ins)
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     target = ins[which]
     others = [t for i, t in enumerate(ins) if i != which]
     return ",".join([out] + others + [target]) + "->" + target
+
+
+def _spell_ellipsis(ins, out, ops):
+    """``ins`` and ``out`` with each ``...`` replaced by unused letters, one per axis it stands for
+    in that operand, right-aligned with the others' (the output's: as many as the most)."""
+    ranks = [np.ndim(o) - len(t.replace("...", "")) for t, o in zip(ins, ops)]
+    n = max(ranks + [0])
+    used = set("".join(ins) + out)
+    free = "".join(c for c in string.ascii_letters if c not in used)[:n]
+    return [t.replace("...", free[n - r:]) for t, r in zip(ins, ranks)], out.replace("...", free)
 
 
 def norm_order(x, ord=None, axis=None, vector=False):
@@ -404,9 +427,9 @@ def if_inexact_vjp(h, ans, g, x): return if_inexact(h, x)
 def if_inexact_jvp(dg, ans, g, x): return if_inexact(dg, x)
 
 
-nondiff(keepdims_shape, einsum_adjoint_spec, reduced_count, repeat_index, tile_split_shape,
+nondiff(keepdims_shape, einsum_adjoint_spec, pad_mode, reduced_count, repeat_index, tile_split_shape,
         tile_sum_axes, rollaxis_dest, tensordot_axes, tensordot_adjoint_axes, tensordot_adjoint_perm, dot_axes,
-        kron_split_shape, kron_axes)
+        kron_split_shape, kron_shape, kron_axes)
 
 
 # --- rules of the helpers (and of the runtime's unbroadcast) ---------------------------------

@@ -13,21 +13,24 @@ Conventions beyond ``registry.py``:
   tangents and the contribution is the function applied to it. Functions that
   return a list (``split`` and friends, ``unstack``) take their output adjoint
   as a tuple/list of arrays.
-* ``einsum(subscripts, x, y=None)``: one or two operands without ellipses or
-  an index repeated inside one operand; the subscripts entry is ``None``.
+* ``einsum(subscripts, x, y=None)``: one or two operands (ellipses too), no index
+  repeated inside one operand; the subscripts entry is ``None``.
 * Reductions spread ties evenly (``max``), ``prod``/``cumprod`` divide by the
   input (nonzero inputs), ``linalg.norm`` supports vector p-norms (p >= 1) and
   the Frobenius norm; the helpers raise NotImplementedError for anything else,
   never returning a wrong derivative.
 """
+import math
+
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import (broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, if_inexact, join_like, keepdims_shape,
-                      kron_axes, kron_split_shape, norm_order, reduced_count, repeat_index, rollaxis_dest, split_like,
-                      spaced_fraction, spaced_like, tensordot_adjoint_axes, tensordot_adjoint_perm, tile_split_shape,
-                      tile_sum_axes, undiagonal, undiff, unpad, unstack, untake, untake_along_axis, xlogy)
-from .registry import jvp as _jvp, nondiff, vjp as _vjp
+from .helpers import (PAD_COPY_MODES, broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, if_inexact, join_like,
+                      keepdims_shape, kron_axes, kron_shape, kron_split_shape, norm_order, pad_mode, reduced_count,
+                      repeat_index, rollaxis_dest, spaced_fraction, spaced_like, split_like, tensordot_adjoint_axes,
+                      tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal, undiff, unpad, unstack, untake,
+                      untake_along_axis, xlogy)
+from .registry import VJP, checked, jvp as _jvp, lookup, n_diff_args, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
 
 
@@ -330,19 +333,34 @@ def vecdot_vjp(g, ans, x1, x2, axis=-1): return unbroadcast(np.expand_dims(g, ax
 @jvp(_opt("vecdot"), _opt("linalg.vecdot"))
 def vecdot_jvp(dx1, dx2, ans, x1, x2, axis=-1): return np.vecdot(dx1, x2, axis=axis), np.vecdot(x1, dx2, axis=axis)
 
+def _einsum_refusal(literal, given):
+    """A literal ``subscripts`` with an index repeated inside one operand (a trace or diagonal)."""
+    subs = literal.get("subscripts")
+    terms = subs.replace(" ", "").partition("->")[0].replace(".", "").split(",") if isinstance(subs, str) else []
+    if any(len(set(t)) != len(t) for t in terms):
+        return "einsum with an index repeated inside one operand (%r) has no derivative rule" % subs
+
+
 @vjp(np.einsum)
+@checked(_einsum_refusal)
 def einsum_vjp(g, ans, subscripts, x, y=None):
     return (None,
-            np.einsum(einsum_adjoint_spec(subscripts, 0, 1), g, np.ones(np.shape(x))) if y is None else np.einsum(einsum_adjoint_spec(subscripts, 0, 2), g, y, np.ones(np.shape(x))),
-            None if y is None else np.einsum(einsum_adjoint_spec(subscripts, 1, 2), g, x, np.ones(np.shape(y))))
+            unbroadcast(np.einsum(einsum_adjoint_spec(subscripts, 0, x), g, np.ones(np.shape(x))) if y is None else
+                        np.einsum(einsum_adjoint_spec(subscripts, 0, x, y), g, y, np.ones(np.shape(x))), x),
+            None if y is None else
+            unbroadcast(np.einsum(einsum_adjoint_spec(subscripts, 1, x, y), g, x, np.ones(np.shape(y))), y))
 @jvp(np.einsum)
+@checked(_einsum_refusal)
 def einsum_jvp(ds, dx, dy, ans, subscripts, x, y=None):
     return None, np.einsum(subscripts, dx) if y is None else np.einsum(subscripts, dx, y), None if y is None else np.einsum(subscripts, x, dy)
 
 @vjp(np.kron)
 def kron_vjp(g, ans, a, b):
-    return (np.tensordot(np.reshape(g, kron_split_shape(a, b)), b, axes=(kron_axes(a, 1), kron_axes(b))),
-            np.tensordot(a, np.reshape(g, kron_split_shape(a, b)), axes=(kron_axes(a), kron_axes(a, 0))))
+    A = np.reshape(a, kron_shape(a, b))  # the operand of lower rank gets ones in front, as np.kron reads it
+    B = np.reshape(b, kron_shape(b, a))
+    G = np.reshape(g, kron_split_shape(A, B))
+    return (np.reshape(np.tensordot(G, B, axes=(kron_axes(A, 1), kron_axes(B))), np.shape(a)),
+            np.reshape(np.tensordot(A, G, axes=(kron_axes(A), kron_axes(A, 0))), np.shape(b)))
 @jvp(np.kron)
 def kron_jvp(da, db, ans, a, b): return np.kron(da, b), np.kron(a, db)
 
@@ -424,29 +442,49 @@ def solve_jvp(da, db, ans, a, b):
     return np.reshape(np.linalg.solve(a, -np.matmul(da, np.expand_dims(ans, -1) if v else ans)), np.shape(ans)), np.linalg.solve(a, db)
 
 # d|x|_p = sign(x) |x|^(p-1) / |x|_p^(p-1); the Frobenius norm is p = 2 over the matrix
+def _norm_refusal(literal, given, matrix=False):
+    """A literal ``ord`` no norm rule takes, whatever the operand's rank: the nuclear norm and every
+    matrix norm but Frobenius (for ``matrix``: only these), a vector p-norm with p < 1 or p = inf."""
+    o = literal.get("ord")
+    if o is None or o == "fro" or isinstance(o, bool) or not isinstance(o, (str, int, float)):
+        return None
+    if isinstance(o, str) or matrix or not 1 <= o < math.inf:
+        return "no derivative rule for the norm ord=%r (rules: vector p-norms with p >= 1, the Frobenius norm)" % (o,)
+
+
 @vjp(np.linalg.norm)
+@checked(_norm_refusal)
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     p = norm_order(x, ord, axis)
     return expand_reduced(g * ans ** (1.0 - p), x, axis, keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
 @jvp(np.linalg.norm)
+@checked(_norm_refusal)
 def norm_jvp(dx, ans, x, ord=None, axis=None, keepdims=False):
     p = norm_order(x, ord, axis)
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p)
 
 @vjp(_opt("linalg.vector_norm"))
+@checked(_norm_refusal)
 def vector_norm_vjp(g, ans, x, axis=None, keepdims=False, ord=2):
     p = norm_order(x, ord, axis, True)
     return expand_reduced(g * ans ** (1.0 - p), x, axis, keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
 @jvp(_opt("linalg.vector_norm"))
+@checked(_norm_refusal)
 def vector_norm_jvp(dx, ans, x, axis=None, keepdims=False, ord=2):
     p = norm_order(x, ord, axis, True)
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p)
 
+def _matrix_norm_refusal(literal, given):
+    return _norm_refusal(literal, given, matrix=True)
+
+
 @vjp(_opt("linalg.matrix_norm"))
+@checked(_matrix_norm_refusal)
 def matrix_norm_vjp(g, ans, x, keepdims=False, ord="fro"):
     p = norm_order(x, ord, (-2, -1))
     return expand_reduced(g * ans ** (1.0 - p), x, (-2, -1), keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
 @jvp(_opt("linalg.matrix_norm"))
+@checked(_matrix_norm_refusal)
 def matrix_norm_jvp(dx, ans, x, keepdims=False, ord="fro"):
     p = norm_order(x, ord, (-2, -1))
     return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=(-2, -1), keepdims=keepdims) * ans ** (1.0 - p)
@@ -639,9 +677,12 @@ def atleast_vjp(g, ans, a): return np.reshape(g, np.shape(a))
 @jvp(np.atleast_1d, np.atleast_2d, np.atleast_3d)
 def atleast_jvp(da, ans, a): return np.reshape(da, np.shape(ans))
 
-@vjp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+_AS_ARRAY = (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+
+
+@vjp(*_AS_ARRAY)
 def asarray_vjp(g, ans, a, dtype=None, order=None): return np.reshape(if_inexact(g, ans), np.shape(a))
-@jvp(np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+@jvp(*_AS_ARRAY)
 def asarray_jvp(da, ans, a, dtype=None, order=None):
     return if_inexact(np.reshape(np.array(da, dtype=np.result_type(ans, np.float64)), np.shape(ans)), ans)
 
@@ -714,6 +755,22 @@ def heaviside_jvp(dx1, dx2, ans, x1, x2): return None, broadcast_like(dx2 * (x1 
 def nextafter_vjp(g, ans, x1, x2): return unbroadcast(g, x1), None
 @jvp(np.nextafter)
 def nextafter_jvp(dx1, dx2, ans, x1, x2): return broadcast_like(dx1, ans), None
+
+# Their first argument stays a list/tuple of arrays (tuples of per-element adjoints and tangents);
+# every other NumPy function reads a list or tuple argument as np.asarray does, and lowering makes
+# that conversion a step of its own (``array_args``), so the rules below see arrays.
+SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack}
+
+
+def array_args(fn):
+    """How many leading arguments of ``fn`` NumPy converts with ``np.asarray`` and its rule
+    differentiates (0: not a NumPy function with a rule, or one that takes them as they are)."""
+    numpy = isinstance(fn, np.ufunc) or str(getattr(fn, "__module__", None)).split(".")[0] == "numpy"
+    rule = lookup(VJP, fn) if numpy else None
+    if rule is None or fn in SEQUENCE_FIRST or fn in _AS_ARRAY:
+        return 0
+    return n_diff_args(VJP, rule)
+
 
 @vjp(np.concatenate)
 def concatenate_vjp(g, ans, arrays, axis=0, out=None, dtype=None): return split_like(g, arrays, axis)
@@ -805,12 +862,22 @@ def rot90_vjp(g, ans, m, k=1, axes=(0, 1)): return np.rot90(g, -k, axes)
 @jvp(np.rot90)
 def rot90_jvp(dm, ans, m, k=1, axes=(0, 1)): return np.rot90(dm, k, axes)
 
+def _pad_refusal(literal, given):
+    """A literal ``mode`` that computes the padding (``mean``, ``linear_ramp``, ...) or an odd reflection."""
+    mode, kind = literal.get("mode", "constant"), literal.get("reflect_type", "even")
+    if mode not in PAD_COPY_MODES or kind != "even":
+        return "np.pad with mode=%r, reflect_type=%r has no derivative rule (rules: the modes that copy values)" \
+            % (mode, kind)
+
+
 # constant_values (and other pad options) are constants here
 @vjp(np.pad)
+@checked(_pad_refusal)
 def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even"): return unpad(g, array, pad_width, mode, reflect_type)
 @jvp(np.pad)
+@checked(_pad_refusal)
 def pad_jvp(darray, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even"):
-    return np.pad(darray, pad_width, mode="constant" if mode == "empty" else mode)
+    return np.pad(darray, pad_width, mode=pad_mode(mode, reflect_type))
 
 @vjp(np.sort)
 def sort_vjp(g, ans, a, axis=-1, kind=None, order=None): return untake_along_axis(g, np.argsort(a, axis=axis), a, axis)
@@ -842,12 +909,23 @@ def delete_vjp(g, ans, arr, obj, axis=None): return untake(g, np.delete(repeat_i
 @jvp(np.delete)
 def delete_jvp(darr, ans, arr, obj, axis=None): return np.delete(darr, obj, axis=axis)
 
+def _ends_refusal(literal, given):
+    """Values put before or after the differences (their own derivative has no rule)."""
+    ends = [p for p in ("prepend", "append", "to_end", "to_begin") if p in given and literal.get(p, 0) is not None]
+    if ends:
+        return "`%s` has no derivative rule here" % ends[0]
+
+
 @vjp(np.diff)
+@checked(_ends_refusal)
 def diff_vjp(g, ans, a, n=1, axis=-1, prepend=None, append=None): return undiff(g, n, axis, prepend, append)
 @jvp(np.diff)
+@checked(_ends_refusal)
 def diff_jvp(da, ans, a, n=1, axis=-1, prepend=None, append=None): return np.diff(da, n=n, axis=axis)
 
 @vjp(np.ediff1d)
+@checked(_ends_refusal)
 def ediff1d_vjp(g, ans, ary, to_end=None, to_begin=None): return np.reshape(undiff(g, 1, -1, to_begin, to_end), np.shape(ary))
 @jvp(np.ediff1d)
+@checked(_ends_refusal)
 def ediff1d_jvp(dary, ans, ary, to_end=None, to_begin=None): return np.ediff1d(dary)

@@ -61,6 +61,16 @@ def _registrar(table, what):
 vjp, jvp, bjvp = _registrar(VJP, "reverse"), _registrar(JVP, "forward"), _registrar(BJVP, "batched forward")
 
 
+def checked(check):
+    """Give a rule ``check(literals, given)``, run when a derivative is built: ``literals`` maps the
+    rule's parameters bound to literals at the call to their values, ``given`` names every parameter
+    the call binds; it returns why the rule cannot differentiate this call (a located refusal), or None."""
+    def deco(rule):
+        rule.sd_check = check
+        return rule
+    return deco
+
+
 def nondiff(*keys):
     """Declare functions (or node names) whose outputs have zero derivative."""
     for k in keys:

@@ -4,11 +4,11 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
-from ..runtime import (add, adj_append, adj_pop, getitem_copy, snapshot, unit_seed, getitem_vjp, grad_like, seed_one,
-                       setitem_vjp, shape_of, tindex, tsetitem, unbound, zeros_like)
+from ..runtime import (add, adj_append, adj_pop, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp, grad_like,
+                       seed_one, setitem_vjp, shape_of, tindex, tsetitem, unbound, zeros_like)
 from .registry import jvp, nondiff, structured, vjp
 
-nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound)
+nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of)
 # their values may be lists, tuples or dicts of adjoints: contributions add with `add`, never `+` (which joins lists)
 structured(add, adj_append, adj_pop, getitem_copy, getitem_vjp, grad_like, setitem_vjp, snapshot, tindex, tsetitem)
 
