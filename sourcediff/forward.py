@@ -23,7 +23,7 @@ from .lower import ATTR_KEYS, classify, defined_at
 from .reverse import zero_of
 from .names import assign, call, clone, const, ids, load
 from .rules import batched as B, registry as R
-from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, index_value as _index_value
+from .context import CHECKPOINT, USER_JVP, check_refused, is_user_function, missing_rule, index_value as _index_value
 
 ZERO = 0.0
 
@@ -178,6 +178,7 @@ class Forward:
         table = R.BJVP if way == "batched" else R.JVP
         n = R.n_diff_args(table, rule)
         want = [i for i in range(min(n, len(args))) if lv[i]]
+        check_refused(self.func, s, k, [i for i in range(len(args)) if lv[i]])
         kw_live = [kk for kk, a in p.kwargs.items() if self.is_live(a, d, live)]
         if kw_live:
             raise self.func.error("pass `%s` positionally to differentiate through it" % kw_live[0], s)

@@ -28,6 +28,12 @@ import gast
 import numpy as np
 
 from .names import assign, const, load, store, ids
+from .rules import registry as R
+
+
+def has_rule(fn):
+    """A bound method that is itself a rule key (``scipy.stats.norm.logpdf``: its rule knows the distribution)."""
+    return any(R.lookup(t, fn) is not None for t in (R.VJP, R.JVP)) or R.refused(fn, ("*",)) is not None
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
@@ -270,7 +276,7 @@ class Lower:
         if fn is None:
             raise self.func.error("cannot tell which function this calls (it is a local value)", e,
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
-        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute):
+        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute) and not has_rule(fn):
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args
             f = load(self.func.bind_value(fn.__name__, fn))

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import activity, shapes
 from .codegen import comment
-from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule
+from .context import CHECKPOINT, USER_VJP, check_refused, index_value, is_user_function, missing_rule
 from .lower import ATTR_KEYS, classify, defined_at, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
@@ -286,6 +286,7 @@ class Reverse:
                 raise missing_rule(self.func, s, k)
             n = R.n_diff_args(R.VJP, rule)
             want = [i for i in range(min(n, len(args))) if isinstance(args[i], gast.Name) and args[i].id in self.active]
+            check_refused(self.func, s, key, [i for i, a in enumerate(args) if isinstance(a, gast.Name) and a.id in self.active])
             for kw, a in p.kwargs.items():
                 if isinstance(a, gast.Name) and a.id in self.active:
                     raise where("pass `%s` positionally to differentiate through it" % kw)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import cache, codegen, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
+from .rules import rule_modules
 
 
 def _own_hash():
@@ -35,7 +35,7 @@ _OWN = _own_hash()
 
 def _helpers():
     env = {"np": np, "math": math}
-    for mod in (runtime, helpers, scalar, numpy_rules, runtime_rules, batched):
+    for mod in [runtime] + rule_modules():
         env.update({k: v for k, v in vars(mod).items() if not k.startswith("__")})
     return env
 
