@@ -173,9 +173,12 @@ class Gen:
         if rule is not None and not getattr(rule, "sd_user", False):
             _, _, _, outs = R.parsed(rule)
             n = R.n_diff_args(R.VJP, rule)
-            # a refused argument stays differentiable here, so an active one reaches the refusal
+            # a refused argument stays differentiable here, so an active one reaches the refusal; so does a
+            # differentiable parameter passed by keyword (the passes ask for it positionally)
+            params = R.parsed(rule)[0][2:]
             return [i for i in range(max(n, len(p.args))) if i >= n and R.refused(k, (i,)) or i < n and (
-                not (isinstance(outs[i], gast.Constant) and outs[i].value is None) or R.refused(k, (i,)))]
+                not (isinstance(outs[i], gast.Constant) and outs[i].value is None) or R.refused(k, (i,)))] + \
+                [kw for kw in p.kwargs if kw in params[:n]]
         return list(range(len(p.args))) + list(p.kwargs)
 
 
