@@ -48,7 +48,17 @@ MODE_RTOL = 1e-10
 MARGIN = 1e-3
 BOUND = 1e6          # values larger than this are rejected (keeps FD meaningful)
 SHAPES = [(3,), (2, 3), (2, 1), (1, 3)]
-HAVE_SCIPY = importlib.util.find_spec("scipy") is not None  # SciPy calls are drawn only where it imports
+
+
+def _have_scipy():
+    try:
+        importlib.import_module("scipy")
+        return True
+    except ImportError:
+        return False
+
+
+HAVE_SCIPY = _have_scipy()  # SciPy calls are drawn only where it imports
 
 
 class Rejected(Exception):

@@ -13,7 +13,7 @@ differentiates:
 * a ``None`` entry must be a genuinely zero derivative.
 """
 import builtins
-import importlib.util
+import importlib
 import inspect
 import math
 import operator
@@ -403,7 +403,11 @@ def scipy_specs():
     }
 
 
-if importlib.util.find_spec("scipy") is not None:  # SciPy is optional: its rules and specs exist where it imports
+try:  # SciPy is optional: its rules and specs exist where it imports
+    importlib.import_module("scipy")
+except ImportError:
+    pass
+else:
     SPECS.update(scipy_specs())
 if hasattr(math, "exp2"):
     SPECS[math.exp2] = scalar(R)
