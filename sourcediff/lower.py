@@ -31,6 +31,25 @@ from .names import assign, const, load, store, ids
 from .rules import registry as R
 
 
+def keywords_in_place(fn, args, kws):
+    """A rule-keyed method's keywords (``stats.norm.logpdf(x, loc=m, scale=s)``) moved to their positions, gaps
+    filled with the rule's literal defaults, so the passes differentiate them: such a rule's parameters mirror
+    the method's positional signature. Anything else (an unknown keyword, a non-literal gap) stays as it was."""
+    rule = R.lookup(R.VJP, fn)
+    if rule is None:
+        return args, kws
+    params, defaults = R.parsed(rule)[:2]
+    names, given = params[2:], {k.arg: k.value for k in kws}
+    if not set(given) <= set(names) or max(names.index(k) for k in given) < len(args):
+        return args, kws
+    out = list(args)
+    for name in names[len(args):max(names.index(k) for k in given) + 1]:
+        if name not in given and not isinstance(defaults.get(name), gast.Constant):
+            return args, kws
+        out.append(given[name] if name in given else const(defaults[name].value))
+    return out, []
+
+
 def has_rule(fn):
     """A bound method that is itself a rule key (``scipy.stats.norm.logpdf``: its rule knows the distribution)."""
     return any(R.lookup(t, fn) is not None for t in (R.VJP, R.JVP)) or R.refused(fn, ("*",)) is not None
@@ -276,6 +295,8 @@ class Lower:
         if fn is None:
             raise self.func.error("cannot tell which function this calls (it is a local value)", e,
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
+        if inspect.ismethod(fn) and kws and has_rule(fn):
+            args, kws = keywords_in_place(fn, args, kws)
         if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute) and not has_rule(fn):
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args

@@ -31,6 +31,10 @@ def keyword_scale(x, mu, s):
     return np.sum(stats.norm.logpdf(x, loc=mu, scale=s))
 
 
+def scale_only(x, s):
+    return np.sum(stats.t.logpdf(x, 4.0, scale=s * s))
+
+
 def signal_linalg(x, a):
     y = signal.convolve(x, np.array([0.5, a, -0.25]), "same") + signal.correlate(x * a, x, "same")
     m = np.array([[3.0, a, 0.0], [0.1, 2.0 + a, 0.3], [0.0, 0.2, 4.0]])
@@ -113,8 +117,7 @@ CASES = [("special_mix", (np.array([0.3, -0.7, 1.1]), 0.8)),
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_gradient_matches_central_differences(mod, name, args, mode):
     f = getattr(mod, name)
-    wrt = tuple(range(len(args))) if name != "keyword_scale" else (0,)
-    wrt = wrt if name != "betainc_in_x" else (1,)
+    wrt = tuple(range(len(args))) if name != "betainc_in_x" else (1,)
     got = sd.grad(f, wrt=wrt, mode=mode)(*args)
     got = got if isinstance(got, tuple) else (got,)
     for g, i in zip(got, wrt):
@@ -130,9 +133,19 @@ def test_batched_forward_jacobian(mod, name):
     np.testing.assert_allclose(got, fd_grad(f, args, 0), rtol=1e-6, atol=1e-6)
 
 
-def test_keyword_loc_scale_is_refused_not_dropped(mod):
-    with pytest.raises(sd.SourcediffError, match="pass `loc` positionally"):
-        sd.grad(mod.keyword_scale, wrt=1)(np.array([0.3]), 0.2, 1.3)
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_keyword_loc_scale_differentiate(mod, mode):
+    """stats.norm.logpdf(x, loc=mu, scale=s): the keywords are moved to their positions and differentiated."""
+    args = (np.array([0.3, -0.7]), 0.2, 1.3)
+    got = sd.grad(mod.keyword_scale, wrt=(0, 1, 2), mode=mode)(*args)
+    for i in range(3):
+        np.testing.assert_allclose(got[i], fd_grad(mod.keyword_scale, args, i), rtol=1e-6, atol=1e-7)
+
+
+def test_keyword_gap_takes_the_default(mod):
+    """Only scale= given: loc takes the rule's default (SciPy's, 0)."""
+    args = (np.array([0.3, -0.7]), 1.3)
+    np.testing.assert_allclose(sd.grad(mod.scale_only, wrt=1)(*args), fd_grad(mod.scale_only, args, 1), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name,wrt,args,says", [

@@ -6,7 +6,8 @@ and ``numpy_rules.py``:
 * ``scipy.stats`` keys are the bound methods (``sp_stats.norm.logpdf``): two accesses give equal
   methods, so lookup by the method works and ``lower.py`` keeps such a call whole instead of
   turning it into ``rv_continuous.logpdf(norm, ...)``. Shape parameters, ``loc`` and ``scale``
-  are differentiable positional arguments (pass them positionally to differentiate them).
+  are differentiable positional arguments, in the method's order (``lower.keywords_in_place``
+  moves ``loc=``/``scale=`` keywords to these positions).
 * An argument whose derivative has no closed form here (an order of a Bessel function, the
   ``a``/``b`` of ``betainc``, the ``a`` of ``gammainc``, the shape parameters of a cdf, the
   integer ``n`` of ``polygamma``) gets ``None`` in the rule and a ``refuse`` declaration: a
