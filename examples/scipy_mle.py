@@ -56,8 +56,8 @@ def main(argv=()):
     print(sd.source(t_nll))
     th = fit(t_nll, np.array([0.0, 0.0, np.log(10.0)]), x)
     mu, scale, df = th[0], np.exp(th[1]), np.exp(th[2])
-    print("fitted mu = %.3f, scale = %.3f, df = %.2f (true %.1f, %.1f, %.1f)" % (mu, scale, df, TRUE["mu"], TRUE["scale"],
-                                                                                TRUE["df"]))
+    print("fitted mu = %.3f, scale = %.3f, df = %.2f (true %.1f, %.1f, %.1f)"
+          % (mu, scale, df, TRUE["mu"], TRUE["scale"], TRUE["df"]))
 
     print("gamma fit (shape, rate):")
     a, s = np.exp(fit(gamma_nll, np.array([0.0, 0.0]), y))

@@ -297,7 +297,8 @@ class Lower:
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
         if inspect.ismethod(fn) and kws and has_rule(fn):
             args, kws = keywords_in_place(fn, args, kws)
-        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute) and not has_rule(fn):
+        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute) and \
+                not has_rule(fn):
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args
             f = load(self.func.bind_value(fn.__name__, fn))

@@ -286,7 +286,8 @@ class Reverse:
                 raise missing_rule(self.func, s, k)
             n = R.n_diff_args(R.VJP, rule)
             want = [i for i in range(min(n, len(args))) if isinstance(args[i], gast.Name) and args[i].id in self.active]
-            check_refused(self.func, s, key, [i for i, a in enumerate(args) if isinstance(a, gast.Name) and a.id in self.active])
+            check_refused(self.func, s, key, [i for i, a in enumerate(args)
+                                              if isinstance(a, gast.Name) and a.id in self.active])
             for kw, a in p.kwargs.items():
                 if isinstance(a, gast.Name) and a.id in self.active:
                     raise where("pass `%s` positionally to differentiate through it" % kw)

@@ -254,11 +254,15 @@ class ProgramGen:
             return ch.choice(["special.expit(%s)" % a, "special.log_expit(%s)" % a, "special.erf(%s)" % a,
                               "special.gammaln(1.5 + %s * %s)" % (a, a), "special.digamma(1.5 + %s * %s)" % (a, a),
                               "special.j0(%s)" % a, "special.i1(math.tanh(%s))" % a,
-                              "special.erfinv(0.5 * math.tanh(%s))" % a, "stats.norm.logpdf(%s, %s, 1.5)" % (a, b), "stats.norm.logpdf(%s, scale=1.5, loc=%s)" % (a, b),
+                              "special.erfinv(0.5 * math.tanh(%s))" % a, "stats.norm.logpdf(%s, %s, 1.5)" % (a, b),
+                              "stats.norm.logpdf(%s, scale=1.5, loc=%s)" % (a, b),
                               "stats.norm.cdf(%s, 0.5, 1.0 + %s * %s)" % (a, b, b),
                               "stats.t.logpdf(%s, 3.0 + %s * %s, 0.25, 1.5)" % (a, b, b),
                               "special.xlogy(%s, 2.0 + math.sin(%s))" % (a, b)])
-        x = self.aexpr(sc, ch.choice(sc.shapes() or [(3,)]), d - 1) if sc.arrays() else "np.array([%s, 0.5])" % self.sexpr(sc, d - 1)
+        if sc.arrays():
+            x = self.aexpr(sc, ch.choice(sc.shapes()), d - 1)
+        else:
+            x = "np.array([%s, 0.5])" % self.sexpr(sc, d - 1)
         return ch.choice(["special.logsumexp(%s)" % x, "np.sum(special.softmax(%s) * %s)" % (x, x),
                           "np.sum(stats.norm.logpdf(%s, 0.25, 1.5))" % x, "np.sum(special.log_softmax(%s))" % x])
 

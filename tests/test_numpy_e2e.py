@@ -84,7 +84,8 @@ def build_call(key, case, rng):
             texts.append(("[%s]" if a.kind is list else "(%s,)")
                          % ", ".join(items))
         elif is_diff(a) and not isinstance(key, str) and refused(key, (i,)):
-            fixed[i] = a(rng) if isinstance(a, A) else a.copy()  # an argument refused by its rule (test_scipy checks the refusal): a constant
+            # an argument its rule refuses (test_scipy checks the refusal): a constant
+            fixed[i] = a(rng) if isinstance(a, A) else a.copy()
             texts.append(lit(fixed[i]))
         elif isinstance(a, A):
             texts.append(new_param(a(rng)))

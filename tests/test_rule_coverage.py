@@ -161,7 +161,8 @@ def test_scipy_coverage():
     objs = _scipy_callables()
     both = sorted(n for n, v in objs.items() if lookup(VJP, v) and lookup(JVP, v))
     distinct = {_key(objs[n]) for n in both}  # psi is digamma, jn is jv: counted once
-    print("\n%d SciPy callables (%d names) have both a VJP and a JVP rule:\n%s" % (len(distinct), len(both), ", ".join(both)))
+    print("\n%d SciPy callables (%d names) have both a VJP and a JVP rule:\n%s"
+          % (len(distinct), len(both), ", ".join(both)))
     assert len(distinct) >= MIN_SCIPY, "only %d SciPy callables have both rules" % len(distinct)
 
 

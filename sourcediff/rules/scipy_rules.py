@@ -19,7 +19,8 @@ and ``numpy_rules.py``:
   (``sc_one_triangle``).
 """
 import numpy as np
-from scipy import integrate as scipy_integrate, linalg as sp_linalg, signal as sp_signal, special as sp_special, stats as sp_stats
+from scipy import integrate as scipy_integrate, linalg as sp_linalg, signal as sp_signal
+from scipy import special as sp_special, stats as sp_stats
 
 from ..runtime import unbroadcast
 from .helpers import expand_reduced
@@ -757,4 +758,5 @@ def sc_solve_sylvester_jvp(da, db, dq, ans, a, b, q):
     return (sp_linalg.solve_sylvester(a, b, -np.matmul(da, ans)), sp_linalg.solve_sylvester(a, b, -np.matmul(ans, db)),
             sp_linalg.solve_sylvester(a, b, dq))
 
-refuse(scipy_integrate.odeint, "odeint has no adjoint rule; write the integrator in Python (an RK4 loop) to differentiate it")
+refuse(scipy_integrate.odeint, "odeint has no adjoint rule; write the integrator in Python (an RK4 loop) "
+       "to differentiate it")
