@@ -29,14 +29,14 @@ def _helper_names():
     """Names generated code may bind helpers under (a function ``setitem`` must not get the
     name ``setitem_vjp`` that the runtime helper of that name is bound under)."""
     from . import runtime
-    from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
-    return frozenset(n for m in (runtime, batched, helpers, numpy_rules, runtime_rules, scalar) for n in vars(m))
+    from .rules import rule_modules
+    return frozenset(n for m in [runtime] + rule_modules() for n in vars(m))
 
 
 def is_user_function(obj):
     """A Python function whose source is differentiated (no rule of any kind, not ours)."""
     return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and R.lookup(R.JVP, obj) is None and \
-        not R.is_nondiff(obj) and obj not in USER_VJP and obj not in USER_JVP and \
+        not R.is_nondiff(obj) and obj not in USER_VJP and obj not in USER_JVP and R.refused(obj, ("*",)) is None and \
         not (getattr(obj, "__module__", None) or "").startswith("sourcediff.")
 
 
@@ -187,9 +187,13 @@ class Gen:
             _, _, _, outs = R.parsed(rule)
             n = R.n_diff_args(R.VJP, rule)
             # an argument past the rule's differentiable ones counts too: the modes refuse it when it is active
-            # (not for our own helpers, whose trailing arguments are read only for their shape or structure)
+            # (not for our own helpers, whose trailing arguments are read only for their shape or structure);
+            # so does a refused argument (``rules.refuse``) and a differentiable parameter passed by keyword
+            params = R.parsed(rule)[0][2:]
             last = n if ours(k) else max(n, len(p.args))
-            return [i for i in range(last) if i >= n or not (isinstance(outs[i], gast.Constant) and outs[i].value is None)]
+            return [i for i in range(last) if i >= n or R.refused(k, (i,)) or
+                    not (isinstance(outs[i], gast.Constant) and outs[i].value is None)] + \
+                [kw for kw in p.kwargs if kw in params[:n]]
         return list(range(len(p.args))) + list(p.kwargs)
 
 
@@ -217,6 +221,8 @@ def missing_rule(func, node, key):
     name = getattr(key, "__name__", str(key))
     mod = getattr(key, "__module__", None) or ""
     full = getattr(key, "sd_what", None) or (("%s.%s" % (mod, name)) if mod and mod != "builtins" else name)
+    if R.refused(key, ("*",)):
+        return refusal(func, node, key, "*")
     return func.error("no derivative rule for `%s`, and it has no Python source to differentiate" % full, node,
                       hint="register rules with sd.defvjp(%s, ...) and sd.defjvp(%s, ...), or wrap its "
                            "arguments in sd.stop_gradient(...) if no derivative should flow through it" % (name, name))
@@ -231,6 +237,21 @@ def no_derivative_of_arg(key, i):
     """The message refusing a differentiated value passed as argument ``i``, which ``key``'s rule treats as constant."""
     return "argument %d of `%s` depends on a differentiated value, and its rule has no derivative for it" % (
         i + 1, getattr(key, "__name__", key))
+
+
+def refusal(func, node, key, i):
+    """The located error for a derivative through argument ``i`` of ``key`` that ``rules.refuse`` declared."""
+    name = getattr(key, "__qualname__", None) or getattr(key, "__name__", str(key))
+    what = "`%s`" % name if i == "*" else "argument %d of `%s`" % (i + 1, name)
+    return func.error("cannot differentiate through %s: %s" % (what, R.refused(key, (i,))), node,
+                      hint="wrap that argument in sd.stop_gradient(...) if no derivative should flow through it")
+
+
+def check_refused(func, node, key, want):
+    """Raise the located refusal when a wanted (active) argument of ``key`` is declared underivable."""
+    for i in want:
+        if R.refused(key, (i,)):
+            raise refusal(func, node, key, i)
 
 
 def index_value(idx):

@@ -23,7 +23,8 @@ from .lower import ATTR_KEYS, classify, defined_at, field_read
 from .reverse import zero_of
 from .names import assign, call, clone, const, ids, load
 from .rules import batched as B, registry as R
-from .context import CHECKPOINT, USER_JVP, is_user_function, missing_rule, no_derivative_of_arg, ours, index_value as _index_value
+from .context import (CHECKPOINT, USER_JVP, check_refused, is_user_function, missing_rule, no_derivative_of_arg, ours,
+                      index_value as _index_value)
 
 ZERO = 0.0
 
@@ -187,6 +188,7 @@ class Forward:
         table = R.BJVP if way == "batched" else R.JVP
         n = R.n_diff_args(table, rule)
         want = [i for i in range(min(n, len(args))) if lv[i]]
+        check_refused(self.func, s, k, [i for i in range(len(args)) if lv[i]])
         late = [i for i in range(n, len(args)) if lv[i]]
         if late and not ours(k):
             raise self.func.error(no_derivative_of_arg(k, late[0]), s)

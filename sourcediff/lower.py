@@ -33,6 +33,31 @@ from . import effects
 from .names import assign, clone, const, load, store, ids
 from .rules.helpers import diagonal_index, of_type
 from .rules.numpy_rules import array_args
+from .rules import registry as R
+
+
+def keywords_in_place(fn, args, kws):
+    """A rule-keyed method's keywords (``stats.norm.logpdf(x, loc=m, scale=s)``) moved to their positions, gaps
+    filled with the rule's literal defaults, so the passes differentiate them: such a rule's parameters mirror
+    the method's positional signature. Anything else (an unknown keyword, a non-literal gap) stays as it was."""
+    rule = R.lookup(R.VJP, fn)
+    if rule is None:
+        return args, kws
+    params, defaults = R.parsed(rule)[:2]
+    names, given = params[2:], {k.arg: k.value for k in kws}
+    if not set(given) <= set(names) or max(names.index(k) for k in given) < len(args):
+        return args, kws
+    out = list(args)
+    for name in names[len(args):max(names.index(k) for k in given) + 1]:
+        if name not in given and not isinstance(defaults.get(name), gast.Constant):
+            return args, kws
+        out.append(given[name] if name in given else const(defaults[name].value))
+    return out, []
+
+
+def has_rule(fn):
+    """A bound method that is itself a rule key (``scipy.stats.norm.logpdf``: its rule knows the distribution)."""
+    return any(R.lookup(t, fn) is not None for t in (R.VJP, R.JVP)) or R.refused(fn, ("*",)) is not None
 
 # ndarray methods and attributes -> the NumPy function that differentiates them
 METHODS = {m: getattr(np, m) for m in (
@@ -349,7 +374,10 @@ class Lower:
         e, out = self.split_out(fn, e, 0)
         args = [self.atom(a, at) for a in e.args]
         kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
-        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute):
+        if inspect.ismethod(fn) and kws and has_rule(fn):
+            args, kws = keywords_in_place(fn, args, kws)
+        if inspect.ismethod(fn) and inspect.isfunction(fn.__func__) and isinstance(f, gast.Attribute) and \
+                not has_rule(fn):
             recv = self.atom(f.value, at)  # obj.method(a) is Class.method(obj, a)
             fn, args = fn.__func__, [recv] + args
             f = load(self.func.bind_value(fn.__name__, fn))

@@ -24,7 +24,8 @@ import numpy as np
 
 from . import activity, shapes
 from .codegen import comment
-from .context import CHECKPOINT, USER_VJP, index_value, is_user_function, missing_rule, no_derivative_of_arg, ours
+from .context import (CHECKPOINT, USER_VJP, check_refused, index_value, is_user_function, missing_rule,
+                      no_derivative_of_arg, ours)
 from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
@@ -305,6 +306,8 @@ class Reverse:
                 raise missing_rule(self.func, s, k)
             n = R.n_diff_args(R.VJP, rule)
             want = [i for i in range(min(n, len(args))) if isinstance(args[i], gast.Name) and args[i].id in self.active]
+            check_refused(self.func, s, key, [i for i, a in enumerate(args)
+                                              if isinstance(a, gast.Name) and a.id in self.active])
             late = [i for i in range(n, len(args)) if self.is_active(args[i])]
             if late and not ours(k):
                 raise where(no_derivative_of_arg(k, late[0]))

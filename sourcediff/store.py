@@ -19,7 +19,7 @@ import numpy as np
 from . import cache, codegen, frontend, pipeline, runtime
 from .context import CHECKPOINT, USER_JVP, USER_VJP
 from .frontend import GlobalsView, deep_recursion, globals_view, viewed
-from .rules import batched, helpers, numpy_rules, runtime_rules, scalar
+from .rules import rule_modules
 
 
 def _own_hash():
@@ -37,7 +37,7 @@ _OWN = _own_hash()
 
 def _helpers():
     env = {"np": np, "math": math}
-    for mod in (runtime, helpers, scalar, numpy_rules, runtime_rules, batched):
+    for mod in [runtime] + rule_modules():
         env.update({k: v for k, v in vars(mod).items() if not k.startswith("__")})
     return env
 

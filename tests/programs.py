@@ -54,6 +54,17 @@ BOUND = 1e6          # values larger than this are rejected (keeps FD meaningful
 SHAPES = [(3,), (2, 3), (2, 1), (1, 3)]
 
 
+def _have_scipy():
+    try:
+        importlib.import_module("scipy")
+        return True
+    except ImportError:
+        return False
+
+
+HAVE_SCIPY = _have_scipy()  # SciPy calls are drawn only where it imports
+
+
 class Rejected(Exception):
     """The drawn inputs are unsuitable (near a kink, overflow): draw again."""
 
@@ -180,6 +191,8 @@ class ProgramGen:
         self.counter = itertools.count()
         self.helpers = []          # (name, [param kinds])
         self.kw_helpers = []       # (name, [param kinds], a parameter with a default)
+        self.scipy = False         # a SciPy call was drawn: the module imports scipy
+        self.use_scipy = False     # SciPy calls may be drawn in this program (decided once, in generate)
 
     # names
     def fresh(self, prefix="v"):
@@ -247,8 +260,12 @@ class ProgramGen:
         if self.kw_helpers:
             ops += ["call_kw"]
         ops += ["lcomp"]
+        if self.use_scipy:
+            ops += ["scipy"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
+        if op == "scipy":
+            return self.scipy_sexpr(sc, d)
         if op == "edge":
             return self.edge(sc, d - 1)
         if op == "lcomp":
@@ -309,6 +326,27 @@ class ProgramGen:
         name, kinds, kw = self.ch.choice(self.kw_helpers)
         args = [self.sexpr(sc, d - 1) if k == "s" else self.aexpr(sc, k[1], d - 1) for k in kinds]
         return "%s(%s, %s=%s)" % (name, ", ".join(args), kw, self.sexpr(sc, d - 1))
+
+    def scipy_sexpr(self, sc, d):
+        """A float-valued SciPy call (``scipy.special``, ``scipy.stats``) on safe arguments."""
+        ch = self.ch
+        self.scipy = True
+        if ch.boolean(0.8):  # one in 5 goes through the array forms below
+            a, b = self.sexpr(sc, d - 1), self.sexpr(sc, d - 1)
+            return ch.choice(["special.expit(%s)" % a, "special.log_expit(%s)" % a, "special.erf(%s)" % a,
+                              "special.gammaln(1.5 + %s * %s)" % (a, a), "special.digamma(1.5 + %s * %s)" % (a, a),
+                              "special.j0(%s)" % a, "special.i1(math.tanh(%s))" % a,
+                              "special.erfinv(0.5 * math.tanh(%s))" % a, "stats.norm.logpdf(%s, %s, 1.5)" % (a, b),
+                              "stats.norm.logpdf(%s, scale=1.5, loc=%s)" % (a, b),
+                              "stats.norm.cdf(%s, 0.5, 1.0 + %s * %s)" % (a, b, b),
+                              "stats.t.logpdf(%s, 3.0 + %s * %s, 0.25, 1.5)" % (a, b, b),
+                              "special.xlogy(%s, 2.0 + math.sin(%s))" % (a, b)])
+        if sc.arrays():
+            x = self.aexpr(sc, ch.choice(sc.shapes()), d - 1)
+        else:
+            x = "np.array([%s, 0.5])" % self.sexpr(sc, d - 1)
+        return ch.choice(["special.logsumexp(%s)" % x, "np.sum(special.softmax(%s) * %s)" % (x, x),
+                          "np.sum(stats.norm.logpdf(%s, 0.25, 1.5))" % x, "np.sum(special.log_softmax(%s))" % x])
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
@@ -634,6 +672,7 @@ class ProgramGen:
     def generate(self):
         """(source, param kinds, args)"""
         ch = self.ch
+        self.use_scipy = HAVE_SCIPY and ch.boolean(0.15)
         defs = []
         for h in range(ch.integer(0, 2)):
             params = [("p0", "s")]
@@ -654,7 +693,8 @@ class ProgramGen:
             params.append(("s0", self.struct_param()))
         defaults = self.defaults() if ch.boolean(0.15) else ()
         defs.append(self.function("main", params, ch.integer(1, self.size), 2, defaults))
-        src = "import math\nimport numpy as np\n\n\n" + "\n\n\n".join(defs) + "\n"
+        head = "import math\nimport numpy as np\n" + ("from scipy import special, stats\n" if self.scipy else "")
+        src = head + "\n\n" + "\n\n\n".join(defs) + "\n"
         args = []
         for _, k in params:
             if k == "s":

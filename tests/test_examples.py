@@ -10,7 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 sys.path.insert(0, EXAMPLES)  # as when an example runs as a script: its folder's _plot module is importable
-NAMES = ["walkthrough", "inverse_problem", "projectile", "mlp", "tensor_walkthrough", "loops_and_branches"]
+NAMES = ["walkthrough", "inverse_problem", "projectile", "mlp", "tensor_walkthrough", "loops_and_branches", "scipy_mle"]
 
 
 def load(name):
@@ -35,6 +35,8 @@ def test_every_example_is_listed():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_is_a_script_with_a_docstring(name):
+    if name == "scipy_mle":
+        pytest.importorskip("scipy")
     module = load(name)
     assert module.__doc__ and module.__doc__.strip()
     assert callable(module.main)
@@ -104,6 +106,15 @@ def test_loops_and_branches(capsys):
     out = run_main("loops_and_branches", capsys)
     assert "tape.pop()" in out and "reversed(" in out
     assert "forward and reverse mode agree with finite differences on every path." in out
+
+
+def test_scipy_mle(capsys):
+    pytest.importorskip("scipy")
+    out = run_main("scipy_mle", capsys)
+    assert "stats.t.logpdf(x, df, mu, s)" in out and "sp_special.digamma" in out  # the t rule, inlined
+    m = re.findall(r"gradient at the start vs central differences: max difference ([\d.e+-]+)", out)
+    assert len(m) == 2 and all(float(v) < 1e-4 for v in m), out
+    assert "Both fits recover the true parameters." in out
 
 
 @pytest.mark.parametrize("name", ["inverse_problem", "projectile", "mlp"])

@@ -33,6 +33,7 @@ import pytest
 
 import sourcediff as sd
 from helpers import write_module
+from sourcediff.rules.registry import refused
 from test_rules import OPS, SPEC_OF, A, Seq, key_name
 
 _COUNTER = itertools.count()
@@ -70,18 +71,22 @@ def is_diff(a):
 
 def build_call(key, case, rng):
     """(call text, parameter names, argument values)."""
-    params, values, texts = [], [], []
+    params, values, texts, fixed = [], [], [], {}
 
     def new_param(v):
         params.append("x%d" % len(params))
         values.append(v)
         return params[-1]
 
-    for a in case.args:
+    for i, a in enumerate(case.args):
         if isinstance(a, Seq):
             items = [new_param(item(rng)) for item in a.items]
             texts.append(("[%s]" if a.kind is list else "(%s,)")
                          % ", ".join(items))
+        elif is_diff(a) and not isinstance(key, str) and refused(key, (i,)):
+            # an argument its rule refuses (test_scipy checks the refusal): a constant
+            fixed[i] = a(rng) if isinstance(a, A) else a.copy()
+            texts.append(lit(fixed[i]))
         elif isinstance(a, A):
             texts.append(new_param(a(rng)))
         elif is_diff(a):
@@ -92,18 +97,20 @@ def build_call(key, case, rng):
     if isinstance(key, str):
         assert not case.kw
         if key in BINOP:
-            return "(%s %s %s)" % (texts[0], BINOP[key], texts[1]), params, values
-        return "(%s%s)" % (UNOP[key], texts[0]), params, values
-    return "%s(%s)" % (key_name(key), ", ".join(texts)), params, values
+            return "(%s %s %s)" % (texts[0], BINOP[key], texts[1]), params, values, fixed
+        return "(%s%s)" % (UNOP[key], texts[0]), params, values, fixed
+    return "%s(%s)" % (key_name(key), ", ".join(texts)), params, values, fixed
 
 
-def evaluate(key, case, values):
+def evaluate(key, case, values, fixed):
     """The primal output, computed directly (not through sourcediff)."""
     it = iter(values)
     args = []
-    for a in case.args:
+    for i, a in enumerate(case.args):
         if isinstance(a, Seq):
             args.append(a.kind(next(it) for _ in a.items))
+        elif is_diff(a) and not isinstance(key, str) and refused(key, (i,)):
+            args.append(fixed[i])
         elif is_diff(a):
             args.append(next(it))
         else:
@@ -126,9 +133,11 @@ def make_values(key, case):
 
 def make_case(tmp_path, key, case):
     rng = case_rng(key, case)
-    call, params, values = build_call(key, case, rng)
-    out = evaluate(key, case, values)
+    call, params, values, fixed = build_call(key, case, rng)
+    out = evaluate(key, case, values, fixed)
     lines = ["import math", "import numpy as np", ""]
+    if key_name(key).startswith("scipy."):
+        lines[2:2] = ["import scipy.linalg", "import scipy.signal", "import scipy.special", "import scipy.stats"]
     if isinstance(out, (tuple, list)):
         ws = [weight(o, rng) for o in out]
         for j, w in enumerate(ws):
@@ -145,7 +154,7 @@ def make_case(tmp_path, key, case):
 
 def is_user_key(k):
     name = key_name(k)
-    return isinstance(k, str) or not name.startswith(("helpers.", "runtime."))
+    return isinstance(k, str) or not name.startswith(("helpers.", "runtime.", "scipy_rules."))
 
 
 CASES = [(k, c) for k, cases in SPEC_OF.items() if is_user_key(k) for c in cases

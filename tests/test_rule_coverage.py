@@ -7,9 +7,10 @@
   helpers, and every function a rule calls has a JVP rule or is ``nondiff``
   (Hessians run forward mode over generated reverse code); ``math`` rules never
   touch ``np``;
-* at least 150 NumPy callables have both rules.
+* at least 150 NumPy callables have both rules, and (where SciPy imports) at least 60 SciPy callables.
 """
 import builtins
+import inspect
 import math
 
 import gast
@@ -23,7 +24,9 @@ from test_rules import SPEC_OF, key_name  # importing sourcediff.rules registers
 # became functions of their own); on NumPy 1.x the bar is lowered by exactly those. NumPy 2.0 itself
 # (the newest Python 3.9 gets) must reach 150 without the 2.1 names (unstack, cumulative_sum/prod).
 MIN_NUMPY = 150 if int(np.__version__.split(".")[0]) >= 2 else 150 - 14
-OURS = ("sourcediff.rules.scalar", "sourcediff.rules.numpy_rules", "sourcediff.rules.helpers")
+OURS = ("sourcediff.rules.scalar", "sourcediff.rules.numpy_rules", "sourcediff.rules.helpers",
+        "sourcediff.rules.scipy_rules")
+MIN_SCIPY = 60
 
 
 def _ours(table):
@@ -94,6 +97,8 @@ def _check_body(rule, key):
             if n.id in params or n.id in stored or n.id in ("np", "math"):
                 continue
             obj = glb.get(n.id, getattr(builtins, n.id, None))
+            if inspect.ismodule(obj) and obj.__name__.startswith("scipy."):
+                continue  # a SciPy module the rule module imports: its calls are checked below
             if obj is None or not callable(obj):
                 problems.append("unknown name %r" % n.id)
         if isinstance(n, gast.Call):
@@ -126,3 +131,46 @@ def test_numpy_coverage():
     print("\n%d NumPy callables have both a VJP and a JVP rule; %d are declared nondiff" % (len(both), len(nondiff)))
     print(", ".join(both))
     assert len(both) >= MIN_NUMPY, "only %d NumPy functions have both rules" % len(both)
+
+
+def _scipy_callables():
+    """The public callables of the SciPy modules sourcediff has rules for, and the methods of the
+    ``scipy.stats`` distributions (bound methods: each access makes a new, equal one)."""
+    import pytest
+    pytest.importorskip("scipy")
+    import scipy.integrate
+    import scipy.linalg
+    import scipy.signal
+    import scipy.special
+    import scipy.stats
+    objs = {}
+    for mod in (scipy.special, scipy.signal, scipy.linalg, scipy.integrate):
+        for name in dir(mod):
+            v = getattr(mod, name, None)
+            if not name.startswith("_") and callable(v) and not isinstance(v, type):
+                objs["%s.%s" % (mod.__name__, name)] = v
+    for dist in ("norm", "t", "chi2", "gamma", "beta", "poisson", "dirichlet", "multivariate_normal"):
+        for meth in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "pmf", "logpmf"):
+            v = getattr(getattr(scipy.stats, dist), meth, None)
+            if v is not None:
+                objs["scipy.stats.%s.%s" % (dist, meth)] = v
+    return objs
+
+
+def test_scipy_coverage():
+    objs = _scipy_callables()
+    both = sorted(n for n, v in objs.items() if lookup(VJP, v) and lookup(JVP, v))
+    distinct = {_key(objs[n]) for n in both}  # psi is digamma, jn is jv: counted once
+    print("\n%d SciPy callables (%d names) have both a VJP and a JVP rule:\n%s"
+          % (len(distinct), len(both), ", ".join(both)))
+    assert len(distinct) >= MIN_SCIPY, "only %d SciPy callables have both rules" % len(distinct)
+
+
+def test_scipy_refusals_are_located():
+    """Every refused SciPy argument is declared with a reason, and each refused key is a real callable."""
+    from sourcediff.rules.registry import REFUSED
+    objs = _scipy_callables()
+    keys = {_key(v) for v in objs.values()}
+    refused = [k for k in REFUSED if k in keys]
+    assert len(refused) >= 15, refused
+    assert all(isinstance(r, str) and len(r) > 20 for k in refused for r in REFUSED[k].values())

@@ -30,13 +30,18 @@ fresh names), so a rule body may use only its parameters, ``np``, ``math``
 and helpers from ``sourcediff.runtime``, and must end in its only ``return``.
 ``nondiff(*keys)`` declares functions whose outputs carry no derivative; ``structured(*keys)``
 functions whose values may be containers (their contributions add with ``runtime.add``).
+
+``refuse(key, reason, *positions)`` declares that argument ``positions`` of
+``key`` (every argument when none are given) have no derivative sourcediff can
+give (no closed form): the rule returns ``None`` for them, and a derivative
+whose call has such an argument active is refused when it is built.
 """
 import functools
 import textwrap
 
 import gast
 
-VJP, JVP, BJVP, NONDIFF, STRUCTURED = {}, {}, {}, set(), set()
+VJP, JVP, BJVP, NONDIFF, STRUCTURED, REFUSED = {}, {}, {}, set(), set(), {}
 
 
 def _key(k):
@@ -89,6 +94,23 @@ def is_structured(key):
         return _key(key) in STRUCTURED
     except TypeError:
         return False
+
+
+def refuse(key, reason, *positions):
+    """Declare argument ``positions`` of ``key`` (all when none) underivable, for ``reason``."""
+    REFUSED.setdefault(_key(key), {}).update({p: reason for p in positions or ("*",)})
+
+
+def refused(key, positions):
+    """The reason a derivative through argument ``positions`` of ``key`` is refused, or None."""
+    try:
+        why = REFUSED.get(_key(key), {})
+    except TypeError:
+        return None
+    for p in positions:
+        if p in why or "*" in why:
+            return why.get(p, why.get("*"))
+    return None
 
 
 def lookup(table, key):
