@@ -937,16 +937,26 @@ def nested_check(prog, f, wrt):
             return None
         want.append((_flat(g(*ends[0])) - _flat(g(*ends[1]))) / (2 * h))
     name = r.choice(["hessian", "jvp.grad", "vjp.grad"])
+    try:
+        return name, _composed(name, f, wrt, prog.args, vs), want
+    except sd.SourcediffError:  # refused, not wrong: counted apart (the soak prints the count)
+        NESTED_REFUSED.append(name)
+        return None
+
+
+NESTED_REFUSED = []  # compositions sourcediff refused (a known gap: the ownership check of generated code)
+
+
+def _composed(name, f, wrt, args, vs):
+    """The composition ``name`` applied along the direction ``vs``, flattened."""
     if name == "hessian":
-        H = sd.hessian(f, wrt=wrt)(*_copy(prog.args))
+        H = sd.hessian(f, wrt=wrt)(*_copy(args))
         H = H if len(wrt) > 1 else ((H,),)
-        got = _flat([sum(np.tensordot(H[k][j], vs[j], axes=np.ndim(vs[j])) for j in range(len(wrt)))
-                     for k in range(len(wrt))])
-    elif name == "jvp.grad":
-        got = _flat(sd.jvp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(prog.args), tuple(vs))[1])
-    else:
-        got = _flat(sd.vjp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(prog.args), tuple(vs))[1])
-    return name, got, want
+        return _flat([sum(np.tensordot(H[k][j], vs[j], axes=np.ndim(vs[j])) for j in range(len(wrt)))
+                      for k in range(len(wrt))])
+    if name == "jvp.grad":
+        return _flat(sd.jvp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(args), tuple(vs))[1])
+    return _flat(sd.vjp(sd.grad(f, wrt=wrt), wrt=wrt)(*_copy(args), tuple(vs))[1])
 
 
 def check_nested(nested):

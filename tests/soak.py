@@ -37,14 +37,16 @@ def _category(e):
 
 
 def check_seed(job):
-    """(seed, outcome, detail, category): outcome is ok / wrong / error / refused / rejected."""
+    """(seed, outcome, detail, category): outcome is ok / wrong / error / refused / rejected, or
+    nested_refused (first derivatives right, a composition of the operators refused)."""
     seed, size = job
     for attempt in range(8):
         s = seed * 8 + attempt
         prog = P.random_program(s, size=size)
         try:
+            before = len(P.NESTED_REFUSED)
             P.check_program(prog)
-            return seed, "ok", None, None
+            return seed, "ok" if len(P.NESTED_REFUSED) == before else "nested_refused", None, None
         except P.Rejected:
             continue
         except P.Mismatch as e:
@@ -69,7 +71,7 @@ def main(argv=None):
     ap.add_argument("--show", type=int, default=3, help="failures printed in full")
     a = ap.parse_args(argv)
     jobs = [(a.seed + i, a.size) for i in range(a.n)]
-    counts = {"ok": 0, "wrong": 0, "error": 0, "refused": 0, "rejected": 0}
+    counts = {"ok": 0, "wrong": 0, "error": 0, "refused": 0, "rejected": 0, "nested_refused": 0}
     shown = 0
     t0 = time.time()
     if a.jobs > 1:
@@ -98,8 +100,8 @@ def main(argv=None):
     dt = time.time() - t0
     for (outcome, cat), seeds in sorted(cats.items(), key=lambda kv: -len(kv[1])):
         print("%5d %-7s %s  (programs %s)" % (len(seeds), outcome, cat, ", ".join(map(str, sorted(seeds)[:5]))))
-    print("refused (SourcediffError): %d, rejected (kinks/overflow after 8 draws): %d"
-          % (counts["refused"], counts["rejected"]))
+    print("refused (SourcediffError): %d, rejected (kinks/overflow after 8 draws): %d, nested compositions refused: %d"
+          % (counts["refused"], counts["rejected"], counts["nested_refused"]))
     print("elapsed: %.1f s (%.2f programs/s)" % (dt, a.n / dt if dt else 0.0))
     print("programs: %d, wrong: %d, errors: %d" % (a.n, counts["wrong"], counts["error"]))
     return 1 if counts["wrong"] or counts["error"] else 0

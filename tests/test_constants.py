@@ -15,7 +15,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import runtime
-from sourcediff.rules import helpers as H, registry as R
+from sourcediff.rules import helpers as H, registry as R, scipy_rules as SC
 
 from helpers import check
 
@@ -57,6 +57,8 @@ SAMPLES = {
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
 }
+if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
+    SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
 OPERATORS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
              "GtE": operator.ge, "Is": operator.is_, "IsNot": operator.is_not, "In": lambda a, b: a in b,
              "NotIn": lambda a, b: a not in b, "Not": operator.not_, "FloorDiv": operator.floordiv,
