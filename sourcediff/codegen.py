@@ -34,11 +34,21 @@ def comment(text):
 def to_source(node):
     """Python source text of a gast (or ast) node."""
     tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+    _negative_bases(tree)
     try:
         src = astor.to_source(tree)
     except Exception:  # astor lags behind new node types
         src = ast.unparse(tree) + "\n"
     return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), _COMMENTS[int(m.group(2))]), src)
+
+
+def _negative_bases(tree):
+    """A negative number folded into the base of ``**`` prints as ``-0.75 ** 2``, which Python reads as
+    ``-(0.75 ** 2)``: written as a negation of the number, the printers put it in parentheses."""
+    for n in ast.walk(tree):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) and isinstance(n.left, ast.Constant) and \
+                type(n.left.value) in (int, float) and n.left.value < 0:
+            n.left = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-n.left.value))
 
 
 def compile_source(src, main, module_globals, bindings):

@@ -110,3 +110,19 @@ def test_nested_early_returns(args, mode):
     assert v == nested_early_returns(*args)
     x0, x1 = args
     assert g == ((2 * x0, 0.0) if x0 > 0 else (x1, x0))  # by hand
+
+
+def negative_base(x0, x1):
+    return h_constant(x0) ** 2 + x1 * h_constant(x1) ** 3
+
+
+def h_constant(p):
+    return -0.75
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_folded_negative_base_keeps_its_parentheses(mode):
+    # soak program 2000820: the callee's -0.75 folded into `t ** 2` printed as `-0.75 ** 2` (= -0.5625)
+    v, g = sd.value_and_grad(negative_base, wrt=(0, 1), mode=mode)(0.5, 2.0)
+    assert v == negative_base(0.5, 2.0) == 0.5625 + 2.0 * -0.421875
+    assert g == (0.0, -0.421875)  # by hand: d/dx1 of x1 * (-0.75) ** 3
