@@ -18,7 +18,7 @@ range(k)``, counter-limited ``while`` loops, ``break``/``continue``, early
 returns, calls to generated helper functions, lists with ``append`` and
 indexing, in-place element writes into local arrays, and (rarely) a structured
 parameter, a NamedTuple ``SN`` or dataclass ``SD`` of floats read by attribute
-(``s0.u``) or, for the NamedTuple, by index.
+(``q0.u``) or, for the NamedTuple, by index.
 
 ``check_program`` is the oracle: forward and reverse mode agree to 1e-10
 (relative), both agree with central finite differences to 1e-5, and
@@ -159,14 +159,14 @@ class _Scope:
 
 
 class SN(NamedTuple):
-    """A structured parameter of the generated programs (read as ``s0.u``, ``s0[1]``)."""
+    """A structured parameter of the generated programs (read as ``q0.u``, ``q0[1]``)."""
     u: float
     v: float
 
 
 @dataclasses.dataclass
 class SD:
-    """A structured parameter of the generated programs (read as ``s0.z``)."""
+    """A structured parameter of the generated programs (read as ``q0.z``)."""
     u: float
     v: float
     z: float
@@ -690,7 +690,7 @@ class ProgramGen:
         for j in range(ch.integer(0, 2)):
             params.append(("a%d" % j, ("a", ch.choice(SHAPES))))
         if ch.boolean(0.08):
-            params.append(("s0", self.struct_param()))
+            params.append(("q0", self.struct_param()))  # q: a name fresh() never makes (its s0 would shadow it)
         defaults = self.defaults() if ch.boolean(0.15) else ()
         defs.append(self.function("main", params, ch.integer(1, self.size), 2, defaults))
         head = "import math\nimport numpy as np\n" + ("from scipy import special, stats\n" if self.scipy else "")
