@@ -2,6 +2,7 @@
 import functools
 import inspect
 import itertools
+from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from .frontend import unwrap
 from .rules import registry as R
 
 _MEMO = {}
+T = TypeVar("T")
+Wrt = Union[None, int, str, Tuple[Union[int, str], ...]]  # a parameter position or name, or a tuple of those
 
 
 def _decorator(op):
@@ -151,13 +154,13 @@ def _scalar(x):
 
 
 @_decorator
-def grad(f, wrt=None, mode="reverse", optimize=True):
+def grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> Callable:
     """A function with ``f``'s signature returning df/d(wrt); ``f`` must return a scalar."""
     return _grad(f, wrt, mode, optimize, "grad")
 
 
 @_decorator
-def value_and_grad(f, wrt=None, mode="reverse", optimize=True):
+def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> Callable:
     """A function returning ``(f(*args), gradient)`` from one primal sweep."""
     return _grad(f, wrt, mode, optimize, "value_and_grad")
 
@@ -223,7 +226,7 @@ def _arity(f):
     return _arity(f.__func__) - 1 if inspect.ismethod(f) and inspect.isfunction(f.__func__) else -1
 
 
-def jvp(f=None, wrt=None):
+def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
     """``(*args, tangents) -> (value, directional derivative)``, forward mode."""
     if f is None:
         return lambda g: jvp(g, wrt)
@@ -248,7 +251,7 @@ def jvp(f=None, wrt=None):
     return out
 
 
-def vjp(f=None, wrt=None):
+def vjp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
     """``(*args, seed) -> (value, cotangents)``, reverse mode."""
     if f is None:
         return lambda g: vjp(g, wrt)
@@ -444,7 +447,7 @@ def _no_jacobian(x):
 
 
 @_decorator
-def jacobian(f, wrt=None, mode="reverse"):
+def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
     """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
     one batched sweep per chunk of input directions; reverse mode: one sweep per output element)."""
     f = _generated(f)
@@ -481,7 +484,7 @@ def jacobian(f, wrt=None, mode="reverse"):
 
 
 @_decorator
-def hessian(f, wrt=None):
+def hessian(f: Callable, wrt: Wrt = None) -> Callable:
     """The Hessian, by forward mode over the generated reverse code."""
     f = _generated(f)
     idx, many = _wrt(f, wrt)
@@ -508,18 +511,18 @@ def _hess_block(inner, args, k, j, idx):
     return _jac_fwd(inner, args, (j,), j, part=k)
 
 
-def source(f, wrt=None, mode="reverse", optimize=True):
+def source(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> str:
     """The generated Python source of the derivative (a ``str``; notebooks show it highlighted)."""
     idx, many = _wrt(f, wrt)
     return Source(_build(f, idx, "grad", _mode(mode), optimize, many).source)
 
 
-def lower(f):
+def lower(f: Callable) -> str:
     """``f`` lowered to three-address primitive steps (``str``)."""
     return pipeline.lowered_source(f.fn if isinstance(f, CHECKPOINT) else f)
 
 
-def stop_gradient(x):
+def stop_gradient(x: T) -> T:
     """``x``, treated as a constant by every derivative."""
     return x
 
@@ -527,19 +530,19 @@ def stop_gradient(x):
 R.nondiff(stop_gradient)
 
 
-def checkpoint(g):
+def checkpoint(g: Callable) -> Callable:
     """``g`` unchanged in value; differentiated callers store only its inputs and recompute it."""
     return CHECKPOINT(g)
 
 
-def defvjp(func, *rules):
+def defvjp(func: Callable, *rules: Optional[Callable]) -> None:
     """Register reverse rules for ``func``: one ``lambda g, ans, *args`` per positional argument."""
     USER_VJP[func] = list(rules)
     _invalidate()
     return func
 
 
-def defjvp(func, *rules):
+def defjvp(func: Callable, *rules: Optional[Callable]) -> None:
     """Register forward rules for ``func``: one ``lambda dx, ans, *args`` per positional argument."""
     USER_JVP[func] = list(rules)
     _invalidate()
@@ -583,7 +586,8 @@ def numerical_grad(f, args, i, h=1e-6):
     return np.array(out)
 
 
-def check_grads(f, *args, wrt=None, modes=("forward", "reverse"), rtol=1e-5, atol=1e-6):
+def check_grads(f: Callable, *args: Any, wrt: Wrt = None, modes: Sequence[str] = ("forward", "reverse"),
+                rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     """Raise AssertionError with the worst mismatch when a mode disagrees with finite differences."""
     idx, many = _wrt(f, wrt)
     refs = [numerical_grad(f, args, i) for i in idx]

@@ -8,6 +8,7 @@ function with the derivative statements that the ``# grad of: <line>`` comments 
 import html
 import os
 import sys
+from typing import Any, Optional, TextIO
 
 _COMMENT = "# grad of: "
 
@@ -87,7 +88,7 @@ def _in_notebook():
     return shell is not None and hasattr(shell, "kernel")
 
 
-def show(obj, wrt=None, mode="reverse", optimize=True, file=None):
+def show(obj: Any, wrt: Any = None, mode: str = "reverse", optimize: bool = True, file: Optional[TextIO] = None) -> None:
     """Display the generated source of ``obj``: a derivative (its ``.source``) or a function (its
     derivative as ``sd.source(obj, wrt, mode, optimize)`` writes it). Highlighted HTML in a notebook,
     coloured text on a terminal, plain text elsewhere."""

@@ -21,6 +21,7 @@ import inspect
 import sys
 import textwrap
 import types
+from typing import Any, Callable
 
 from . import store
 from .errors import SourcediffError
@@ -227,7 +228,7 @@ def _forward_guard(main, fn, idx):
             return _%(m)s(*args, **kwargs)""") % {"m": main, "names": names}
 
 
-def export(f, path, wrt=None, mode="reverse", optimize=True):
+def export(f: Callable, path: str, wrt: Any = None, mode: str = "reverse", optimize: bool = True) -> str:
     """Write the derivative of ``f`` (as ``sd.grad(f, wrt, mode)`` computes it) to ``path`` as a standalone
     module that imports nothing from sourcediff; return ``path``."""
     text, _ = module_source(f, wrt, mode, optimize)

@@ -6,6 +6,7 @@ helpers. Nothing here writes into a caller's array.
 """
 import math
 import numbers
+from typing import Callable
 
 import numpy as np
 
@@ -699,7 +700,7 @@ def tgetattr(t, x, name, where=None):
 btgetattr = tgetattr  # a structured value's batched tangent holds its children's batched tangents
 
 
-def register_container(cls, flatten, unflatten):
+def register_container(cls: type, flatten: Callable, unflatten: Callable) -> None:
     """Make instances of ``cls`` differentiable containers: ``flatten(obj) -> (children, aux)``,
     ``unflatten(aux, children) -> obj``. Gradients of such an argument are ``cls`` instances, and
     reading an attribute that is one of its children is differentiated."""

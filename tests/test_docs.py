@@ -42,3 +42,13 @@ def test_api_page_names_every_public_name():
         page = fh.read()
     missing = [n for n in sourcediff.__all__ if "`sd.%s" % n not in page]
     assert not missing, missing
+
+
+def test_public_callables_are_typed():
+    import typing
+    assert os.path.exists(os.path.join(os.path.dirname(sourcediff.__file__), "py.typed"))
+    for name in sourcediff.__all__:
+        obj = getattr(sourcediff, name)
+        if callable(obj) and not isinstance(obj, type):
+            hints = typing.get_type_hints(obj)
+            assert "return" in hints, name
