@@ -117,7 +117,7 @@ def test_scipy_mle(capsys):
     assert "Both fits recover the true parameters." in out
 
 
-@pytest.mark.parametrize("name", ["inverse_problem", "projectile", "mlp"])
+@pytest.mark.parametrize("name", ["inverse_problem", "projectile", "mlp", "scipy_mle"])
 def test_plot_writes_a_png(name, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / (name + ".png")
