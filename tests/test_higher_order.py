@@ -500,3 +500,25 @@ def test_a_bare_pop_keeps_tangents_and_adjoints_aligned(mode):
     assert sd.grad(bare_pop, mode=mode)(0.7) == pytest.approx(2.8)
     assert sd.grad(sd.grad(bare_pop, mode=mode))(0.7) == pytest.approx(4.0)
     assert sd.hessian(bare_pop)(0.7) == pytest.approx(4.0)
+
+
+def while_then_comprehension(x):
+    n = 0
+    while n < 2:
+        n += 1
+        if n == 0:
+            return x
+    return np.sum([x for _ in range(2)]) ** 2  # the first adjoint pops the comprehension's list empty
+
+
+def stack_one_piece_read(x):
+    w = np.stack([np.zeros(2), x + np.zeros(2)])
+    return np.sin(w[1, 0])  # the second adjoint of the stack gets a sparse tuple: (0.0, piece)
+
+
+@pytest.mark.parametrize("f", [while_then_comprehension, stack_one_piece_read], ids=lambda f: f.__name__)
+def test_vjp_of_grad_of_soak_reproducers(f):
+    g = sd.grad(f)
+    np.testing.assert_allclose(g(0.7), _fd(f, 0.7), rtol=1e-6)
+    got = sd.vjp(sd.grad(f, wrt=(0,)), wrt=(0,))(0.7, (0.3,))[1][0]
+    assert got == pytest.approx(0.3 * _fd(g, 0.7), rel=1e-6)
