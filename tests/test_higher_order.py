@@ -522,3 +522,16 @@ def test_vjp_of_grad_of_soak_reproducers(f):
     np.testing.assert_allclose(g(0.7), _fd(f, 0.7), rtol=1e-6)
     got = sd.vjp(sd.grad(f, wrt=(0,)), wrt=(0,))(0.7, (0.3,))[1][0]
     assert got == pytest.approx(0.3 * _fd(g, 0.7), rel=1e-6)
+
+
+def spread_gradient(x, a):
+    return math.cos(np.sum(a) + x)  # grad's adjoint of a is a number, spread over a by grad_like
+
+
+def test_vjp_of_grad_sums_a_spread_gradient_back():
+    a, v, w = np.array([-0.89, -0.88]), 0.3, np.array([0.2, -0.5])
+    g = sd.grad(spread_gradient, wrt=(0, 1))
+    got = sd.vjp(g, wrt=(0, 1))(0.7, a, (v, w))[1]
+    want = [(np.asarray(g(0.7 + H1 * v, a + H1 * w)[k]) - g(0.7 - H1 * v, a - H1 * w)[k]) / (2 * H1) for k in (0, 1)]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
