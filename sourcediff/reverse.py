@@ -49,6 +49,19 @@ def _targets(s):
     return []
 
 
+def _mutated(body):
+    """The names whose value ``body`` changes in place: a subscript's base it writes, the object of a
+    method it calls (``t4.append(x)``, ``t4.pop()``, ...: any method, to be safe). ``shape_of`` of a
+    list is the list itself, so such a value gets no shape stand-in."""
+    out = set()
+    for n in nodes(gast.Module(body=body, type_ignores=[])):
+        if type(n) is gast.Subscript and type(n.ctx) is gast.Store and type(n.value) is gast.Name:
+            out.add(n.value.id)
+        elif type(n) is gast.Call and type(n.func) is gast.Attribute and type(n.func.value) is gast.Name:
+            out.add(n.func.value.id)
+    return out
+
+
 class Reverse:
     def __init__(self, gen, func, active_params, ret, given=None):
         self.gen, self.func, self.given = gen, func, given  # given: parameters' (kind, shape), when specialised
@@ -477,7 +490,7 @@ class Reverse:
                     if i < len(n.args) and isinstance(n.args[i], gast.Name):
                         shape_uses[n.args[i].id] = shape_uses.get(n.args[i].id, 0) + 1
         overwritten = {v for s in walk(self.func.node.body) for v in _targets(s) if id(s) in self.in_loop or self.before.get(id(s))}
-        written = {p.target for p in map(classify, walk(self.func.node.body)) if p is not None and p.key in ("setitem", "append")}
+        written = _mutated(self.func.node.body)
         only = {v for v, k in shape_uses.items() if k == uses[v] and v in overwritten - written and v not in self.params}
         if not only:
             return adj, st

@@ -500,3 +500,38 @@ def test_a_bare_pop_keeps_tangents_and_adjoints_aligned(mode):
     assert sd.grad(bare_pop, mode=mode)(0.7) == pytest.approx(2.8)
     assert sd.grad(sd.grad(bare_pop, mode=mode))(0.7) == pytest.approx(4.0)
     assert sd.hessian(bare_pop)(0.7) == pytest.approx(4.0)
+
+
+def while_then_comprehension(x):
+    n = 0
+    while n < 2:
+        n += 1
+        if n == 0:
+            return x
+    return np.sum([x for _ in range(2)]) ** 2  # the first adjoint pops the comprehension's list empty
+
+
+def stack_one_piece_read(x):
+    w = np.stack([np.zeros(2), x + np.zeros(2)])
+    return np.sin(w[1, 0])  # the second adjoint of the stack gets a sparse tuple: (0.0, piece)
+
+
+@pytest.mark.parametrize("f", [while_then_comprehension, stack_one_piece_read], ids=lambda f: f.__name__)
+def test_vjp_of_grad_of_soak_reproducers(f):
+    g = sd.grad(f)
+    np.testing.assert_allclose(g(0.7), _fd(f, 0.7), rtol=1e-6)
+    got = sd.vjp(sd.grad(f, wrt=(0,)), wrt=(0,))(0.7, (0.3,))[1][0]
+    assert got == pytest.approx(0.3 * _fd(g, 0.7), rel=1e-6)
+
+
+def spread_gradient(x, a):
+    return math.cos(np.sum(a) + x)  # grad's adjoint of a is a number, spread over a by grad_like
+
+
+def test_vjp_of_grad_sums_a_spread_gradient_back():
+    a, v, w = np.array([-0.89, -0.88]), 0.3, np.array([0.2, -0.5])
+    g = sd.grad(spread_gradient, wrt=(0, 1))
+    got = sd.vjp(g, wrt=(0, 1))(0.7, a, (v, w))[1]
+    want = [(np.asarray(g(0.7 + H1 * v, a + H1 * w)[k]) - g(0.7 - H1 * v, a - H1 * w)[k]) / (2 * H1) for k in (0, 1)]
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-6)

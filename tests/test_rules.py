@@ -201,6 +201,7 @@ SPECS = {
     H.join_like: [C(Seq(A((2, 2)), A((2, 3))), A((2, 5)), 1), C(Seq(A((4,)), A((2, 4))), A((3, 4)), 0),
                   C(Seq(A((2, 2)), A((2,))), A((6,)), None)],
     H.unstack: [C(A((3, 4)), 0), C(A((3, 4)), 1)],
+    H.fill_pieces: [C(Seq(A((2,)), A((2, 3))), Seq(A((2,)), A((2, 3)))), C(Seq(A(), A((3,))), Seq(A(), A((3,))))],
     H.fanout: [C(A(), Seq(A(), A())), C(A((3,)), A((4, 3)))],
     H.fanin: [C(Seq(A(), A()), A()), C(A((4, 3)), A((3,)))],
     H.untake: [C(A((3,)), np.array([0, 2, 2]), A((4,)), None), C(A((2, 3)), np.array([1, 1, 0]), A((2, 4)), 1),

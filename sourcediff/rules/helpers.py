@@ -127,6 +127,13 @@ def unstack(g, axis=0):
     return tuple(np.moveaxis(g, axis, 0))
 
 
+def fill_pieces(hs, xs):
+    """A list/tuple adjoint with its sparse zeros (a 0.0 entry, or 0.0 for all of it) made zero arrays
+    shaped like the pieces ``xs``, as ``np.stack`` and ``join_like`` need them."""
+    hs = hs if isinstance(hs, (list, tuple)) else [hs] * len(xs)
+    return tuple(broadcast_like(h, x) for h, x in zip(hs, xs))
+
+
 def fanout(g, xs):
     """The adjoint of ``sum(xs)``: ``g`` for every element of a list/tuple, or broadcast over an array's first axis."""
     if isinstance(xs, (list, tuple)):
@@ -466,7 +473,7 @@ def matmul_dy_jvp(dg, dx, dy, ans, g, x, y): return matmul_dy(dg, x, y), matmul_
 
 
 @vjp(split_like)
-def split_like_vjp(h, ans, g, xs, axis=0): return join_like(h, g, axis)
+def split_like_vjp(h, ans, g, xs, axis=0): return join_like(fill_pieces(h, ans), g, axis)
 @jvp(split_like)
 def split_like_jvp(dg, ans, g, xs, axis=0): return split_like(dg, xs, axis)
 
@@ -478,9 +485,16 @@ def join_like_jvp(dhs, ans, hs, g, axis=0): return join_like(dhs, g, axis)
 
 
 @vjp(unstack)
-def unstack_vjp(h, ans, g, axis=0): return np.stack(h, axis=axis)
+def unstack_vjp(h, ans, g, axis=0): return np.stack(fill_pieces(h, ans), axis=axis)
 @jvp(unstack)
 def unstack_jvp(dg, ans, g, axis=0): return unstack(dg, axis)
+
+
+# linear in hs; the entries it fills were constant zeros, so its adjoint is h as it is
+@vjp(fill_pieces)
+def fill_pieces_vjp(h, ans, hs, xs): return h
+@jvp(fill_pieces)
+def fill_pieces_jvp(dhs, ans, hs, xs): return fill_pieces(dhs, xs)
 
 
 @vjp(fanout)

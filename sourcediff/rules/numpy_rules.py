@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ..runtime import unbroadcast
-from .helpers import (PAD_COPY_MODES, broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, if_inexact, join_like,
+from .helpers import (PAD_COPY_MODES, broadcast_like, dot_axes, einsum_adjoint_spec, expand_reduced, fill_pieces, if_inexact, join_like,
                       keepdims_shape, kron_axes, kron_shape, kron_split_shape, norm_order, pad_mode, reduced_count,
                       repeat_index, rollaxis_dest, spaced_fraction, spaced_like, split_like, tensordot_adjoint_axes,
                       tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal, undiff, unpad, unstack, untake,
@@ -783,7 +783,7 @@ def stack_vjp(g, ans, arrays, axis=0, out=None, dtype=None): return unstack(g, a
 def stack_jvp(darrays, ans, arrays, axis=0, out=None, dtype=None): return np.stack(darrays, axis=axis)
 
 @vjp(_opt("unstack"))
-def unstack_np_vjp(g, ans, x, axis=0): return np.stack(g, axis=axis)
+def unstack_np_vjp(g, ans, x, axis=0): return np.stack(fill_pieces(g, ans), axis=axis)
 @jvp(_opt("unstack"))
 def unstack_np_jvp(dx, ans, x, axis=0): return np.unstack(dx, axis=axis)
 
@@ -808,22 +808,22 @@ def dstack_vjp(g, ans, tup): return split_like(g, tup, 2)
 def dstack_jvp(dtup, ans, tup): return np.dstack(dtup)
 
 @vjp(np.split, np.array_split)
-def split_vjp(g, ans, ary, indices_or_sections, axis=0): return join_like(g, ary, axis)
+def split_vjp(g, ans, ary, indices_or_sections, axis=0): return join_like(fill_pieces(g, ans), ary, axis)
 @jvp(np.split, np.array_split)
 def split_jvp(dary, ans, ary, indices_or_sections, axis=0): return np.array_split(dary, indices_or_sections, axis=axis)
 
 @vjp(np.hsplit)
-def hsplit_vjp(g, ans, ary, indices_or_sections): return join_like(g, ary, 0 if np.ndim(ary) == 1 else 1)
+def hsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g, ans), ary, 0 if np.ndim(ary) == 1 else 1)
 @jvp(np.hsplit)
 def hsplit_jvp(dary, ans, ary, indices_or_sections): return np.hsplit(dary, indices_or_sections)
 
 @vjp(np.vsplit)
-def vsplit_vjp(g, ans, ary, indices_or_sections): return join_like(g, ary, 0)
+def vsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g, ans), ary, 0)
 @jvp(np.vsplit)
 def vsplit_jvp(dary, ans, ary, indices_or_sections): return np.vsplit(dary, indices_or_sections)
 
 @vjp(np.dsplit)
-def dsplit_vjp(g, ans, ary, indices_or_sections): return join_like(g, ary, 2)
+def dsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g, ans), ary, 2)
 @jvp(np.dsplit)
 def dsplit_jvp(dary, ans, ary, indices_or_sections): return np.dsplit(dary, indices_or_sections)
 

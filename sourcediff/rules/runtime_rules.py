@@ -4,8 +4,11 @@
 adjoint sweep calls needs a tangent rule (they are all linear in their adjoint inputs)
 or a ``nondiff`` declaration.
 """
+import numpy as np
+
 from ..runtime import (add, adj_append, adj_pop, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp, grad_like,
-                       seed_one, setitem_vjp, shape_of, tindex, tsetitem, unbound, zeros_like)
+                       seed_one, setitem_vjp, shape_of, tindex, tsetitem, unbound, unbroadcast,
+                       zeros_like)
 from .registry import jvp, nondiff, structured, vjp
 
 nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of)
@@ -60,8 +63,8 @@ def snapshot_vjp(g, ans, x):
 
 # reverse rules, so the generated reverse code can itself be differentiated in reverse mode
 @vjp(grad_like)
-def grad_like_vjp(h, ans, g, x):
-    return h
+def grad_like_vjp(h, ans, g, x):  # a number g spread over an array x: h sums back to it (unbroadcast)
+    return unbroadcast(h, g) if isinstance(g, (float, np.ndarray, np.generic)) else h
 
 
 @vjp(tindex)
