@@ -535,3 +535,19 @@ def test_vjp_of_grad_sums_a_spread_gradient_back():
     want = [(np.asarray(g(0.7 + H1 * v, a + H1 * w)[k]) - g(0.7 - H1 * v, a - H1 * w)[k]) / (2 * H1) for k in (0, 1)]
     np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+
+
+def stack_of_a_function_and_its_argument(a0):
+    a1 = np.cos(np.stack([np.exp(-a0 * a0), a0]))
+    return np.sum(np.sum(a1) * (a0 / (1.5 + a0 * a0)))
+
+
+@pytest.mark.xfail(strict=True, reason="soak program 3001757: vjp of grad through np.stack of [f(a), a] gives a "
+                                       "wrong second derivative (known gap, written in the issue's note)")
+def test_vjp_of_grad_through_stack_of_a_function_and_its_argument():
+    a = np.array([-0.95, 0.74, 0.55])
+    v = np.array([0.3, -0.7, 0.2])
+    g = sd.grad(stack_of_a_function_and_its_argument)
+    want = (g(a + 1e-6 * v) - g(a - 1e-6 * v)) / 2e-6
+    got = sd.vjp(g)(a, v)[1]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
