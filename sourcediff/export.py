@@ -171,9 +171,7 @@ def module_source(f, wrt=None, mode="reverse", optimize=True):
     idx, many = api._wrt(fn, wrt)
     src, main, bindings, _ = store.generate(fn, idx, "grad", api._mode(mode), optimize, many)
     col = _Collector()
-    cells = {}
-    for g in store.related(fn):
-        cells.update(zip(g.__code__.co_freevars, [c.cell_contents for c in (g.__closure__ or ())]))
+    cells = store.closure_cells(store.related(fn))
     free = []
     for name in sorted(bindings):
         obj = bindings[name]

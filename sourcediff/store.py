@@ -62,13 +62,21 @@ def related(fn):
             c = codes.pop()
             names |= set(c.co_names) | set(c.co_freevars)
             codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-        cells = dict(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
+        cells = closure_cells([f])
         for n in sorted(names):
             obj = cells.get(n, f.__globals__.get(n))
             if isinstance(obj, (CHECKPOINT, functools.partial)) or inspect.ismethod(obj) or \
                     inspect.isfunction(obj) and obj.__module__ != "sourcediff.runtime":
                 todo.append(obj)
     return seen
+
+
+def closure_cells(funcs):
+    """The closure variables of ``funcs`` (name -> value), as their code reads them."""
+    cells = {}
+    for f in funcs:
+        cells.update(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
+    return cells
 
 
 def _code_key(f):
@@ -108,9 +116,7 @@ def build(fn, wrt, kind, mode, optimize, many, shapes=None):
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
     k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
-    cells = {}
-    for f in funcs:
-        cells.update(zip(f.__code__.co_freevars, [c.cell_contents for c in (f.__closure__ or ())]))
+    cells = closure_cells(funcs)
     text = cache.get(k) if k else None
     if text is not None:
         try:
