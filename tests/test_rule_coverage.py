@@ -174,3 +174,21 @@ def test_scipy_refusals_are_located():
     refused = [k for k in REFUSED if k in keys]
     assert len(refused) >= 15, refused
     assert all(isinstance(r, str) and len(r) > 20 for k in refused for r in REFUSED[k].values())
+
+
+def test_rule_names_bind_one_object():
+    """Generated code binds what a rule names by that name, and the disk cache binds it again from the
+    runtime and rule modules (``store._helpers``): each name must mean one object everywhere."""
+    from sourcediff import store
+    from sourcediff.rules import BJVP
+    env = store._helpers()
+    bad = set()
+    for table in (VJP, JVP, BJVP):
+        for k, rule in table.items():
+            params, _, body, outs = parsed(rule)
+            mod = gast.Module(body=list(body) + [gast.Expr(value=o) for o in outs], type_ignores=[])
+            for n in gast.walk(mod):
+                if isinstance(n, gast.Name) and n.id in rule.__globals__ and n.id not in params:
+                    if env.get(n.id) is not rule.__globals__[n.id]:
+                        bad.add("%s (in %s)" % (n.id, rule.__module__))
+    assert not bad, sorted(bad)

@@ -30,6 +30,7 @@ from .helpers import (PAD_COPY_MODES, broadcast_like, dot_axes, einsum_adjoint_s
                       repeat_index, rollaxis_dest, spaced_fraction, spaced_like, split_like, tensordot_adjoint_axes,
                       tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal, undiff, unpad, unstack, untake,
                       untake_along_axis, xlogy)
+from .combinators import elementwise
 from .registry import VJP, checked, jvp as _jvp, lookup, n_diff_args, nondiff, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
 
@@ -69,195 +70,53 @@ nondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.fix, np.trunc, np.si
 
 # --- elementwise, one argument -------------------------------------------------------------------
 
-@vjp(np.sin)
-def sin_vjp(g, ans, x): return g * np.cos(x)
-@jvp(np.sin)
-def sin_jvp(dx, ans, x): return dx * np.cos(x)
-
-@vjp(np.cos)
-def cos_vjp(g, ans, x): return -g * np.sin(x)
-@jvp(np.cos)
-def cos_jvp(dx, ans, x): return -dx * np.sin(x)
-
-@vjp(np.tan)
-def tan_vjp(g, ans, x): return g * (1.0 + ans * ans)
-@jvp(np.tan)
-def tan_jvp(dx, ans, x): return dx * (1.0 + ans * ans)
-
-@vjp(np.arcsin)
-def arcsin_vjp(g, ans, x): return g / np.sqrt(1.0 - x * x)
-@jvp(np.arcsin)
-def arcsin_jvp(dx, ans, x): return dx / np.sqrt(1.0 - x * x)
-
-@vjp(np.arccos)
-def arccos_vjp(g, ans, x): return -g / np.sqrt(1.0 - x * x)
-@jvp(np.arccos)
-def arccos_jvp(dx, ans, x): return -dx / np.sqrt(1.0 - x * x)
-
-@vjp(np.arctan)
-def arctan_vjp(g, ans, x): return g / (1.0 + x * x)
-@jvp(np.arctan)
-def arctan_jvp(dx, ans, x): return dx / (1.0 + x * x)
-
-@vjp(np.sinh)
-def sinh_vjp(g, ans, x): return g * np.cosh(x)
-@jvp(np.sinh)
-def sinh_jvp(dx, ans, x): return dx * np.cosh(x)
-
-@vjp(np.cosh)
-def cosh_vjp(g, ans, x): return g * np.sinh(x)
-@jvp(np.cosh)
-def cosh_jvp(dx, ans, x): return dx * np.sinh(x)
-
-@vjp(np.tanh)
-def tanh_vjp(g, ans, x): return g * (1.0 - ans * ans)
-@jvp(np.tanh)
-def tanh_jvp(dx, ans, x): return dx * (1.0 - ans * ans)
-
-@vjp(np.arcsinh)
-def arcsinh_vjp(g, ans, x): return g / np.sqrt(x * x + 1.0)
-@jvp(np.arcsinh)
-def arcsinh_jvp(dx, ans, x): return dx / np.sqrt(x * x + 1.0)
-
-@vjp(np.arccosh)
-def arccosh_vjp(g, ans, x): return g / np.sqrt(x * x - 1.0)
-@jvp(np.arccosh)
-def arccosh_jvp(dx, ans, x): return dx / np.sqrt(x * x - 1.0)
-
-@vjp(np.arctanh)
-def arctanh_vjp(g, ans, x): return g / (1.0 - x * x)
-@jvp(np.arctanh)
-def arctanh_jvp(dx, ans, x): return dx / (1.0 - x * x)
-
-@vjp(np.exp)
-def exp_vjp(g, ans, x): return g * ans
-@jvp(np.exp)
-def exp_jvp(dx, ans, x): return dx * ans
-
-@vjp(np.exp2)
-def exp2_vjp(g, ans, x): return g * ans * np.log(2.0)
-@jvp(np.exp2)
-def exp2_jvp(dx, ans, x): return dx * ans * np.log(2.0)
-
-@vjp(np.expm1)
-def expm1_vjp(g, ans, x): return g * (ans + 1.0)
-@jvp(np.expm1)
-def expm1_jvp(dx, ans, x): return dx * (ans + 1.0)
-
-@vjp(np.log)
-def log_vjp(g, ans, x): return g / x
-@jvp(np.log)
-def log_jvp(dx, ans, x): return dx / x
-
-@vjp(np.log2)
-def log2_vjp(g, ans, x): return g / (x * np.log(2.0))
-@jvp(np.log2)
-def log2_jvp(dx, ans, x): return dx / (x * np.log(2.0))
-
-@vjp(np.log10)
-def log10_vjp(g, ans, x): return g / (x * np.log(10.0))
-@jvp(np.log10)
-def log10_jvp(dx, ans, x): return dx / (x * np.log(10.0))
-
-@vjp(np.log1p)
-def log1p_vjp(g, ans, x): return g / (1.0 + x)
-@jvp(np.log1p)
-def log1p_jvp(dx, ans, x): return dx / (1.0 + x)
-
-@vjp(np.sqrt)
-def sqrt_vjp(g, ans, x): return g * 0.5 / ans
-@jvp(np.sqrt)
-def sqrt_jvp(dx, ans, x): return dx * 0.5 / ans
-
-@vjp(np.cbrt)
-def cbrt_vjp(g, ans, x): return g / (3.0 * ans * ans)
-@jvp(np.cbrt)
-def cbrt_jvp(dx, ans, x): return dx / (3.0 * ans * ans)
-
-@vjp(np.square)
-def square_vjp(g, ans, x): return g * 2.0 * x
-@jvp(np.square)
-def square_jvp(dx, ans, x): return dx * 2.0 * x
-
-@vjp(np.reciprocal)
-def reciprocal_vjp(g, ans, x): return -g * ans * ans
-@jvp(np.reciprocal)
-def reciprocal_jvp(dx, ans, x): return -dx * ans * ans
-
-@vjp(np.fabs)
-def fabs_vjp(g, ans, x): return g * np.sign(x)
-@jvp(np.fabs)
-def fabs_jvp(dx, ans, x): return dx * np.sign(x)
-
-@vjp(np.deg2rad, np.radians)
-def deg2rad_vjp(g, ans, x): return g * (np.pi / 180.0)
-@jvp(np.deg2rad, np.radians)
-def deg2rad_jvp(dx, ans, x): return dx * (np.pi / 180.0)
-
-@vjp(np.rad2deg, np.degrees)
-def rad2deg_vjp(g, ans, x): return g * (180.0 / np.pi)
-@jvp(np.rad2deg, np.degrees)
-def rad2deg_jvp(dx, ans, x): return dx * (180.0 / np.pi)
+elementwise(np.sin, lambda d, ans, x: d * np.cos(x))
+elementwise(np.cos, lambda d, ans, x: -d * np.sin(x))
+elementwise(np.tan, lambda d, ans, x: d * (1.0 + ans * ans))
+elementwise(np.arcsin, lambda d, ans, x: d / np.sqrt(1.0 - x * x))
+elementwise(np.arccos, lambda d, ans, x: -d / np.sqrt(1.0 - x * x))
+elementwise(np.arctan, lambda d, ans, x: d / (1.0 + x * x))
+elementwise(np.sinh, lambda d, ans, x: d * np.cosh(x))
+elementwise(np.cosh, lambda d, ans, x: d * np.sinh(x))
+elementwise(np.tanh, lambda d, ans, x: d * (1.0 - ans * ans))
+elementwise(np.arcsinh, lambda d, ans, x: d / np.sqrt(x * x + 1.0))
+elementwise(np.arccosh, lambda d, ans, x: d / np.sqrt(x * x - 1.0))
+elementwise(np.arctanh, lambda d, ans, x: d / (1.0 - x * x))
+elementwise(np.exp, lambda d, ans, x: d * ans)
+elementwise(np.exp2, lambda d, ans, x: d * ans * np.log(2.0))
+elementwise(np.expm1, lambda d, ans, x: d * (ans + 1.0))
+elementwise(np.log, lambda d, ans, x: d / x)
+elementwise(np.log2, lambda d, ans, x: d / (x * np.log(2.0)))
+elementwise(np.log10, lambda d, ans, x: d / (x * np.log(10.0)))
+elementwise(np.log1p, lambda d, ans, x: d / (1.0 + x))
+elementwise(np.sqrt, lambda d, ans, x: d * 0.5 / ans)
+elementwise(np.cbrt, lambda d, ans, x: d / (3.0 * ans * ans))
+elementwise(np.square, lambda d, ans, x: d * 2.0 * x)
+elementwise(np.reciprocal, lambda d, ans, x: -d * ans * ans)
+elementwise(np.fabs, lambda d, ans, x: d * np.sign(x))
+elementwise((np.deg2rad, np.radians), lambda d, ans, x: d * (np.pi / 180.0))
+elementwise((np.rad2deg, np.degrees), lambda d, ans, x: d * (180.0 / np.pi))
 
 # sinc'(x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0
-@vjp(np.sinc)
-def sinc_vjp(g, ans, x): return g * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))
-@jvp(np.sinc)
-def sinc_jvp(dx, ans, x): return dx * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))
+elementwise(np.sinc, lambda d, ans, x: d * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)))
 
 # For real inputs these are the identity.
-@vjp(np.real)
-def real_vjp(g, ans, x): return np.real(g)
-@jvp(np.real)
-def real_jvp(dx, ans, x): return np.real(dx)
-
-@vjp(np.conjugate)
-def conjugate_vjp(g, ans, x): return np.conjugate(g)
-@jvp(np.conjugate)
-def conjugate_jvp(dx, ans, x): return np.conjugate(dx)
-
-@vjp(np.nan_to_num)
-def nan_to_num_vjp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): return g * np.isfinite(x)
-@jvp(np.nan_to_num)
-def nan_to_num_jvp(dx, ans, x, copy=True, nan=0.0, posinf=None, neginf=None): return dx * np.isfinite(x)
+elementwise(np.real, lambda d, ans, x: np.real(d))
+elementwise(np.conjugate, lambda d, ans, x: np.conjugate(d))
+elementwise(np.nan_to_num, lambda d, ans, x, copy=True, nan=0.0, posinf=None, neginf=None: d * np.isfinite(x))
 
 # --- elementwise, several arguments --------------------------------------------------------------
 
-@vjp(np.float_power)
-def float_power_vjp(g, ans, x, y): return unbroadcast(g * y * np.float_power(x, y - 1), x), unbroadcast(g * xlogy(ans, x), y)
-@jvp(np.float_power)
-def float_power_jvp(dx, dy, ans, x, y): return dx * y * np.float_power(x, y - 1), dy * xlogy(ans, x)
+elementwise(np.float_power, lambda d, ans, x, y: (d * y * np.float_power(x, y - 1), d * xlogy(ans, x)),
+            broadcasting=True)
 
 # Ties go to the first argument.
-@vjp(np.maximum, np.fmax)
-def maximum_vjp(g, ans, x, y): return unbroadcast(g * (x >= y), x), unbroadcast(g * (x < y), y)
-@jvp(np.maximum, np.fmax)
-def maximum_jvp(dx, dy, ans, x, y): return dx * (x >= y), dy * (x < y)
-
-@vjp(np.minimum, np.fmin)
-def minimum_vjp(g, ans, x, y): return unbroadcast(g * (x <= y), x), unbroadcast(g * (x > y), y)
-@jvp(np.minimum, np.fmin)
-def minimum_jvp(dx, dy, ans, x, y): return dx * (x <= y), dy * (x > y)
-
-@vjp(np.hypot)
-def hypot_vjp(g, ans, x, y): return unbroadcast(g * x / ans, x), unbroadcast(g * y / ans, y)
-@jvp(np.hypot)
-def hypot_jvp(dx, dy, ans, x, y): return dx * x / ans, dy * y / ans
-
-@vjp(np.arctan2)
-def arctan2_vjp(g, ans, y, x): return unbroadcast(g * x / (x * x + y * y), y), unbroadcast(-g * y / (x * x + y * y), x)
-@jvp(np.arctan2)
-def arctan2_jvp(dy, dx, ans, y, x): return dy * x / (x * x + y * y), -dx * y / (x * x + y * y)
-
-@vjp(np.logaddexp)
-def logaddexp_vjp(g, ans, x, y): return unbroadcast(g * np.exp(x - ans), x), unbroadcast(g * np.exp(y - ans), y)
-@jvp(np.logaddexp)
-def logaddexp_jvp(dx, dy, ans, x, y): return dx * np.exp(x - ans), dy * np.exp(y - ans)
-
-@vjp(np.logaddexp2)
-def logaddexp2_vjp(g, ans, x, y): return unbroadcast(g * np.exp2(x - ans), x), unbroadcast(g * np.exp2(y - ans), y)
-@jvp(np.logaddexp2)
-def logaddexp2_jvp(dx, dy, ans, x, y): return dx * np.exp2(x - ans), dy * np.exp2(y - ans)
+elementwise((np.maximum, np.fmax), lambda d, ans, x, y: (d * (x >= y), d * (x < y)), broadcasting=True)
+elementwise((np.minimum, np.fmin), lambda d, ans, x, y: (d * (x <= y), d * (x > y)), broadcasting=True)
+elementwise(np.hypot, lambda d, ans, x, y: (d * x / ans, d * y / ans), broadcasting=True)
+elementwise(np.arctan2, lambda d, ans, y, x: (d * x / (x * x + y * y), -d * y / (x * x + y * y)), broadcasting=True)
+elementwise(np.logaddexp, lambda d, ans, x, y: (d * np.exp(x - ans), d * np.exp(y - ans)), broadcasting=True)
+elementwise(np.logaddexp2, lambda d, ans, x, y: (d * np.exp2(x - ans), d * np.exp2(y - ans)), broadcasting=True)
 
 # fmod(x, y) = x - trunc(x / y) * y
 @vjp(np.fmod)
@@ -266,15 +125,8 @@ def fmod_vjp(g, ans, x, y): return unbroadcast(g, x), unbroadcast(-g * np.trunc(
 def fmod_jvp(dx, dy, ans, x, y): return broadcast_like(dx, ans), -dy * np.trunc(x / y)
 
 # copysign(x, y) = |x| sign(y): the sign argument is piecewise constant
-@vjp(np.copysign)
-def copysign_vjp(g, ans, x, y): return unbroadcast(g * np.copysign(1.0, x) * np.copysign(1.0, y), x), None
-@jvp(np.copysign)
-def copysign_jvp(dx, dy, ans, x, y): return dx * np.copysign(1.0, x) * np.copysign(1.0, y), None
-
-@vjp(np.ldexp)
-def ldexp_vjp(g, ans, x, i): return unbroadcast(g * np.ldexp(1.0, i), x)
-@jvp(np.ldexp)
-def ldexp_jvp(dx, ans, x, i): return dx * np.ldexp(1.0, i)
+elementwise(np.copysign, lambda d, ans, x, y: (d * np.copysign(1.0, x) * np.copysign(1.0, y), None), broadcasting=True)
+elementwise(np.ldexp, lambda d, ans, x, i: d * np.ldexp(1.0, i), broadcasting=True)
 
 @vjp(np.where)
 def where_vjp(g, ans, c, x, y): return None, unbroadcast(np.where(c, g, 0.0), x), unbroadcast(np.where(c, 0.0, g), y)
@@ -282,13 +134,10 @@ def where_vjp(g, ans, c, x, y): return None, unbroadcast(np.where(c, g, 0.0), x)
 def where_jvp(dc, dx, dy, ans, c, x, y): return None, broadcast_like(np.where(c, dx, 0.0), ans), broadcast_like(np.where(c, 0.0, dy), ans)
 
 # Where the clip left a value alone it belongs to a; a bound hit gets it (a_max wins a tie of the bounds).
-@vjp(np.clip)
-def clip_vjp(g, ans, a, a_min=None, a_max=None):
-    return (unbroadcast(g * (ans == a), a), unbroadcast(g * (ans != a) * (ans == a_min) * (ans != a_max), a_min),
-            unbroadcast(g * (ans != a) * (ans == a_max), a_max))
-@jvp(np.clip)
-def clip_jvp(da, da_min, da_max, ans, a, a_min=None, a_max=None):
-    return da * (ans == a), da_min * (ans != a) * (ans == a_min) * (ans != a_max), da_max * (ans != a) * (ans == a_max)
+elementwise(np.clip,
+            lambda d, ans, a, a_min=None, a_max=None: (d * (ans == a), d * (ans != a) * (ans == a_min) * (ans != a_max),
+                                                       d * (ans != a) * (ans == a_max)),
+            broadcasting=True)
 
 # --- products and linear algebra -----------------------------------------------------------------
 
@@ -409,15 +258,8 @@ def diagflat_vjp(g, ans, v, k=0): return np.reshape(np.diagonal(g, k), np.shape(
 @jvp(np.diagflat)
 def diagflat_jvp(dv, ans, v, k=0): return np.diagflat(dv, k)
 
-@vjp(np.tril)
-def tril_vjp(g, ans, m, k=0): return np.tril(g, k)
-@jvp(np.tril)
-def tril_jvp(dm, ans, m, k=0): return np.tril(dm, k)
-
-@vjp(np.triu)
-def triu_vjp(g, ans, m, k=0): return np.triu(g, k)
-@jvp(np.triu)
-def triu_jvp(dm, ans, m, k=0): return np.triu(dm, k)
+elementwise(np.tril, lambda d, ans, m, k=0: np.tril(d, k))
+elementwise(np.triu, lambda d, ans, m, k=0: np.triu(d, k))
 
 @vjp(np.linalg.det)
 def det_vjp(g, ans, a): return np.expand_dims(np.expand_dims(g * ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
@@ -636,15 +478,8 @@ def transpose_vjp(g, ans, a, axes=None): return np.transpose(g, None if axes is 
 @jvp(np.transpose)
 def transpose_jvp(da, ans, a, axes=None): return np.transpose(da, axes)
 
-@vjp(_opt("matrix_transpose"), _opt("linalg.matrix_transpose"))
-def matrix_transpose_vjp(g, ans, x): return np.matrix_transpose(g)
-@jvp(_opt("matrix_transpose"), _opt("linalg.matrix_transpose"))
-def matrix_transpose_jvp(dx, ans, x): return np.matrix_transpose(dx)
-
-@vjp(np.swapaxes)
-def swapaxes_vjp(g, ans, a, axis1, axis2): return np.swapaxes(g, axis1, axis2)
-@jvp(np.swapaxes)
-def swapaxes_jvp(da, ans, a, axis1, axis2): return np.swapaxes(da, axis1, axis2)
+elementwise((_opt("matrix_transpose"), _opt("linalg.matrix_transpose")), lambda d, ans, x: np.matrix_transpose(d))
+elementwise(np.swapaxes, lambda d, ans, a, axis1, axis2: np.swapaxes(d, axis1, axis2))
 
 @vjp(np.moveaxis)
 def moveaxis_vjp(g, ans, a, source, destination): return np.moveaxis(g, destination, source)
@@ -837,20 +672,9 @@ def tile_vjp(g, ans, A, reps): return np.reshape(np.sum(np.reshape(g, tile_split
 @jvp(np.tile)
 def tile_jvp(dA, ans, A, reps): return np.tile(dA, reps)
 
-@vjp(np.flip)
-def flip_vjp(g, ans, m, axis=None): return np.flip(g, axis)
-@jvp(np.flip)
-def flip_jvp(dm, ans, m, axis=None): return np.flip(dm, axis)
-
-@vjp(np.fliplr)
-def fliplr_vjp(g, ans, m): return np.fliplr(g)
-@jvp(np.fliplr)
-def fliplr_jvp(dm, ans, m): return np.fliplr(dm)
-
-@vjp(np.flipud)
-def flipud_vjp(g, ans, m): return np.flipud(g)
-@jvp(np.flipud)
-def flipud_jvp(dm, ans, m): return np.flipud(dm)
+elementwise(np.flip, lambda d, ans, m, axis=None: np.flip(d, axis))
+elementwise(np.fliplr, lambda d, ans, m: np.fliplr(d))
+elementwise(np.flipud, lambda d, ans, m: np.flipud(d))
 
 @vjp(np.roll)
 def roll_vjp(g, ans, a, shift, axis=None): return np.roll(g, np.negative(shift), axis)

@@ -56,7 +56,8 @@ def _registrar(table, what):
     def register(*keys):
         def deco(fn):
             for k in keys:
-                table[_key(k)] = fn
+                if k is not None:  # a NumPy name this NumPy lacks (``numpy_rules._opt``)
+                    table[_key(k)] = fn
             return fn
         return deco
     register.__doc__ = "Register the decorated function as the %s rule of every key." % what
@@ -130,9 +131,11 @@ def is_nondiff(key):
 
 @functools.lru_cache(maxsize=None)
 def parsed(rule):
-    """(params, defaults, body statements, returned expressions) of a rule, parsed once."""
+    """(params, defaults, body statements, returned expressions) of a rule, parsed once (from the
+    source a combinator wrote, ``sd_source``, or else from the rule's file)."""
     from ..frontend import parse_def, source_lines
-    fdef = parse_def(textwrap.dedent("".join(source_lines(rule.__code__)[0]))).body[0]
+    src = getattr(rule, "sd_source", None) or "".join(source_lines(rule.__code__)[0])
+    fdef = parse_def(textwrap.dedent(src)).body[0]
     while fdef.decorator_list:
         fdef.decorator_list = []
     args = fdef.args

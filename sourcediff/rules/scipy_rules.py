@@ -24,6 +24,7 @@ from scipy import special as sp_special, stats as sp_stats
 
 from ..runtime import unbroadcast
 from .helpers import expand_reduced
+from .combinators import elementwise
 from .registry import jvp, nondiff, refuse, vjp
 
 ORDER = "the derivative with respect to the order of a Bessel function has no closed form"
@@ -99,10 +100,7 @@ def sc_no_sign(return_sign):
 nondiff(sc_full_shape, sc_trans, sc_no_sign)
 
 
-@vjp(sc_mvpsi)
-def sc_mvpsi_vjp(g, ans, a, d, n=0): return g * sc_mvpsi(a, d, n + 1)
-@jvp(sc_mvpsi)
-def sc_mvpsi_jvp(da, ans, a, d, n=0): return da * sc_mvpsi(a, d, n + 1)
+elementwise(sc_mvpsi, lambda h, ans, a, d, n=0: h * sc_mvpsi(a, d, n + 1))
 
 @vjp(sc_uncenter)
 def sc_uncenter_vjp(g, ans, x, full): return sc_recenter(g, x)
@@ -134,141 +132,67 @@ def sc_sym_triangle_jvp(dm, ans, m, lower): return sc_sym_triangle(dm, lower)
 
 # --- scipy.special: one argument -----------------------------------------------------------------
 
-@vjp(sp_special.gamma)
-def sc_gamma_vjp(g, ans, x): return g * ans * sp_special.digamma(x)
-@jvp(sp_special.gamma)
-def sc_gamma_jvp(dx, ans, x): return dx * ans * sp_special.digamma(x)
-
-@vjp(sp_special.gammaln)
-def sc_gammaln_vjp(g, ans, x): return g * sp_special.digamma(x)
-@jvp(sp_special.gammaln)
-def sc_gammaln_jvp(dx, ans, x): return dx * sp_special.digamma(x)
-
-@vjp(sp_special.digamma)
-def sc_digamma_vjp(g, ans, x): return g * sp_special.polygamma(1, x)
-@jvp(sp_special.digamma)
-def sc_digamma_jvp(dx, ans, x): return dx * sp_special.polygamma(1, x)
-
-@vjp(sp_special.polygamma)
-def sc_polygamma_vjp(g, ans, n, x): return None, unbroadcast(g * sp_special.polygamma(n + 1, x), x)
-@jvp(sp_special.polygamma)
-def sc_polygamma_jvp(dn, dx, ans, n, x): return None, dx * sp_special.polygamma(n + 1, x)
+elementwise(sp_special.gamma, lambda d, ans, x: d * ans * sp_special.digamma(x))
+elementwise(sp_special.gammaln, lambda d, ans, x: d * sp_special.digamma(x))
+elementwise(sp_special.digamma, lambda d, ans, x: d * sp_special.polygamma(1, x))
+elementwise(sp_special.polygamma, lambda d, ans, n, x: (None, d * sp_special.polygamma(n + 1, x)), broadcasting=True)
 
 refuse(sp_special.polygamma, INTEGER, 0)
 
-@vjp(sp_special.multigammaln)
-def sc_multigammaln_vjp(g, ans, a, d): return g * sc_mvpsi(a, d)
-@jvp(sp_special.multigammaln)
-def sc_multigammaln_jvp(da, ans, a, d): return da * sc_mvpsi(a, d)
+elementwise(sp_special.multigammaln, lambda h, ans, a, d: h * sc_mvpsi(a, d))
 
 refuse(sp_special.multigammaln, INTEGER, 1)
 
-@vjp(sp_special.erf)
-def sc_erf_vjp(g, ans, x): return g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
-@jvp(sp_special.erf)
-def sc_erf_jvp(dx, ans, x): return dx * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
-
-@vjp(sp_special.erfc)
-def sc_erfc_vjp(g, ans, x): return -g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
-@jvp(sp_special.erfc)
-def sc_erfc_jvp(dx, ans, x): return -dx * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
-
-@vjp(sp_special.erfinv)
-def sc_erfinv_vjp(g, ans, x): return g * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans)
-@jvp(sp_special.erfinv)
-def sc_erfinv_jvp(dx, ans, x): return dx * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans)
-
-@vjp(sp_special.erfcinv)
-def sc_erfcinv_vjp(g, ans, x): return -g * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans)
-@jvp(sp_special.erfcinv)
-def sc_erfcinv_jvp(dx, ans, x): return -dx * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans)
-
-@vjp(sp_special.expit)
-def sc_expit_vjp(g, ans, x): return g * ans * (1.0 - ans)
-@jvp(sp_special.expit)
-def sc_expit_jvp(dx, ans, x): return dx * ans * (1.0 - ans)
-
-@vjp(sp_special.logit)
-def sc_logit_vjp(g, ans, x): return g / (x * (1.0 - x))
-@jvp(sp_special.logit)
-def sc_logit_jvp(dx, ans, x): return dx / (x * (1.0 - x))
-
-@vjp(sp_special.log_expit)
-def sc_log_expit_vjp(g, ans, x): return g * sp_special.expit(-x)
-@jvp(sp_special.log_expit)
-def sc_log_expit_jvp(dx, ans, x): return dx * sp_special.expit(-x)
+elementwise(sp_special.erf, lambda d, ans, x: d * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x))
+elementwise(sp_special.erfc, lambda d, ans, x: -d * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x))
+elementwise(sp_special.erfinv, lambda d, ans, x: d * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans))
+elementwise(sp_special.erfcinv, lambda d, ans, x: -d * (np.sqrt(np.pi) / 2.0) * np.exp(ans * ans))
+elementwise(sp_special.expit, lambda d, ans, x: d * ans * (1.0 - ans))
+elementwise(sp_special.logit, lambda d, ans, x: d / (x * (1.0 - x)))
+elementwise(sp_special.log_expit, lambda d, ans, x: d * sp_special.expit(-x))
 
 # entr(x) = -x log x
-@vjp(sp_special.entr)
-def sc_entr_vjp(g, ans, x): return -g * (np.log(x) + 1.0)
-@jvp(sp_special.entr)
-def sc_entr_jvp(dx, ans, x): return -dx * (np.log(x) + 1.0)
+elementwise(sp_special.entr, lambda d, ans, x: -d * (np.log(x) + 1.0))
 
 # --- scipy.special: several arguments ------------------------------------------------------------
 
-@vjp(sp_special.beta)
-def sc_beta_vjp(g, ans, a, b):
+@elementwise(sp_special.beta, broadcasting=True)
+def sc_beta(d, ans, a, b):
     s = sp_special.digamma(a + b)
-    return unbroadcast(g * ans * (sp_special.digamma(a) - s), a), unbroadcast(g * ans * (sp_special.digamma(b) - s), b)
-@jvp(sp_special.beta)
-def sc_beta_jvp(da, db, ans, a, b):
-    s = sp_special.digamma(a + b)
-    return da * ans * (sp_special.digamma(a) - s), db * ans * (sp_special.digamma(b) - s)
+    return d * ans * (sp_special.digamma(a) - s), d * ans * (sp_special.digamma(b) - s)
 
-@vjp(sp_special.betaln)
-def sc_betaln_vjp(g, ans, a, b):
+@elementwise(sp_special.betaln, broadcasting=True)
+def sc_betaln(d, ans, a, b):
     s = sp_special.digamma(a + b)
-    return unbroadcast(g * (sp_special.digamma(a) - s), a), unbroadcast(g * (sp_special.digamma(b) - s), b)
-@jvp(sp_special.betaln)
-def sc_betaln_jvp(da, db, ans, a, b):
-    s = sp_special.digamma(a + b)
-    return da * (sp_special.digamma(a) - s), db * (sp_special.digamma(b) - s)
+    return d * (sp_special.digamma(a) - s), d * (sp_special.digamma(b) - s)
 
 # d/dx I_x(a, b) = x^(a-1) (1-x)^(b-1) / B(a, b)
-@vjp(sp_special.betainc)
-def sc_betainc_vjp(g, ans, a, b, x):
-    return None, None, unbroadcast(g * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp_special.betaln(a, b)), x)
-@jvp(sp_special.betainc)
-def sc_betainc_jvp(da, db, dx, ans, a, b, x):
-    return None, None, dx * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp_special.betaln(a, b))
+elementwise(sp_special.betainc, lambda d, ans, a, b, x: (
+    None, None, d * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - sp_special.betaln(a, b))),
+    broadcasting=True)
 
 refuse(sp_special.betainc, "the derivative of betainc with respect to a or b has no closed form", 0, 1)
 
 # d/dx P(a, x) = x^(a-1) e^-x / Gamma(a)
-@vjp(sp_special.gammainc)
-def sc_gammainc_vjp(g, ans, a, x): return None, unbroadcast(g * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a)), x)
-@jvp(sp_special.gammainc)
-def sc_gammainc_jvp(da, dx, ans, a, x): return None, dx * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a))
+elementwise(sp_special.gammainc,
+            lambda d, ans, a, x: (None, d * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a))),
+            broadcasting=True)
 
-@vjp(sp_special.gammaincc)
-def sc_gammaincc_vjp(g, ans, a, x): return None, unbroadcast(-g * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a)), x)
-@jvp(sp_special.gammaincc)
-def sc_gammaincc_jvp(da, dx, ans, a, x): return None, -dx * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a))
+elementwise(sp_special.gammaincc,
+            lambda d, ans, a, x: (None, -d * np.exp((a - 1.0) * np.log(x) - x - sp_special.gammaln(a))),
+            broadcasting=True)
 
 refuse(sp_special.gammainc, "the derivative of gammainc with respect to a has no closed form", 0)
 refuse(sp_special.gammaincc, "the derivative of gammaincc with respect to a has no closed form", 0)
 
-@vjp(sp_special.xlogy)
-def sc_xlogy_vjp(g, ans, x, y): return unbroadcast(g * np.log(y), x), unbroadcast(g * x / y, y)
-@jvp(sp_special.xlogy)
-def sc_xlogy_jvp(dx, dy, ans, x, y): return dx * np.log(y), dy * x / y
-
-@vjp(sp_special.xlog1py)
-def sc_xlog1py_vjp(g, ans, x, y): return unbroadcast(g * np.log1p(y), x), unbroadcast(g * x / (1.0 + y), y)
-@jvp(sp_special.xlog1py)
-def sc_xlog1py_jvp(dx, dy, ans, x, y): return dx * np.log1p(y), dy * x / (1.0 + y)
+elementwise(sp_special.xlogy, lambda d, ans, x, y: (d * np.log(y), d * x / y), broadcasting=True)
+elementwise(sp_special.xlog1py, lambda d, ans, x, y: (d * np.log1p(y), d * x / (1.0 + y)), broadcasting=True)
 
 # rel_entr(x, y) = x log(x / y)
-@vjp(sp_special.rel_entr)
-def sc_rel_entr_vjp(g, ans, x, y): return unbroadcast(g * (np.log(x / y) + 1.0), x), unbroadcast(-g * x / y, y)
-@jvp(sp_special.rel_entr)
-def sc_rel_entr_jvp(dx, dy, ans, x, y): return dx * (np.log(x / y) + 1.0), -dy * x / y
+elementwise(sp_special.rel_entr, lambda d, ans, x, y: (d * (np.log(x / y) + 1.0), -d * x / y), broadcasting=True)
 
 # Hurwitz zeta(s, q): d/dq = -s zeta(s + 1, q); d/ds has no closed form
-@vjp(sp_special.zeta)
-def sc_zeta_vjp(g, ans, x, q): return None, unbroadcast(-g * x * sp_special.zeta(x + 1.0, q), q)
-@jvp(sp_special.zeta)
-def sc_zeta_jvp(dx, dq, ans, x, q): return None, -dq * x * sp_special.zeta(x + 1.0, q)
+elementwise(sp_special.zeta, lambda d, ans, x, q: (None, -d * x * sp_special.zeta(x + 1.0, q)), broadcasting=True)
 
 refuse(sp_special.zeta, "the derivative of zeta with respect to s has no closed form", 0)
 
@@ -285,10 +209,7 @@ def sc_logsumexp_jvp(da, ans, a, axis=None, b=None, keepdims=False, return_sign=
 
 refuse(sp_special.logsumexp, "the weights b of logsumexp are not differentiated", 2)
 
-@vjp(sp_special.softmax)
-def sc_softmax_vjp(g, ans, x, axis=None): return ans * (g - np.sum(g * ans, axis=axis, keepdims=True))
-@jvp(sp_special.softmax)
-def sc_softmax_jvp(dx, ans, x, axis=None): return ans * (dx - np.sum(dx * ans, axis=axis, keepdims=True))
+elementwise(sp_special.softmax, lambda d, ans, x, axis=None: ans * (d - np.sum(d * ans, axis=axis, keepdims=True)))
 
 @vjp(sp_special.log_softmax)
 def sc_log_softmax_vjp(g, ans, x, axis=None): return g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True)
@@ -297,68 +218,37 @@ def sc_log_softmax_jvp(dx, ans, x, axis=None): return dx - np.sum(np.exp(ans) * 
 
 # --- scipy.special: Bessel functions (derivatives in x; the order is refused) -------------------
 
-@vjp(sp_special.j0)
-def sc_j0_vjp(g, ans, x): return -g * sp_special.j1(x)
-@jvp(sp_special.j0)
-def sc_j0_jvp(dx, ans, x): return -dx * sp_special.j1(x)
-
-@vjp(sp_special.j1)
-def sc_j1_vjp(g, ans, x): return g * 0.5 * (sp_special.j0(x) - sp_special.jv(2.0, x))
-@jvp(sp_special.j1)
-def sc_j1_jvp(dx, ans, x): return dx * 0.5 * (sp_special.j0(x) - sp_special.jv(2.0, x))
-
-@vjp(sp_special.y0)
-def sc_y0_vjp(g, ans, x): return -g * sp_special.y1(x)
-@jvp(sp_special.y0)
-def sc_y0_jvp(dx, ans, x): return -dx * sp_special.y1(x)
-
-@vjp(sp_special.y1)
-def sc_y1_vjp(g, ans, x): return g * 0.5 * (sp_special.y0(x) - sp_special.yv(2.0, x))
-@jvp(sp_special.y1)
-def sc_y1_jvp(dx, ans, x): return dx * 0.5 * (sp_special.y0(x) - sp_special.yv(2.0, x))
-
-@vjp(sp_special.i0)
-def sc_i0_vjp(g, ans, x): return g * sp_special.i1(x)
-@jvp(sp_special.i0)
-def sc_i0_jvp(dx, ans, x): return dx * sp_special.i1(x)
-
-@vjp(sp_special.i1)
-def sc_i1_vjp(g, ans, x): return g * 0.5 * (sp_special.i0(x) + sp_special.iv(2.0, x))
-@jvp(sp_special.i1)
-def sc_i1_jvp(dx, ans, x): return dx * 0.5 * (sp_special.i0(x) + sp_special.iv(2.0, x))
+elementwise(sp_special.j0, lambda d, ans, x: -d * sp_special.j1(x))
+elementwise(sp_special.j1, lambda d, ans, x: d * 0.5 * (sp_special.j0(x) - sp_special.jv(2.0, x)))
+elementwise(sp_special.y0, lambda d, ans, x: -d * sp_special.y1(x))
+elementwise(sp_special.y1, lambda d, ans, x: d * 0.5 * (sp_special.y0(x) - sp_special.yv(2.0, x)))
+elementwise(sp_special.i0, lambda d, ans, x: d * sp_special.i1(x))
+elementwise(sp_special.i1, lambda d, ans, x: d * 0.5 * (sp_special.i0(x) + sp_special.iv(2.0, x)))
 
 # jn is jv: C'_v = (C_{v-1} - C_{v+1}) / 2 for J and Y
-@vjp(sp_special.jv)
-def sc_jv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (sp_special.jv(v - 1.0, x) - sp_special.jv(v + 1.0, x)), x)
-@jvp(sp_special.jv)
-def sc_jv_jvp(dv, dx, ans, v, x): return None, dx * 0.5 * (sp_special.jv(v - 1.0, x) - sp_special.jv(v + 1.0, x))
+elementwise(sp_special.jv,
+            lambda d, ans, v, x: (None, d * 0.5 * (sp_special.jv(v - 1.0, x) - sp_special.jv(v + 1.0, x))),
+            broadcasting=True)
 
-@vjp(sp_special.yn)
-def sc_yn_vjp(g, ans, n, x): return None, unbroadcast(g * 0.5 * (sp_special.yv(n - 1.0, x) - sp_special.yv(n + 1.0, x)), x)
-@jvp(sp_special.yn)
-def sc_yn_jvp(dn, dx, ans, n, x): return None, dx * 0.5 * (sp_special.yv(n - 1.0, x) - sp_special.yv(n + 1.0, x))
+elementwise(sp_special.yn,
+            lambda d, ans, n, x: (None, d * 0.5 * (sp_special.yv(n - 1.0, x) - sp_special.yv(n + 1.0, x))),
+            broadcasting=True)
 
-@vjp(sp_special.yv)
-def sc_yv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (sp_special.yv(v - 1.0, x) - sp_special.yv(v + 1.0, x)), x)
-@jvp(sp_special.yv)
-def sc_yv_jvp(dv, dx, ans, v, x): return None, dx * 0.5 * (sp_special.yv(v - 1.0, x) - sp_special.yv(v + 1.0, x))
+elementwise(sp_special.yv,
+            lambda d, ans, v, x: (None, d * 0.5 * (sp_special.yv(v - 1.0, x) - sp_special.yv(v + 1.0, x))),
+            broadcasting=True)
 
-@vjp(sp_special.iv)
-def sc_iv_vjp(g, ans, v, x): return None, unbroadcast(g * 0.5 * (sp_special.iv(v - 1.0, x) + sp_special.iv(v + 1.0, x)), x)
-@jvp(sp_special.iv)
-def sc_iv_jvp(dv, dx, ans, v, x): return None, dx * 0.5 * (sp_special.iv(v - 1.0, x) + sp_special.iv(v + 1.0, x))
+elementwise(sp_special.iv,
+            lambda d, ans, v, x: (None, d * 0.5 * (sp_special.iv(v - 1.0, x) + sp_special.iv(v + 1.0, x))),
+            broadcasting=True)
 
 # ive(v, x) = iv(v, x) exp(-|x|)
-@vjp(sp_special.ive)
-def sc_ive_vjp(g, ans, v, x):
-    return None, unbroadcast(g * (0.5 * (sp_special.ive(v - 1.0, x) + sp_special.ive(v + 1.0, x)) - np.sign(x) * ans), x)
-@jvp(sp_special.ive)
-def sc_ive_jvp(dv, dx, ans, v, x): return None, dx * (0.5 * (sp_special.ive(v - 1.0, x) + sp_special.ive(v + 1.0, x)) - np.sign(x) * ans)
+elementwise(sp_special.ive, lambda d, ans, v, x: (
+    None, d * (0.5 * (sp_special.ive(v - 1.0, x) + sp_special.ive(v + 1.0, x)) - np.sign(x) * ans)), broadcasting=True)
 
-@vjp(sp_special.kv)
-def sc_kv_vjp(g, ans, v, x): return None, unbroadcast(-g * 0.5 * (sp_special.kv(v - 1.0, x) + sp_special.kv(v + 1.0, x)), x)
-@jvp(sp_special.kv)
-def sc_kv_jvp(dv, dx, ans, v, x): return None, -dx * 0.5 * (sp_special.kv(v - 1.0, x) + sp_special.kv(v + 1.0, x))
+elementwise(sp_special.kv,
+            lambda d, ans, v, x: (None, -d * 0.5 * (sp_special.kv(v - 1.0, x) + sp_special.kv(v + 1.0, x))),
+            broadcasting=True)
 
 for _k in (sp_special.jv, sp_special.yn, sp_special.yv, sp_special.iv, sp_special.ive, sp_special.kv):
     refuse(_k, ORDER, 0)
@@ -367,248 +257,138 @@ for _k in (sp_special.jv, sp_special.yn, sp_special.yv, sp_special.iv, sp_specia
 # For logpdf = log f(z) - log(scale): d/dx = f'/f / scale, d/dloc = -d/dx, d/dscale = -(z f'/f + 1) / scale;
 # pdf multiplies by ans; a cdf F(z) has d/dx = pdf(x), d/dloc = -pdf(x), d/dscale = -z pdf(x).
 
-@vjp(sp_stats.norm.logpdf)
-def sc_norm_logpdf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.logpdf, broadcasting=True)
+def sc_norm_logpdf(d, ans, x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return unbroadcast(-g * z / scale, x), unbroadcast(g * z / scale, loc), unbroadcast(g * (z * z - 1.0) / scale, scale)
-@jvp(sp_stats.norm.logpdf)
-def sc_norm_logpdf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    return -dx * z / scale, dloc * z / scale, dscale * (z * z - 1.0) / scale
+    return -d * z / scale, d * z / scale, d * (z * z - 1.0) / scale
 
-@vjp(sp_stats.norm.pdf)
-def sc_norm_pdf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.pdf, broadcasting=True)
+def sc_norm_pdf(d, ans, x, loc=0.0, scale=1.0):
     z = (x - loc) / scale
-    return (unbroadcast(-g * ans * z / scale, x), unbroadcast(g * ans * z / scale, loc),
-            unbroadcast(g * ans * (z * z - 1.0) / scale, scale))
-@jvp(sp_stats.norm.pdf)
-def sc_norm_pdf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    return -dx * ans * z / scale, dloc * ans * z / scale, dscale * ans * (z * z - 1.0) / scale
+    return -d * ans * z / scale, d * ans * z / scale, d * ans * (z * z - 1.0) / scale
 
-@vjp(sp_stats.norm.cdf)
-def sc_norm_cdf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.cdf, broadcasting=True)
+def sc_norm_cdf(d, ans, x, loc=0.0, scale=1.0):
     p = sp_stats.norm.pdf(x, loc, scale)
-    return unbroadcast(g * p, x), unbroadcast(-g * p, loc), unbroadcast(-g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.norm.cdf)
-def sc_norm_cdf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    p = sp_stats.norm.pdf(x, loc, scale)
-    return dx * p, -dloc * p, -dscale * p * (x - loc) / scale
+    return d * p, -d * p, -d * p * (x - loc) / scale
 
-@vjp(sp_stats.norm.sf)
-def sc_norm_sf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.sf, broadcasting=True)
+def sc_norm_sf(d, ans, x, loc=0.0, scale=1.0):
     p = sp_stats.norm.pdf(x, loc, scale)
-    return unbroadcast(-g * p, x), unbroadcast(g * p, loc), unbroadcast(g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.norm.sf)
-def sc_norm_sf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    p = sp_stats.norm.pdf(x, loc, scale)
-    return -dx * p, dloc * p, dscale * p * (x - loc) / scale
+    return -d * p, d * p, d * p * (x - loc) / scale
 
 # log cdf: the pdf / cdf ratio as exp(logpdf - logcdf), stable in the far tail
-@vjp(sp_stats.norm.logcdf)
-def sc_norm_logcdf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.logcdf, broadcasting=True)
+def sc_norm_logcdf(d, ans, x, loc=0.0, scale=1.0):
     r = np.exp(sp_stats.norm.logpdf(x, loc, scale) - ans)
-    return unbroadcast(g * r, x), unbroadcast(-g * r, loc), unbroadcast(-g * r * (x - loc) / scale, scale)
-@jvp(sp_stats.norm.logcdf)
-def sc_norm_logcdf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    r = np.exp(sp_stats.norm.logpdf(x, loc, scale) - ans)
-    return dx * r, -dloc * r, -dscale * r * (x - loc) / scale
+    return d * r, -d * r, -d * r * (x - loc) / scale
 
-@vjp(sp_stats.norm.logsf)
-def sc_norm_logsf_vjp(g, ans, x, loc=0.0, scale=1.0):
+@elementwise(sp_stats.norm.logsf, broadcasting=True)
+def sc_norm_logsf(d, ans, x, loc=0.0, scale=1.0):
     r = np.exp(sp_stats.norm.logpdf(x, loc, scale) - ans)
-    return unbroadcast(-g * r, x), unbroadcast(g * r, loc), unbroadcast(g * r * (x - loc) / scale, scale)
-@jvp(sp_stats.norm.logsf)
-def sc_norm_logsf_jvp(dx, dloc, dscale, ans, x, loc=0.0, scale=1.0):
-    r = np.exp(sp_stats.norm.logpdf(x, loc, scale) - ans)
-    return -dx * r, dloc * r, dscale * r * (x - loc) / scale
+    return -d * r, d * r, d * r * (x - loc) / scale
 
 # Student t: log f(z) = C(df) - (df + 1)/2 log(1 + z^2/df),
 # C'(df) = (digamma((df+1)/2) - digamma(df/2) - 1/df) / 2
-@vjp(sp_stats.t.logpdf)
-def sc_t_logpdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
+@elementwise(sp_stats.t.logpdf, broadcasting=True)
+def sc_t_logpdf(d, ans, x, df, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     q = z * z / df
     s = -(df + 1.0) * z / (df + z * z)
     c = 0.5 * (sp_special.digamma(0.5 * (df + 1.0)) - sp_special.digamma(0.5 * df) - 1.0 / df)
-    return (unbroadcast(g * s / scale, x), unbroadcast(g * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))), df),
-            unbroadcast(-g * s / scale, loc), unbroadcast(-g * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.t.logpdf)
-def sc_t_logpdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    q = z * z / df
-    s = -(df + 1.0) * z / (df + z * z)
-    c = 0.5 * (sp_special.digamma(0.5 * (df + 1.0)) - sp_special.digamma(0.5 * df) - 1.0 / df)
-    return (dx * s / scale, ddf * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))),
-            -dloc * s / scale, -dscale * (z * s + 1.0) / scale)
+    return (d * s / scale, d * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))), -d * s / scale,
+            -d * (z * s + 1.0) / scale)
 
-@vjp(sp_stats.t.pdf)
-def sc_t_pdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
+@elementwise(sp_stats.t.pdf, broadcasting=True)
+def sc_t_pdf(d, ans, x, df, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     q = z * z / df
     s = -(df + 1.0) * z / (df + z * z)
     c = 0.5 * (sp_special.digamma(0.5 * (df + 1.0)) - sp_special.digamma(0.5 * df) - 1.0 / df)
-    return (unbroadcast(g * ans * s / scale, x),
-            unbroadcast(g * ans * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))), df),
-            unbroadcast(-g * ans * s / scale, loc), unbroadcast(-g * ans * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.t.pdf)
-def sc_t_pdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    q = z * z / df
-    s = -(df + 1.0) * z / (df + z * z)
-    c = 0.5 * (sp_special.digamma(0.5 * (df + 1.0)) - sp_special.digamma(0.5 * df) - 1.0 / df)
-    return (dx * ans * s / scale, ddf * ans * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))),
-            -dloc * ans * s / scale, -dscale * ans * (z * s + 1.0) / scale)
+    return (d * ans * s / scale, d * ans * (c - 0.5 * np.log1p(q) + 0.5 * (df + 1.0) * q / (df * (1.0 + q))),
+            -d * ans * s / scale, -d * ans * (z * s + 1.0) / scale)
 
 # chi2: log f(z) = (k/2 - 1) log z - z/2 - (k/2) log 2 - gammaln(k/2)
-@vjp(sp_stats.chi2.logpdf)
-def sc_chi2_logpdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
+@elementwise(sp_stats.chi2.logpdf, broadcasting=True)
+def sc_chi2_logpdf(d, ans, x, df, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (0.5 * df - 1.0) / z - 0.5
-    return (unbroadcast(g * s / scale, x), unbroadcast(g * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), df),
-            unbroadcast(-g * s / scale, loc), unbroadcast(-g * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.chi2.logpdf)
-def sc_chi2_logpdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (0.5 * df - 1.0) / z - 0.5
-    return (dx * s / scale, ddf * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), -dloc * s / scale,
-            -dscale * (z * s + 1.0) / scale)
+    return (d * s / scale, d * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), -d * s / scale,
+            -d * (z * s + 1.0) / scale)
 
-@vjp(sp_stats.chi2.pdf)
-def sc_chi2_pdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
+@elementwise(sp_stats.chi2.pdf, broadcasting=True)
+def sc_chi2_pdf(d, ans, x, df, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (0.5 * df - 1.0) / z - 0.5
-    return (unbroadcast(g * ans * s / scale, x), unbroadcast(g * ans * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), df),
-            unbroadcast(-g * ans * s / scale, loc), unbroadcast(-g * ans * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.chi2.pdf)
-def sc_chi2_pdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (0.5 * df - 1.0) / z - 0.5
-    return (dx * ans * s / scale, ddf * ans * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), -dloc * ans * s / scale,
-            -dscale * ans * (z * s + 1.0) / scale)
+    return (d * ans * s / scale, d * ans * 0.5 * (np.log(0.5 * z) - sp_special.digamma(0.5 * df)), -d * ans * s / scale,
+            -d * ans * (z * s + 1.0) / scale)
 
 # gamma: log f(z) = (a - 1) log z - z - gammaln(a)
-@vjp(sp_stats.gamma.logpdf)
-def sc_gamma_logpdf_vjp(g, ans, x, a, loc=0.0, scale=1.0):
+@elementwise(sp_stats.gamma.logpdf, broadcasting=True)
+def sc_gamma_logpdf(d, ans, x, a, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (a - 1.0) / z - 1.0
-    return (unbroadcast(g * s / scale, x), unbroadcast(g * (np.log(z) - sp_special.digamma(a)), a),
-            unbroadcast(-g * s / scale, loc), unbroadcast(-g * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.gamma.logpdf)
-def sc_gamma_logpdf_jvp(dx, da, dloc, dscale, ans, x, a, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (a - 1.0) / z - 1.0
-    return dx * s / scale, da * (np.log(z) - sp_special.digamma(a)), -dloc * s / scale, -dscale * (z * s + 1.0) / scale
+    return d * s / scale, d * (np.log(z) - sp_special.digamma(a)), -d * s / scale, -d * (z * s + 1.0) / scale
 
-@vjp(sp_stats.gamma.pdf)
-def sc_gamma_pdf_vjp(g, ans, x, a, loc=0.0, scale=1.0):
+@elementwise(sp_stats.gamma.pdf, broadcasting=True)
+def sc_gamma_pdf(d, ans, x, a, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (a - 1.0) / z - 1.0
-    return (unbroadcast(g * ans * s / scale, x), unbroadcast(g * ans * (np.log(z) - sp_special.digamma(a)), a),
-            unbroadcast(-g * ans * s / scale, loc), unbroadcast(-g * ans * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.gamma.pdf)
-def sc_gamma_pdf_jvp(dx, da, dloc, dscale, ans, x, a, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (a - 1.0) / z - 1.0
-    return (dx * ans * s / scale, da * ans * (np.log(z) - sp_special.digamma(a)), -dloc * ans * s / scale,
-            -dscale * ans * (z * s + 1.0) / scale)
+    return (d * ans * s / scale, d * ans * (np.log(z) - sp_special.digamma(a)), -d * ans * s / scale,
+            -d * ans * (z * s + 1.0) / scale)
 
 # beta: log f(z) = (a - 1) log z + (b - 1) log(1 - z) - betaln(a, b)
-@vjp(sp_stats.beta.logpdf)
-def sc_beta_logpdf_vjp(g, ans, x, a, b, loc=0.0, scale=1.0):
+@elementwise(sp_stats.beta.logpdf, broadcasting=True)
+def sc_beta_logpdf(d, ans, x, a, b, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (a - 1.0) / z - (b - 1.0) / (1.0 - z)
     c = sp_special.digamma(a + b)
-    return (unbroadcast(g * s / scale, x), unbroadcast(g * (np.log(z) - sp_special.digamma(a) + c), a),
-            unbroadcast(g * (np.log1p(-z) - sp_special.digamma(b) + c), b), unbroadcast(-g * s / scale, loc),
-            unbroadcast(-g * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.beta.logpdf)
-def sc_beta_logpdf_jvp(dx, da, db, dloc, dscale, ans, x, a, b, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (a - 1.0) / z - (b - 1.0) / (1.0 - z)
-    c = sp_special.digamma(a + b)
-    return (dx * s / scale, da * (np.log(z) - sp_special.digamma(a) + c), db * (np.log1p(-z) - sp_special.digamma(b) + c),
-            -dloc * s / scale, -dscale * (z * s + 1.0) / scale)
+    return (d * s / scale, d * (np.log(z) - sp_special.digamma(a) + c), d * (np.log1p(-z) - sp_special.digamma(b) + c),
+            -d * s / scale, -d * (z * s + 1.0) / scale)
 
-@vjp(sp_stats.beta.pdf)
-def sc_beta_pdf_vjp(g, ans, x, a, b, loc=0.0, scale=1.0):
+@elementwise(sp_stats.beta.pdf, broadcasting=True)
+def sc_beta_pdf(d, ans, x, a, b, loc=0.0, scale=1.0):
     z = (x - loc) / scale
     s = (a - 1.0) / z - (b - 1.0) / (1.0 - z)
     c = sp_special.digamma(a + b)
-    return (unbroadcast(g * ans * s / scale, x), unbroadcast(g * ans * (np.log(z) - sp_special.digamma(a) + c), a),
-            unbroadcast(g * ans * (np.log1p(-z) - sp_special.digamma(b) + c), b), unbroadcast(-g * ans * s / scale, loc),
-            unbroadcast(-g * ans * (z * s + 1.0) / scale, scale))
-@jvp(sp_stats.beta.pdf)
-def sc_beta_pdf_jvp(dx, da, db, dloc, dscale, ans, x, a, b, loc=0.0, scale=1.0):
-    z = (x - loc) / scale
-    s = (a - 1.0) / z - (b - 1.0) / (1.0 - z)
-    c = sp_special.digamma(a + b)
-    return (dx * ans * s / scale, da * ans * (np.log(z) - sp_special.digamma(a) + c),
-            db * ans * (np.log1p(-z) - sp_special.digamma(b) + c), -dloc * ans * s / scale, -dscale * ans * (z * s + 1.0) / scale)
+    return (d * ans * s / scale, d * ans * (np.log(z) - sp_special.digamma(a) + c),
+            d * ans * (np.log1p(-z) - sp_special.digamma(b) + c), -d * ans * s / scale,
+            -d * ans * (z * s + 1.0) / scale)
 
 # cdfs of the shaped families: x, loc and scale through the pdf; the shape parameters are refused
-@vjp(sp_stats.t.cdf)
-def sc_t_cdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
-    p = sp_stats.t.pdf(x, df, loc, scale)
-    return unbroadcast(g * p, x), None, unbroadcast(-g * p, loc), unbroadcast(-g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.t.cdf)
-def sc_t_cdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    p = sp_stats.t.pdf(x, df, loc, scale)
-    return dx * p, None, -dloc * p, -dscale * p * (x - loc) / scale
+def _shaped_cdf(d, ans, x, shape, loc=0.0, scale=1.0, *, dist):
+    p = dist.pdf(x, shape, loc, scale)
+    return d * p, None, -d * p, -d * p * (x - loc) / scale
 
-@vjp(sp_stats.chi2.cdf)
-def sc_chi2_cdf_vjp(g, ans, x, df, loc=0.0, scale=1.0):
-    p = sp_stats.chi2.pdf(x, df, loc, scale)
-    return unbroadcast(g * p, x), None, unbroadcast(-g * p, loc), unbroadcast(-g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.chi2.cdf)
-def sc_chi2_cdf_jvp(dx, ddf, dloc, dscale, ans, x, df, loc=0.0, scale=1.0):
-    p = sp_stats.chi2.pdf(x, df, loc, scale)
-    return dx * p, None, -dloc * p, -dscale * p * (x - loc) / scale
 
-@vjp(sp_stats.gamma.cdf)
-def sc_gamma_cdf_vjp(g, ans, x, a, loc=0.0, scale=1.0):
-    p = sp_stats.gamma.pdf(x, a, loc, scale)
-    return unbroadcast(g * p, x), None, unbroadcast(-g * p, loc), unbroadcast(-g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.gamma.cdf)
-def sc_gamma_cdf_jvp(dx, da, dloc, dscale, ans, x, a, loc=0.0, scale=1.0):
-    p = sp_stats.gamma.pdf(x, a, loc, scale)
-    return dx * p, None, -dloc * p, -dscale * p * (x - loc) / scale
+for _dist, _shape in (("t", "df"), ("chi2", "df"), ("gamma", "a")):
+    elementwise(getattr(sp_stats, _dist).cdf, _shaped_cdf, broadcasting=True, name="sc_%s_cdf" % _dist,
+                subs={"dist": "sp_stats." + _dist, "shape": _shape})
+    refuse(getattr(sp_stats, _dist).cdf, SHAPE_CDF, 1)
 
-@vjp(sp_stats.beta.cdf)
-def sc_beta_cdf_vjp(g, ans, x, a, b, loc=0.0, scale=1.0):
+@elementwise(sp_stats.beta.cdf, broadcasting=True)
+def sc_beta_cdf(d, ans, x, a, b, loc=0.0, scale=1.0):
     p = sp_stats.beta.pdf(x, a, b, loc, scale)
-    return unbroadcast(g * p, x), None, None, unbroadcast(-g * p, loc), unbroadcast(-g * p * (x - loc) / scale, scale)
-@jvp(sp_stats.beta.cdf)
-def sc_beta_cdf_jvp(dx, da, db, dloc, dscale, ans, x, a, b, loc=0.0, scale=1.0):
-    p = sp_stats.beta.pdf(x, a, b, loc, scale)
-    return dx * p, None, None, -dloc * p, -dscale * p * (x - loc) / scale
+    return d * p, None, None, -d * p, -d * p * (x - loc) / scale
 
-for _k in (sp_stats.t.cdf, sp_stats.chi2.cdf, sp_stats.gamma.cdf):
-    refuse(_k, SHAPE_CDF, 1)
 refuse(sp_stats.beta.cdf, SHAPE_CDF, 1, 2)
 
 # --- scipy.stats: Poisson (k and loc are integers) ----------------------------------------------
 
-@vjp(sp_stats.poisson.logpmf)
-def sc_poisson_logpmf_vjp(g, ans, k, mu, loc=0): return None, unbroadcast(g * ((k - loc) / mu - 1.0), mu), None
-@jvp(sp_stats.poisson.logpmf)
-def sc_poisson_logpmf_jvp(dk, dmu, dloc, ans, k, mu, loc=0): return None, dmu * ((k - loc) / mu - 1.0), None
+elementwise(sp_stats.poisson.logpmf, lambda d, ans, k, mu, loc=0: (None, d * ((k - loc) / mu - 1.0), None),
+            broadcasting=True)
 
-@vjp(sp_stats.poisson.pmf)
-def sc_poisson_pmf_vjp(g, ans, k, mu, loc=0): return None, unbroadcast(g * ans * ((k - loc) / mu - 1.0), mu), None
-@jvp(sp_stats.poisson.pmf)
-def sc_poisson_pmf_jvp(dk, dmu, dloc, ans, k, mu, loc=0): return None, dmu * ans * ((k - loc) / mu - 1.0), None
+elementwise(sp_stats.poisson.pmf, lambda d, ans, k, mu, loc=0: (None, d * ans * ((k - loc) / mu - 1.0), None),
+            broadcasting=True)
 
 # d/dmu P(K <= k) = -pmf(floor(k), mu)
-@vjp(sp_stats.poisson.cdf)
-def sc_poisson_cdf_vjp(g, ans, k, mu, loc=0): return None, unbroadcast(-g * sp_stats.poisson.pmf(np.floor(k), mu, loc), mu), None
-@jvp(sp_stats.poisson.cdf)
-def sc_poisson_cdf_jvp(dk, dmu, dloc, ans, k, mu, loc=0): return None, -dmu * sp_stats.poisson.pmf(np.floor(k), mu, loc), None
+elementwise(sp_stats.poisson.cdf,
+            lambda d, ans, k, mu, loc=0: (None, -d * sp_stats.poisson.pmf(np.floor(k), mu, loc), None),
+            broadcasting=True)
 
-@vjp(sp_stats.poisson.sf)
-def sc_poisson_sf_vjp(g, ans, k, mu, loc=0): return None, unbroadcast(g * sp_stats.poisson.pmf(np.floor(k), mu, loc), mu), None
-@jvp(sp_stats.poisson.sf)
-def sc_poisson_sf_jvp(dk, dmu, dloc, ans, k, mu, loc=0): return None, dmu * sp_stats.poisson.pmf(np.floor(k), mu, loc), None
+elementwise(sp_stats.poisson.sf,
+            lambda d, ans, k, mu, loc=0: (None, d * sp_stats.poisson.pmf(np.floor(k), mu, loc), None),
+            broadcasting=True)
 
 for _k in (sp_stats.poisson.logpmf, sp_stats.poisson.pmf, sp_stats.poisson.cdf, sp_stats.poisson.sf):
     refuse(_k, "a Poisson count (and its loc) is an integer", 0, 2)
@@ -722,11 +502,8 @@ def sc_cholesky_jvp(da, ans, a, lower=False, overwrite_a=False, check_finite=Tru
     return dl if lower else np.swapaxes(dl, -1, -2)
 
 # cho_solve((c, lower), b) = a^-1 b: b only (the factor tuple is refused)
-@vjp(sp_linalg.cho_solve)
-def sc_cho_solve_vjp(g, ans, c_and_lower, b, overwrite_b=False, check_finite=True): return None, sp_linalg.cho_solve(c_and_lower, g)
-@jvp(sp_linalg.cho_solve)
-def sc_cho_solve_jvp(dc_and_lower, db, ans, c_and_lower, b, overwrite_b=False, check_finite=True):
-    return None, sp_linalg.cho_solve(c_and_lower, db)
+elementwise(sp_linalg.cho_solve, lambda d, ans, c_and_lower, b, overwrite_b=False, check_finite=True: (
+    None, sp_linalg.cho_solve(c_and_lower, d)))
 
 refuse(sp_linalg.cho_solve, "the factor from cho_factor has unspecified entries in its unused triangle; "
        "differentiate through scipy.linalg.cholesky and solve_triangular instead", 0)
