@@ -1,16 +1,19 @@
 """Derivative rule tables; importing this package registers every rule."""
 from .registry import BJVP, JVP, NONDIFF, VJP, bjvp, jvp, lookup, nondiff, vjp
-from . import helpers, scalar, numpy_rules, runtime_rules, batched
+from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes
+from . import runtime_rules, batched
 
 try:  # SciPy is optional: its rules exist where it imports
     from . import scipy_rules
 except ImportError:
     scipy_rules = None
 
-__all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar", "numpy_rules",
-           "runtime_rules", "batched", "scipy_rules", "rule_modules"]
+__all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
+           "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched", "scipy_rules",
+           "rule_modules"]
 
 
 def rule_modules():
     """The modules whose names generated code may bind (SciPy's where it imports)."""
-    return [m for m in (helpers, scalar, numpy_rules, runtime_rules, batched, scipy_rules) if m is not None]
+    return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, runtime_rules,
+                        batched, scipy_rules) if m is not None]

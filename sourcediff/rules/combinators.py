@@ -27,6 +27,7 @@ The rules are real functions of the calling module (runnable, named ``<name>_vjp
 with that module's globals); ``registry.parsed`` reads their generated source (``sd_source``).
 """
 import ast
+import builtins
 import copy
 import functools
 import linecache
@@ -201,6 +202,8 @@ def self_adjoint(keys, fn, name=None):
 
 def _path(key, glb):
     """The source text naming ``key`` in the module globals ``glb`` (``np.tril``, ``np.linalg.trace``)."""
+    if glb.get(key.__name__, getattr(builtins, key.__name__, None)) is key:
+        return key.__name__
     for n, mod in sorted(glb.items()):
         if isinstance(mod, type(sys)):
             for sub in (mod, getattr(mod, "linalg", None)):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..runtime import unbroadcast
 from .helpers import broadcast_like, fanout, matmul2d, matmul_dx, matmul_dy, polygamma, xlogy
-from .combinators import elementwise
+from .combinators import elementwise, linear
 from .registry import jvp, nondiff, vjp
 
 nondiff("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn", "Not",
@@ -65,10 +65,8 @@ elementwise((abs, np.absolute), lambda d, ans, x: d * np.sign(x))
 
 # --- builtins ------------------------------------------------------------------------------------
 
-@vjp(float)
+@linear(float)
 def float_vjp(g, ans, x): return g
-@jvp(float)
-def float_jvp(dx, ans, x): return float(dx)
 
 # Two scalar arguments; ties go to the first argument, which is the one Python returns.
 elementwise(max, lambda d, ans, x, y: (d if x >= y else 0.0, 0.0 if x >= y else d))
@@ -80,10 +78,8 @@ def sum_vjp(g, ans, xs, start=0): return fanout(g, xs), unbroadcast(g, start)
 @jvp(sum)
 def sum_jvp(dxs, dstart, ans, xs, start=0): return broadcast_like(sum(dxs), ans), broadcast_like(dstart, ans)
 
-@vjp(math.fsum)
+@linear(math.fsum)
 def fsum_vjp(g, ans, xs): return fanout(g, xs)
-@jvp(math.fsum)
-def fsum_jvp(dxs, ans, xs): return math.fsum(dxs)
 
 # --- the math module -----------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from scipy import special as sp_special, stats as sp_stats
 
 from ..runtime import unbroadcast
 from .helpers import expand_reduced
-from .combinators import elementwise
+from .combinators import elementwise, linear
 from .registry import jvp, nondiff, refuse, vjp
 
 ORDER = "the derivative with respect to the order of a Bessel function has no closed form"
@@ -102,32 +102,22 @@ nondiff(sc_full_shape, sc_trans, sc_no_sign)
 
 elementwise(sc_mvpsi, lambda h, ans, a, d, n=0: h * sc_mvpsi(a, d, n + 1))
 
-@vjp(sc_uncenter)
+@linear(sc_uncenter)
 def sc_uncenter_vjp(g, ans, x, full): return sc_recenter(g, x)
-@jvp(sc_uncenter)
-def sc_uncenter_jvp(dx, ans, x, full): return sc_uncenter(dx, full)
 
-@vjp(sc_recenter)
+@linear(sc_recenter)
 def sc_recenter_vjp(g, ans, x, like): return sc_uncenter(g, np.shape(x))
-@jvp(sc_recenter)
-def sc_recenter_jvp(dx, ans, x, like): return sc_recenter(dx, like)
 
-@vjp(sc_frechet)
+@linear(sc_frechet)
 def sc_frechet_vjp(g, ans, f, a, e): return None, None, sc_frechet(f, np.swapaxes(a, -1, -2), g)
-@jvp(sc_frechet)
-def sc_frechet_jvp(df, da, de, ans, f, a, e): return None, None, sc_frechet(f, a, de)
 
 refuse(sc_frechet, "the second derivative of a matrix function is not implemented", 1)
 
-@vjp(sc_one_triangle)
+@linear(sc_one_triangle)
 def sc_one_triangle_vjp(g, ans, s, lower): return sc_sym_triangle(g, lower)
-@jvp(sc_one_triangle)
-def sc_one_triangle_jvp(ds, ans, s, lower): return sc_one_triangle(ds, lower)
 
-@vjp(sc_sym_triangle)
+@linear(sc_sym_triangle)
 def sc_sym_triangle_vjp(g, ans, m, lower): return sc_one_triangle(g, lower)
-@jvp(sc_sym_triangle)
-def sc_sym_triangle_jvp(dm, ans, m, lower): return sc_sym_triangle(dm, lower)
 
 
 # --- scipy.special: one argument -----------------------------------------------------------------
@@ -453,21 +443,15 @@ def sc_mvn_pdf_jvp(dx, dmean, dcov, ans, x, mean, cov):
 # --- scipy.signal: convolve(x, y)[k] = sum_i x[i] y[k - i]; correlate(x, y) = convolve(x, flip(y)) ----
 # The adjoint of any mode is that of 'full' (a 'valid' correlation) after putting g back in place.
 
-@vjp(sp_signal.convolve)
+@linear(sp_signal.convolve, args=("mode",))
 def sc_convolve_vjp(g, ans, in1, in2, mode="full", method="auto"):
     gf = sc_uncenter(g, sc_full_shape(in1, in2))
     return sp_signal.correlate(gf, in2, "valid"), sp_signal.correlate(gf, in1, "valid")
-@jvp(sp_signal.convolve)
-def sc_convolve_jvp(din1, din2, ans, in1, in2, mode="full", method="auto"):
-    return sp_signal.convolve(din1, in2, mode), sp_signal.convolve(in1, din2, mode)
 
-@vjp(sp_signal.correlate)
+@linear(sp_signal.correlate, args=("mode",))
 def sc_correlate_vjp(g, ans, in1, in2, mode="full", method="auto"):
     gf = sc_uncenter(g, sc_full_shape(in1, in2))
     return sp_signal.convolve(gf, in2, "valid"), np.flip(sp_signal.correlate(gf, in1, "valid"))
-@jvp(sp_signal.correlate)
-def sc_correlate_jvp(din1, din2, ans, in1, in2, mode="full", method="auto"):
-    return sp_signal.correlate(din1, in2, mode), sp_signal.correlate(in1, din2, mode)
 
 # --- scipy.linalg --------------------------------------------------------------------------------
 # solve_triangular reads one triangle of a (without the diagonal when unit_diagonal): its adjoint lives there.
