@@ -116,3 +116,13 @@ def test_one_line_makes_a_differentiable_function(keys):
     x = np.array([0.5, -1.0, 2.0])
     assert np.allclose(sd.grad(_uses_cube)(x), 6.0 * x * x)
     assert np.allclose(sd.jvp(_uses_cube)(x, np.ones(3)), (2.0 * np.sum(x ** 3), np.sum(6.0 * x * x)))
+
+
+def test_math_twin_uses_math(keys):
+    """``math_twin`` writes the float rule of the math function with ``math`` where the NumPy rule has ``np``."""
+    import math
+    keys.extend([np.fabs.__call__, math.fabs.__call__])
+    elementwise(np.fabs.__call__, lambda d, ans, x: d * np.cos(x), name="t", math_twin=math.fabs.__call__)
+    v = R.lookup(R.VJP, math.fabs.__call__)
+    assert v.sd_source.splitlines()[1] == "    return g * math.cos(x)"
+    assert R.lookup(R.JVP, np.fabs.__call__).sd_source.splitlines()[1] == "    return dx * np.cos(x)"

@@ -17,6 +17,7 @@ generated code exactly as the hand-written pair did::
   arguments that broadcast against each other. ``fn`` is a lambda or, when it needs statements before
   its return, a ``def`` (then ``elementwise(keys, broadcasting=...)`` decorates it). The statements
   must not read the seed.
+  ``math_twin=math.sin`` also writes the rules of the ``math`` function, with ``math`` for ``np``.
 * ``self_adjoint(keys, fn)``: the same, for linear maps that are their own adjoint (``np.tril(d, k)``).
 * ``linear(keys, args=None, kwargs=())`` decorates a hand-written VJP of a function linear in its
   differentiable arguments and derives the JVP: the function applied to each argument's tangent in
@@ -167,19 +168,28 @@ def _substitute(args, body, value, subs):
     return args, [Fill().visit(_copy(s)) for s in body], Fill().visit(_copy(value))
 
 
-def elementwise(keys, fn=None, broadcasting=False, name=None, home=None, subs=None):
+def elementwise(keys, fn=None, broadcasting=False, name=None, home=None, subs=None, math_twin=None):
     """Register the VJP and JVP of ``keys`` from one derivative ``fn(d, ans, *args)`` (see the module
-    docstring); without ``fn``, a decorator taking it. ``subs`` fills a template ``fn`` (``_substitute``).
-    Returns (vjp rule, jvp rule)."""
+    docstring); without ``fn``, a decorator taking it. ``subs`` fills a template ``fn`` (``_substitute``);
+    ``math_twin`` (``math.sin`` for ``np.sin``) gets the same rules with ``math`` for ``np``, so generated
+    float code stays plain Python. Returns (vjp rule, jvp rule)."""
     home = home or sys._getframe(1).f_globals["__name__"]
     if fn is None:
-        return lambda f: elementwise(keys, f, broadcasting, name, home, subs) and f
+        return lambda f: elementwise(keys, f, broadcasting, name, home, subs, math_twin) and f
     keys = _keys(keys)
     if not keys:
         return None
     args, body, value = _definition(fn)
     if subs:
         args, body, value = _substitute(args, body, value, subs)
+    if _keys(math_twin):
+        _pair(_keys(math_twin), _rename(args, "np", "math"), [_rename(s, "np", "math") for s in body],
+              _rename(value, "np", "math"), broadcasting, None, home)
+    return _pair(keys, args, body, value, broadcasting, name, home)
+
+
+def _pair(keys, args, body, value, broadcasting, name, home):
+    """Define and register the VJP and JVP of ``keys`` from the derivative ``args: body; return value``."""
     seed, params = args.args[0].arg, [a.arg for a in args.args[1:]]
     assert params[0] == "ans" and not any(isinstance(n, ast.Name) and n.id == seed for s in body for n in ast.walk(s))
     outs = _outputs(value)

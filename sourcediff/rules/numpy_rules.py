@@ -23,6 +23,8 @@ Conventions beyond ``registry.py``:
   the Frobenius norm; the helpers raise NotImplementedError for anything else,
   never returning a wrong derivative.
 """
+import math
+
 import numpy as np
 
 from ..runtime import unbroadcast
@@ -56,34 +58,34 @@ nondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.fix, np.trunc, np.si
         np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm)
 
 
-# --- elementwise, one argument -------------------------------------------------------------------
+# --- elementwise, one argument (and their math twins) ---------------------------------------------
 
-elementwise(np.sin, lambda d, ans, x: d * np.cos(x))
-elementwise(np.cos, lambda d, ans, x: -d * np.sin(x))
-elementwise(np.tan, lambda d, ans, x: d * (1.0 + ans * ans))
-elementwise(np.arcsin, lambda d, ans, x: d / np.sqrt(1.0 - x * x))
-elementwise(np.arccos, lambda d, ans, x: -d / np.sqrt(1.0 - x * x))
-elementwise(np.arctan, lambda d, ans, x: d / (1.0 + x * x))
-elementwise(np.sinh, lambda d, ans, x: d * np.cosh(x))
-elementwise(np.cosh, lambda d, ans, x: d * np.sinh(x))
-elementwise(np.tanh, lambda d, ans, x: d * (1.0 - ans * ans))
-elementwise(np.arcsinh, lambda d, ans, x: d / np.sqrt(x * x + 1.0))
-elementwise(np.arccosh, lambda d, ans, x: d / np.sqrt(x * x - 1.0))
-elementwise(np.arctanh, lambda d, ans, x: d / (1.0 - x * x))
-elementwise(np.exp, lambda d, ans, x: d * ans)
-elementwise(np.exp2, lambda d, ans, x: d * ans * np.log(2.0))
-elementwise(np.expm1, lambda d, ans, x: d * (ans + 1.0))
+elementwise(np.sin, lambda d, ans, x: d * np.cos(x), math_twin=math.sin)
+elementwise(np.cos, lambda d, ans, x: -d * np.sin(x), math_twin=math.cos)
+elementwise(np.tan, lambda d, ans, x: d * (1.0 + ans * ans), math_twin=math.tan)
+elementwise(np.arcsin, lambda d, ans, x: d / np.sqrt(1.0 - x * x), math_twin=math.asin)
+elementwise(np.arccos, lambda d, ans, x: -d / np.sqrt(1.0 - x * x), math_twin=math.acos)
+elementwise(np.arctan, lambda d, ans, x: d / (1.0 + x * x), math_twin=math.atan)
+elementwise(np.sinh, lambda d, ans, x: d * np.cosh(x), math_twin=math.sinh)
+elementwise(np.cosh, lambda d, ans, x: d * np.sinh(x), math_twin=math.cosh)
+elementwise(np.tanh, lambda d, ans, x: d * (1.0 - ans * ans), math_twin=math.tanh)
+elementwise(np.arcsinh, lambda d, ans, x: d / np.sqrt(x * x + 1.0), math_twin=math.asinh)
+elementwise(np.arccosh, lambda d, ans, x: d / np.sqrt(x * x - 1.0), math_twin=math.acosh)
+elementwise(np.arctanh, lambda d, ans, x: d / (1.0 - x * x), math_twin=math.atanh)
+elementwise(np.exp, lambda d, ans, x: d * ans, math_twin=math.exp)
+elementwise(np.exp2, lambda d, ans, x: d * ans * np.log(2.0), math_twin=getattr(math, "exp2", None))
+elementwise(np.expm1, lambda d, ans, x: d * (ans + 1.0), math_twin=math.expm1)
 elementwise(np.log, lambda d, ans, x: d / x)
-elementwise(np.log2, lambda d, ans, x: d / (x * np.log(2.0)))
-elementwise(np.log10, lambda d, ans, x: d / (x * np.log(10.0)))
-elementwise(np.log1p, lambda d, ans, x: d / (1.0 + x))
-elementwise(np.sqrt, lambda d, ans, x: d * 0.5 / ans)
-elementwise(np.cbrt, lambda d, ans, x: d / (3.0 * ans * ans))
+elementwise(np.log2, lambda d, ans, x: d / (x * np.log(2.0)), math_twin=math.log2)
+elementwise(np.log10, lambda d, ans, x: d / (x * np.log(10.0)), math_twin=math.log10)
+elementwise(np.log1p, lambda d, ans, x: d / (1.0 + x), math_twin=math.log1p)
+elementwise(np.sqrt, lambda d, ans, x: d * 0.5 / ans, math_twin=math.sqrt)
+elementwise(np.cbrt, lambda d, ans, x: d / (3.0 * ans * ans), math_twin=getattr(math, "cbrt", None))
 elementwise(np.square, lambda d, ans, x: d * 2.0 * x)
 elementwise(np.reciprocal, lambda d, ans, x: -d * ans * ans)
 elementwise(np.fabs, lambda d, ans, x: d * np.sign(x))
-elementwise((np.deg2rad, np.radians), lambda d, ans, x: d * (np.pi / 180.0))
-elementwise((np.rad2deg, np.degrees), lambda d, ans, x: d * (180.0 / np.pi))
+elementwise((np.deg2rad, np.radians), lambda d, ans, x: d * (np.pi / 180.0), math_twin=math.radians)
+elementwise((np.rad2deg, np.degrees), lambda d, ans, x: d * (180.0 / np.pi), math_twin=math.degrees)
 
 # sinc'(x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0
 elementwise(np.sinc, lambda d, ans, x: d * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)))
@@ -119,7 +121,8 @@ elementwise(np.ldexp, lambda d, ans, x, i: d * np.ldexp(1.0, i), broadcasting=Tr
 @vjp(np.where)
 def where_vjp(g, ans, c, x, y): return None, unbroadcast(np.where(c, g, 0.0), x), unbroadcast(np.where(c, 0.0, g), y)
 @jvp(np.where)
-def where_jvp(dc, dx, dy, ans, c, x, y): return None, broadcast_like(np.where(c, dx, 0.0), ans), broadcast_like(np.where(c, 0.0, dy), ans)
+def where_jvp(dc, dx, dy, ans, c, x, y):
+    return None, broadcast_like(np.where(c, dx, 0.0), ans), broadcast_like(np.where(c, 0.0, dy), ans)
 
 # Where the clip left a value alone it belongs to a; a bound hit gets it (a_max wins a tie of the bounds).
 elementwise(np.clip,

@@ -3,7 +3,8 @@
 Operators share one rule with their NumPy twin (``"Mult"`` and ``np.multiply``),
 so their bodies use ``np.`` and ``unbroadcast`` and work for floats and arrays
 alike. ``math`` rules use only ``math.`` so generated scalar code stays
-plain-float fast. See ``registry.py`` for the rule signatures.
+plain-float fast; the ``math`` twins of NumPy's elementwise functions (``math.sin`` of ``np.sin``) are
+written with them in ``numpy_rules.py`` (``math_twin=``). See ``registry.py`` for the rule signatures.
 """
 import math
 
@@ -81,28 +82,10 @@ def sum_jvp(dxs, dstart, ans, xs, start=0): return broadcast_like(sum(dxs), ans)
 @linear(math.fsum)
 def fsum_vjp(g, ans, xs): return fanout(g, xs)
 
-# --- the math module -----------------------------------------------------------------------------
+# --- the math module (sin, exp, sqrt, ...: numpy_rules.py, as the math twins of np.sin, ...) -------
 
-elementwise(math.sin, lambda d, ans, x: d * math.cos(x))
-elementwise(math.cos, lambda d, ans, x: -d * math.sin(x))
-elementwise(math.tan, lambda d, ans, x: d * (1.0 + ans * ans))
-elementwise(math.asin, lambda d, ans, x: d / math.sqrt(1.0 - x * x))
-elementwise(math.acos, lambda d, ans, x: -d / math.sqrt(1.0 - x * x))
-elementwise(math.atan, lambda d, ans, x: d / (1.0 + x * x))
 elementwise(math.atan2, lambda d, ans, y, x: (d * x / (x * x + y * y), -d * y / (x * x + y * y)))
-elementwise(math.sinh, lambda d, ans, x: d * math.cosh(x))
-elementwise(math.cosh, lambda d, ans, x: d * math.sinh(x))
-elementwise(math.tanh, lambda d, ans, x: d * (1.0 - ans * ans))
-elementwise(math.asinh, lambda d, ans, x: d / math.sqrt(x * x + 1.0))
-elementwise(math.acosh, lambda d, ans, x: d / math.sqrt(x * x - 1.0))
-elementwise(math.atanh, lambda d, ans, x: d / (1.0 - x * x))
-elementwise(math.exp, lambda d, ans, x: d * ans)
-elementwise(math.expm1, lambda d, ans, x: d * (ans + 1.0))
 elementwise(math.log, lambda d, ans, x, base=math.e: (d / (x * math.log(base)), -d * ans / (base * math.log(base))))
-elementwise(math.log1p, lambda d, ans, x: d / (1.0 + x))
-elementwise(math.log2, lambda d, ans, x: d / (x * math.log(2.0)))
-elementwise(math.log10, lambda d, ans, x: d / (x * math.log(10.0)))
-elementwise(math.sqrt, lambda d, ans, x: d * 0.5 / ans)
 elementwise(math.hypot, lambda d, ans, x, y: (d * x / ans, d * y / ans))
 elementwise(math.pow, lambda d, ans, x, y: (d * y * math.pow(x, y - 1.0), d * xlogy(ans, x)))
 elementwise(math.fabs, lambda d, ans, x: d * math.copysign(1.0, x))
@@ -115,8 +98,6 @@ elementwise(math.erf, lambda d, ans, x: d * 2.0 / math.sqrt(math.pi) * math.exp(
 elementwise(math.erfc, lambda d, ans, x: -d * 2.0 / math.sqrt(math.pi) * math.exp(-x * x))
 elementwise(math.gamma, lambda d, ans, x: d * ans * polygamma(x, 0))
 elementwise(math.lgamma, lambda d, ans, x: d * polygamma(x, 0))
-elementwise(math.degrees, lambda d, ans, x: d * (180.0 / math.pi))
-elementwise(math.radians, lambda d, ans, x: d * (math.pi / 180.0))
 
 # fmod(x, y) = x - trunc(x / y) * y; remainder(x, y) = x - round(x / y) * y
 elementwise(math.fmod, lambda d, ans, x, y: (d, -d * math.trunc(x / y)))
@@ -125,5 +106,3 @@ elementwise(math.remainder, lambda d, ans, x, y: (d, -d * round(x / y)))
 # ldexp(x, i) = x * 2**i with an integer i
 elementwise(math.ldexp, lambda d, ans, x, i: math.ldexp(d, i))
 
-elementwise(getattr(math, "cbrt", None), lambda d, ans, x: d / (3.0 * ans * ans))  # Python 3.11+
-elementwise(getattr(math, "exp2", None), lambda d, ans, x: d * ans * math.log(2.0))  # Python 3.11+
