@@ -44,7 +44,7 @@ def texts(seed):
             outcome = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
         break
     text = "".join("# ---- text %d\n%s" % (i, s) for i, s in enumerate(_SEEN)) + "# ---- outcome: %s\n" % outcome
-    return seed, re.sub(r"\S*sdprog_\d+_(\d+)\.py", r"PROGRAM_\1.py", text)  # temporary file names vary
+    return seed, re.sub(r"\S*sdprog_\d+_\d+\.py", "PROGRAM.py", text)  # temporary file names vary (and are reused)
 
 
 def main(argv=None):
