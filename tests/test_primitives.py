@@ -101,3 +101,18 @@ def test_structural_steps_and_inplace_names():
     assert set(P.by_name(P.STRUCT)) <= set(P.STEPS)
     assert inplace._NEW == {"zeros_like"} and inplace._KEEPS_NEW == {P.UNBROADCAST}
     assert inplace._READS_ONLY == {"matmul_dx", "matmul_dy"}
+
+
+def test_every_pass_table_is_a_query_of_the_primitive_table():
+    """The passes' own names for their tables stay, as queries: none is a hand-written copy that could drift."""
+    import importlib
+    context, lower, optimize, pipeline, reverse = [importlib.import_module("sourcediff." + m)
+                                                   for m in ("context", "lower", "optimize", "pipeline", "reverse")]
+    assert lower.METHODS == P.methods() and lower.ATTRS is P.ATTRS and lower.NONDIFF_ATTRS is P.NONDIFF_ATTRS
+    assert context.NONDIFF_ATTR_KEYS == {"attr." + a for a in P.NONDIFF_ATTRS} == P.keys(P.CONSTANT_ATTR)
+    assert context.STRUCT == P.by_name(P.STRUCT) and reverse.SHAPE_ARGS == P.by_name(P.SHAPE_ARGS)
+    assert reverse.NUM_KEYS == P.keys(P.NUMBER) and pipeline.SCALAR_KEYS == P.keys(P.SCALAR)
+    assert pipeline.PURE == P.names(P.PURE_CALL) and pipeline.SHAPE_HELPERS == P.names(P.SHAPE_HELPER)
+    assert effects.WRITERS == P.table(P.WRITES) and effects.NUMPY_PURE == P.keys(P.WRITES_NOTHING)
+    assert optimize._MUTATORS == {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
+    assert set(optimize._PURE_ATTRS) == {"append", "pop"}
