@@ -16,9 +16,9 @@ from .frontend import Func
 from .names import Names, clone, names_in
 from .rules import registry as R
 
-NONDIFF_ATTR_KEYS = {"attr." + a for a in lower.NONDIFF_ATTRS}
-STRUCT = {"copy": None, "tuple": None, "list": None, "dict": None, "getitem": [0], "setitem": [0, 1],
-          "append": [0, 1], "pop": [0], "attr.T": [0], "attr.real": [0]}
+from . import primitives as P
+NONDIFF_ATTR_KEYS = P.keys(P.CONSTANT_ATTR)
+STRUCT = P.by_name(P.STRUCT)
 
 
 _FRONT = {}  # (function, code) -> its lowered form, shared by every generation in this process

@@ -28,37 +28,27 @@ Before::                          After (lowered)::
                                       t2 = np.sort(t1)
                                       y[...] = t2
 """
-import builtins
 import functools
 import inspect
 
 import numpy as np
 
+from . import primitives as P
 from .rules import registry as R
 
 PURE, WRITES, UNKNOWN = "pure", "writes", "unknown"
 
-# NumPy functions with no rule that write into nothing: an active value reaching one is refused
-# (no derivative rule); otherwise the primal runs. ``arange`` is here, not a constant: its
+# NumPy functions and builtins with no rule that write into nothing: an active value reaching one is
+# refused (no derivative rule); otherwise the primal runs. ``arange`` is here, not a constant: its
 # values move with a float start or step.
-NUMPY_PURE = {np.arange, np.random.normal, np.random.uniform, np.random.rand, np.random.randn,
-              np.random.randint, np.random.random, np.random.choice, np.random.permutation, np.random.seed}
-PURE_BUILTINS = {builtins.print, builtins.isinstance, builtins.len, builtins.range, builtins.slice}
+NUMPY_PURE = P.keys(P.WRITES_NOTHING)
 INDEX_TRICKS = tuple({type(np.r_), type(np.c_), type(np.mgrid), type(np.ogrid)})
 
 # callable -> (position of the argument it writes, name of its lowering in ``Lower``, or None: refused)
-WRITERS = {np.copyto: (0, "copyto"), np.fill_diagonal: (0, "fill_diagonal"), np.put: (0, None),
-           np.place: (0, None), np.putmask: (0, None), np.random.shuffle: (0, None)}
-for _name in ("put_along_axis", "ndarray.sort", "ndarray.fill", "ndarray.put", "ndarray.partition",
-              "ndarray.resize", "ndarray.itemset", "ndarray.setfield", "ndarray.setflags", "ndarray.byteswap"):
-    _obj = np
-    for _part in _name.split("."):
-        _obj = getattr(_obj, _part, None)
-    if _obj is not None:
-        WRITERS[_obj] = (0, None)
+WRITERS = P.table(P.WRITES)
 
 # methods of a local value that write into it (its receiver, argument 0): how each is lowered
-METHOD_WRITES = {"append": "list step", "pop": "list step", "sort": "y[...] = np.sort(y)", "fill": "y[...] = v"}
+METHOD_WRITES = P.by_name(P.METHOD_WRITES)
 SORT_KEYWORDS = {"axis", "kind"}
 MUTABLE = (np.ndarray, list, dict, set, bytearray)
 
@@ -95,7 +85,7 @@ def effect(fn):
     if fn in WRITERS:
         return WRITES
     if R.lookup(R.VJP, fn) or R.lookup(R.JVP, fn) or R.is_nondiff(fn) or fn in USER_VJP or fn in USER_JVP \
-            or fn in NUMPY_PURE or fn in PURE_BUILTINS or fn is index_trick or isinstance(fn, (CHECKPOINT, np.ufunc)) or is_user_function(fn):
+            or fn in NUMPY_PURE or fn is index_trick or isinstance(fn, (CHECKPOINT, np.ufunc)) or is_user_function(fn):
         return PURE
     return UNKNOWN
 
@@ -120,7 +110,7 @@ def _out_position(fn):
 
 
 # where NumPy's C functions without an introspectable signature (NumPy 1.x) take ``out``
-OUT_POSITION = {"dot": 2, "concatenate": 2}
+OUT_POSITION = P.by_name(P.OUT)
 
 
 def numpy_callable(fn):

@@ -15,10 +15,12 @@ import math
 
 import gast
 
+from . import primitives as P
 from .names import clone, ids, nodes
 from .rules.registry import VJP, parsed
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
+_NUMBER_IDENTITY = P.names(P.NUMBER_IDENTITY)  # unbroadcast(e, x) and broadcast_like(e, x) are e on numbers
 
 
 def _instance(n, env, scalar):
@@ -39,7 +41,7 @@ def _instance(n, env, scalar):
     if t is gast.IfExp and type(copy.test) is gast.Constant:
         return copy.body if copy.test.value else copy.orelse
     if scalar:
-        if t is gast.Call and type(copy.func) is gast.Name and copy.func.id in ("unbroadcast", "broadcast_like") and len(copy.args) == 2:
+        if t is gast.Call and type(copy.func) is gast.Name and copy.func.id in _NUMBER_IDENTITY and len(copy.args) == 2:
             return copy.args[0]
         if t is gast.Attribute and type(copy.value) is gast.Name and copy.value.id == "np" and copy.attr in _MATH:
             copy.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)

@@ -20,10 +20,12 @@ shaped like W by the rules' contract (``unbroadcast``), so ``+=`` never needs to
 """
 import gast
 
+from . import primitives as P
 from .names import ids, nodes
 
-_NEW = {"zeros_like"}
-_READS_ONLY = {"matmul_dx", "matmul_dy"}
+_NEW = P.names(P.NEW)
+_KEEPS_NEW = P.names(P.KEEPS_NEW)
+_READS_ONLY = P.names(P.READS_ONLY)
 
 
 def _new(e):
@@ -33,7 +35,8 @@ def _new(e):
     if t is gast.Constant:
         return type(e.value) in (int, float)
     if t is gast.Call and isinstance(e.func, gast.Name):
-        return e.func.id in _NEW or e.func.id == "unbroadcast" and bool(e.args) and type(e.args[0]) in (gast.BinOp, gast.UnaryOp)
+        return e.func.id in _NEW or \
+            e.func.id in _KEEPS_NEW and bool(e.args) and type(e.args[0]) in (gast.BinOp, gast.UnaryOp)
     return False
 
 

@@ -29,7 +29,8 @@ import math
 import gast
 import numpy as np
 
-from . import effects
+from . import effects, primitives as P
+from .primitives import ATTRS, NONDIFF_ATTRS  # imported, not assigned: export copies primitives' own statements
 from .names import assign, clone, const, load, store, ids
 from .rules.helpers import diagonal_index, of_type
 from .rules.numpy_rules import array_args
@@ -59,19 +60,10 @@ def has_rule(fn):
     """A bound method that is itself a rule key (``scipy.stats.norm.logpdf``: its rule knows the distribution)."""
     return any(R.lookup(t, fn) is not None for t in (R.VJP, R.JVP)) or R.refused(fn, ("*",)) is not None
 
-# ndarray methods and attributes -> the NumPy function that differentiates them
-METHODS = {m: getattr(np, m) for m in (
-    "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "ravel", "squeeze", "clip", "dot",
-    "transpose", "reshape", "swapaxes", "trace", "diagonal", "round", "argmax", "argmin", "all", "any",
-    "repeat", "nonzero", "conj", "copy", "take", "argsort")}
-METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
-VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
-ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
-if hasattr(np, "matrix_transpose"):
-    ATTRS["mT"] = np.matrix_transpose
+# ndarray methods and attributes -> the NumPy function that differentiates them (declared in ``primitives``)
+METHODS = P.methods()
+VARIADIC_SHAPE = {m for f in P.keys(P.VARIADIC_SHAPE) for m in P.TABLE[f][P.METHOD]}  # x.reshape(2, 3)
 ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
-# constant attributes (integers, a dtype); any other attribute of a differentiated value is refused
-NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "imag"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
 

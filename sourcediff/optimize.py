@@ -15,9 +15,10 @@ from collections import Counter
 
 import gast
 
+from . import primitives as P
 from .names import clone, const, ids, load, nodes
 
-_PURE_ATTRS = {"append": False, "pop": False}
+_PURE_ATTRS = {m: False for m, how in P.by_name(P.METHOD_WRITES).items() if how == P.LIST_STEP}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
         gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
 
@@ -411,7 +412,7 @@ def optimize(fn, pure_calls=()):
 
 
 _TEMP = re.compile(r"t\d+(_\w+)?$")
-_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
+_MUTATORS = {P.name_of(f) for f in P.keys(P.WRITES) if not P.is_method(f)}
 
 
 def _nest(fn, pure_calls, stores, loads):

@@ -17,28 +17,20 @@ Before::                     After::
     z[0] = x                     t0 = np.sum(y)
     t0 = np.sum(y)
 """
-import builtins
-
 import gast
-import numpy as np
 
+from . import primitives as P
 from .effects import bound
 from .lower import classify, walk
 from .names import assign, call, load, nodes
 from .rules import registry as R
 from .rules.helpers import unshared
 
-FRESH = {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array,
-         np.copy, np.arange, np.linspace, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
-         np.outer, np.matmul, np.dot, np.tile, np.repeat, np.cumsum, np.cumprod, np.diag, builtins.list, builtins.dict}
-FRESH_KEYS = {"list", "dict", "Add", "Sub", "Mult", "Div", "Pow", "Mod", "FloorDiv", "MatMult", "USub", "UAdd"}
 
 
 def _fresh(p):
-    k = p.key
-    if isinstance(k, str):
-        return k in FRESH_KEYS
-    return k in FRESH or isinstance(k, np.ufunc)
+    """Is step ``p``'s result a new value the function owns (``primitives``: fresh)?"""
+    return P.has(p.key, P.FRESH)
 
 
 class _Rename(gast.NodeTransformer):
@@ -81,19 +73,13 @@ def check(func, names):
             return
 
 
-# steps that read an array without keeping a reference to it (their results are new values)
-READS = {np.sum, np.mean, np.prod, np.max, np.min, np.std, np.var, np.linalg.norm, np.trace, np.linalg.det,
-         np.linalg.inv, np.linalg.solve, np.einsum, np.tensordot, np.kron, np.inner, np.vdot} | FRESH
-
-
 def _keeps_no_reference(p, v):
     """Does step ``p`` read ``v`` without another name or container holding ``v`` afterwards?"""
     k = p.key
     if isinstance(k, str):
-        return k in FRESH_KEYS - {"list", "dict"} or k in ("Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Not") or \
-            k.startswith("attr.") and k != "attr.T" or k == "setitem" and not any(
-                isinstance(a, gast.Name) and a.id == v for a in p.args[1:])
-    return isinstance(k, np.ufunc) or k in READS or R.is_nondiff(k)
+        return P.has(k, P.READS) or k.startswith("attr.") and k != "attr.T" or k == "setitem" and not any(
+            isinstance(a, gast.Name) and a.id == v for a in p.args[1:])
+    return P.has(k, P.READS) or R.is_nondiff(k)
 
 
 def _augmented(func, node, names):

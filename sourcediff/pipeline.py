@@ -29,9 +29,8 @@ from .lower import validate
 from .names import assign, call, const, load, nodes
 from .reverse import Reverse
 
-PURE = {"unbroadcast", "zeros_like", "tindex", "getitem_vjp", "setitem_vjp", "getitem_copy", "add", "grad_like",
-        "tsetitem", "range", "reversed", "len", "slice", "float", "abs", "min", "max", "seed_one",
-        "bzeros", "bpad", "bfix", "bstack", "btindex", "btsetitem", "bdirs"}
+from . import primitives as P
+PURE = P.names(P.PURE_CALL)
 
 
 def _split_return(func):
@@ -260,8 +259,7 @@ def _ends_complex(p):
         not is_user_function(p.key) and not isinstance(p.key, CHECKPOINT)
 
 
-SCALAR_KEYS = {"copy", "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "Eq", "NotEq", "Lt",
-               "LtE", "Gt", "GtE", "Is", "IsNot", "And", "Or"}
+SCALAR_KEYS = P.keys(P.SCALAR)
 
 
 def _scalar_fn(k):
@@ -311,7 +309,7 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
     return src, name, gen.bindings, shaped
 
 
-SHAPE_HELPERS = {"unbroadcast", "shape_of", "matmul_dx", "matmul_dy"}  # what a specialised derivative can leave out
+SHAPE_HELPERS = P.names(P.SHAPE_HELPER)  # what a specialised derivative can leave out
 
 
 def build(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False):

@@ -30,10 +30,9 @@ from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
 from .rules import helpers, registry as R
 
-SHAPE_ARGS = {"unbroadcast": (1,), "setitem_vjp": (2,),
-              "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
-              "reduced_count": (0,), "shape": (0,), "ndim": (0,), "size": (0,)}
-NUM_KEYS = {"Add", "Sub", "Mult", "Div", "Pow", "Mod", "MatMult", "USub", "UAdd", "FloorDiv"}
+from . import primitives as P
+SHAPE_ARGS = P.by_name(P.SHAPE_ARGS)
+NUM_KEYS = P.keys(P.NUMBER)
 
 
 def _loads(stmts):

@@ -24,20 +24,15 @@ shape drops out and ``matmul`` of two 2-D arrays takes the rule without rank cas
 import gast
 import numpy as np
 
+from . import primitives as P
 from .context import CHECKPOINT, is_user_function
 from .lower import classify, field_read, walk
 from .names import ids
 from .runtime import is_container_key
 
-OPS = {"Add", "Sub", "Mult", "Div", "Pow", "USub", "UAdd"}
-_RAISE = {"Sub", "Div", "Pow", "USub", "UAdd"}  # a list or tuple operand raises: it is certainly not one
+_RAISE = P.keys(P.NOT_A_SEQUENCE)  # a list or tuple operand raises: it is certainly not one
 _SCALAR = object()
-
-
-def elementwise(key):
-    """Is ``key`` a primitive whose result has the broadcast shape of its operands?"""
-    return key in OPS if isinstance(key, str) else \
-        isinstance(key, np.ufunc) and key.nout == 1 and key.signature is None  # np.matmul is a ufunc with a signature
+elementwise = P.same_shape  # the name reverse.py reads it by
 
 
 def roots(node, params, sites):
@@ -94,7 +89,7 @@ def spreadable(node, cls, roots):
 
 
 # -- concrete shapes, for a derivative specialised to its arguments' shapes ---------------------
-_REDUCE = {np.sum, np.mean, np.max, np.min, np.prod, np.amax, np.amin}
+_REDUCE = P.keys(P.REDUCE)
 _BOTTOM = "bottom"  # assigned, but from nothing known yet: adds nothing to a join
 
 

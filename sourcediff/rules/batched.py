@@ -12,30 +12,13 @@ A batched tangent of ``v`` is an array of shape ``(B,) + np.shape(v)``, the zero
 
 Every helper here takes the zero marker (or a list of batched tangents where NumPy takes a list).
 """
-import math
-
 import numpy as np
 
+from ..primitives import elementwise
 from ..runtime import _bzero, _nbatch, bpack, grad_like, unbroadcast
-from .helpers import broadcast_like, expand_reduced, if_inexact, keepdims_shape, matmul_dx, matmul_dy
+from .helpers import expand_reduced, if_inexact, keepdims_shape, matmul_dx, matmul_dy
 from .numpy_rules import _opt
 from .registry import BJVP, JVP, bjvp as _bjvp, lookup
-
-_OPS = {"Add", "Sub", "Mult", "Div", "Mod", "Pow", "USub", "UAdd"}
-_FUNCS = {abs, pow, max, min, np.where, np.clip, np.real, np.sinc, np.nan_to_num, broadcast_like}
-_NOT_MATH = {math.fsum, math.ldexp}  # their rules call math on the tangent itself
-
-
-def elementwise(key):
-    """Keys whose forward rule is elementwise (broadcasting) in every tangent."""
-    if isinstance(key, str):
-        return key in _OPS
-    if isinstance(key, np.ufunc):
-        return key.signature is None  # matmul and vecdot are generalized ufuncs
-    try:
-        return key in _FUNCS or getattr(key, "__module__", None) == "math" and key not in _NOT_MATH
-    except TypeError:
-        return False
 
 
 def how(key):
