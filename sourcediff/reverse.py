@@ -63,8 +63,10 @@ def _mutated(body):
 
 
 class Reverse:
-    def __init__(self, gen, func, active_params, ret, given=None):
-        self.gen, self.func, self.given = gen, func, given  # given: parameters' (kind, shape), when specialised
+    def __init__(self, gen, func, active_params, ret, given=None, spread_params=False):
+        """``given``: the parameters' (kind, shape), when specialised; ``spread_params``: the derivative
+        passes every parameter's adjoint through ``grad_like``, which spreads a number over the parameter."""
+        self.gen, self.func, self.given = gen, func, given
         node = func.node
         self.params = [a.id for a in node.args.args]
         self.active = activity.analyse(node, active_params, gen.diff_positions, ret)
@@ -73,7 +75,7 @@ class Reverse:
         self.pushed = {}          # id(statement) -> names it pushes
         self.maybe_zero = set()
         self.tape = None
-        self.spread_params, self._spread = False, None  # build_reverse: grad_like spreads a number over a parameter
+        self.spread_params, self._spread = spread_params, None
         self._scan()
 
     def _scan(self):
