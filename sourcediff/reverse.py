@@ -28,7 +28,7 @@ from .context import (CHECKPOINT, USER_VJP, check_refused, index_value, is_user_
                       no_derivative_of_arg, ours)
 from .lower import ATTR_KEYS, classify, defined_at, field_read, walk
 from .names import assign, call, clone, const, load, store, ids, nodes
-from .rules import helpers, registry as R
+from .rules import helpers, registry as R, variants
 
 SHAPE_ARGS = {"unbroadcast": (1,), "setitem_vjp": (2,),
               "broadcast_like": (1,), "expand_reduced": (1,), "keepdims_shape": (0,),
@@ -331,18 +331,24 @@ class Reverse:
                     raise where("pass `%s` positionally to differentiate through it" % kw)
             if not want:
                 return
+            rule = variants.identity_at(rule, self.identities(p, key, args, want))
             stmts, exprs = self.gen.inline(rule, R.VJP, [g], args, p.kwargs, load(v), want, where)
             out.extend(stmts)
-            same = shapes.elementwise(key) and v not in self.maybe_zero
-            spread = key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and isinstance(args[0], gast.Name) \
-                and args[0].id in self.spreadable()
             for i, e in zip(want, exprs):
-                if same and self.shaped_alike(v, args[i].id):
-                    e = _drop_unbroadcast(e)  # g is shaped like v, and so is args[i]: nothing was broadcast
-                if spread:
-                    e = _Unspread().visit(e)  # the sum's adjoint stays a number: every rule below broadcasts it
                 if e is not None:
                     self.acc(args[i], e, st, out)
+
+    def identities(self, p, key, args, want):
+        """The rule's helper calls that are the identity at this step (``rules/variants.py``): ``unbroadcast``
+        onto an operand of an elementwise step shaped like its result; ``expand_reduced`` in a whole-array sum
+        of a spreadable value (its adjoint stays a number: every rule below broadcasts it)."""
+        v = p.target
+        same = shapes.elementwise(key) and v not in self.maybe_zero
+        out = {("unbroadcast", i) for i in want if same and self.shaped_alike(v, args[i].id)}
+        if key in (np.sum, np.mean) and len(args) == 1 and not p.kwargs and isinstance(args[0], gast.Name) \
+                and args[0].id in self.spreadable():
+            out.add(("expand_reduced", 0))
+        return out
 
     def stand_in(self, sized):
         """A parameter certainly shaped ``sized`` (kind, shape), else ``stand_in(shape)``: what a
@@ -555,21 +561,3 @@ def zero_of(gen, v, defined):
         return const(0.0)
     gen.bind_rt("zeros_like")
     return call("zeros_like", load(v))
-
-
-def _drop_unbroadcast(e):
-    """``e`` without its outer ``unbroadcast`` (under a negation too: ``-unbroadcast(g, y)``)."""
-    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
-        e.operand = _drop_unbroadcast(e.operand)
-    elif isinstance(e, gast.Call) and getattr(e.func, "id", None) == "unbroadcast":
-        return e.args[0]
-    return e
-
-
-class _Unspread(gast.NodeTransformer):
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if getattr(node.func, "id", None) == "expand_reduced" and len(node.args) == 4 and \
-                all(isinstance(a, gast.Constant) for a in node.args[2:]) and [a.value for a in node.args[2:]] == [None, False]:
-            return node.args[0]
-        return node
