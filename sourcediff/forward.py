@@ -20,7 +20,7 @@ import gast
 
 from . import activity
 from .lower import ATTR_KEYS, classify, defined_at, field_read
-from .reverse import zero_of
+from .adjoint import zero_of
 from .names import assign, call, clone, const, ids, load
 from .rules import batched as B, registry as R
 from .context import (CHECKPOINT, USER_JVP, check_refused, is_user_function, missing_rule, no_derivative_of_arg, ours,
