@@ -101,10 +101,15 @@ class Reverse:
         back (``adjoint.reads_hint``). So: sweep, decide the pushes from what the sweep reads, and sweep
         again until neither changes (``first``: a sweep already made from no pushes). The tape is named
         by the first decision that keeps something, so every sweep after it writes its pops in full.
+
+        Each round only adds reads (a push adds pops, which only add reads; the decision grows with the
+        reads), so a round that changes nothing comes within one round per local name: usually the
+        second or third. A chain of conditions each guarding the next one's assignment takes one round
+        per link (tests/test_tape_fixpoint.py).
         """
         body = self.func.node.body
         lists = {p.args[0].id for p in map(classify, walk(body)) if p is not None and p.key in ("append", "pop")}
-        for _ in range(20):  # a handful of rounds in practice; the cap only stops a runaway
+        for _ in range(len(self.plan.locals) + 2):
             used = (dict(self.plan.pushed), self.adjoint.reads_hint & lists)
             adj, st = first or self._sweep(ret, seed)
             first = None
@@ -113,7 +118,8 @@ class Reverse:
             if (self.plan.pushed, self.adjoint.reads_hint & lists) == used:
                 return adj, st  # generated from what it decides
             self.gen.names.rewind(mark)
-        return self._sweep(ret, seed)
+        raise self.func.error("internal: the reverse sweep's tape found no fixed point (please report this function)",
+                              self.func.node)
 
     def _assemble(self, adj, st):
         """(the primal statements with the tape's set-up, ``adj``, ``st``, the names ``adj`` reads of the primal)."""
