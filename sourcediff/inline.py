@@ -17,7 +17,8 @@ import gast
 
 from . import primitives as P
 from .names import clone, ids, nodes
-from .rules.registry import VJP, parsed
+from .rules.registry import VJP
+from .rules.variants import base_rule, rule_parts
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
 _NUMBER_IDENTITY = P.names(P.NUMBER_IDENTITY)  # unbroadcast(e, x) and broadcast_like(e, x) are e on numbers
@@ -58,7 +59,7 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
     ``head`` is ``[g]`` for a reverse rule or the tangent names (None where zero) for a
     forward rule; ``args``/``kwargs`` are the call's atoms; ``want`` the argument indices.
     """
-    params, defaults, body, outs = parsed(rule)
+    params, defaults, body, outs = rule_parts(rule)  # a rule, or its variant for this call (rules/variants.py)
     nhead = 1 if table is VJP else params.index("ans")
     rest = params[nhead + 1:]
     if len(args) > len(rest):
@@ -87,7 +88,8 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
     local = set().union(*[ids(s, gast.Store) for s in body])
     for n in sorted(local):
         env[n] = gen.names.temp()
-    free = {n.id for n in nodes(gast.Module(body=list(body) + [gast.Expr(value=o) for o in outs], type_ignores=[]))
+    whole = rule_parts(base_rule(rule))  # a variant binds the helpers it leaves out too: the same bindings either way
+    free = {n.id for n in nodes(gast.Module(body=list(whole[2]) + [gast.Expr(value=o) for o in whole[3]], type_ignores=[]))
             if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
     for n in free:
         gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))

@@ -98,8 +98,7 @@ def build_reverse(gen, func, wrt, kind, name):
     """``grad`` / ``value_and_grad`` / ``vjp`` of ``func`` w.r.t. parameter indices ``wrt``."""
     params = func.params
     ret = _split_return(func)
-    rv = Reverse(gen, func, [params[i] for i in wrt], ret, given=gen.given)
-    rv.spread_params = True  # every gradient goes through grad_like
+    rv = Reverse(gen, func, [params[i] for i in wrt], ret, given=gen.given, spread_params=True)  # via grad_like
     extra = []
     if kind == "vjp":
         seed = load(gen.names.fresh("seed"))
