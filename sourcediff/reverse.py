@@ -21,14 +21,13 @@ Before::                              After (adjoint part)::
 
 import gast
 
-from . import activity
+from . import activity, primitives as P
 from .adjoint import Adjoint
 from .lower import classify, walk
 from .names import assign, load
 from .primal import Primal
 from .tape import TapePlan, loads
 
-from . import primitives as P
 SHAPE_ARGS = P.by_name(P.SHAPE_ARGS)
 NUM_KEYS = P.keys(P.NUMBER)
 
