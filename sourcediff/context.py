@@ -183,7 +183,7 @@ class Gen:
         if k is None or R.is_nondiff(k) or k in (builtins.len, builtins.range, builtins.print):
             return []
         rule = R.lookup(R.VJP, k)
-        if rule is not None and not getattr(rule, "sd_user", False):
+        if rule is not None:
             _, _, _, outs = R.parsed(rule)
             n = R.n_diff_args(R.VJP, rule)
             # an argument past the rule's differentiable ones counts too: the modes refuse it when it is active

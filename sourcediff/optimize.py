@@ -15,6 +15,7 @@ from collections import Counter
 
 import gast
 
+from .annotations import getanno, is_comment
 from .names import clone, const, ids, load, nodes
 
 _PURE_ATTRS = {"append": False, "pop": False}
@@ -92,7 +93,7 @@ class _Fold(gast.NodeTransformer):
     is a new array that may be written into, not another name for ``x``)."""
 
     def visit_Assign(self, node):
-        return node if getattr(node, "sd_primal", False) else self.generic_visit(node)
+        return node if getanno(node, "primal", False) else self.generic_visit(node)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -249,7 +250,7 @@ def _coalesce(fn, writes, reads):
             prev = out[-1] if out else None
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and \
                     type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name and prev.targets[0].id == s.value.id \
-                    and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getattr(prev, "sd_primal", False):
+                    and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getanno(prev, "primal", False):
                 prev.targets[0] = s.targets[0]
                 reads[s.value.id] -= 1
                 writes[s.value.id] -= 1
@@ -271,7 +272,7 @@ def _negations(fn):
     def scan(stmts):
         for s in stmts:
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.UnaryOp and \
-                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and not getattr(s, "sd_primal", False):
+                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and not getanno(s, "primal", False):
                 cands.append((stmts, s))
             if type(s) in (gast.If, gast.For, gast.While):
                 scan(s.body)
@@ -287,7 +288,7 @@ def _negations(fn):
             continue
         i = next(k for k, x in enumerate(stmts) if x is s)
         j = next((k for k in range(i + 1, len(stmts)) if v in ids(stmts[k], gast.Load)), None)
-        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or getattr(stmts[j], "sd_primal", False) \
+        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or getanno(stmts[j], "primal", False) \
                 or any(w in ids(x, gast.Store) for x in stmts[i + 1:j]):
             continue
         use = clone(stmts[j])
@@ -366,18 +367,14 @@ def _dce(fn, pure_calls, loads):
     return changed[0]
 
 
-def _is_comment(s):
-    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Name) and s.value.id.startswith("__sd_comment_")
-
-
 def _empty(stmts):
-    return all(isinstance(s, gast.Pass) or _is_comment(s) for s in stmts)
+    return all(isinstance(s, gast.Pass) or is_comment(s) for s in stmts)
 
 
 def _clean_comments(stmts):
     out = []
     for i, s in enumerate(stmts):
-        if _is_comment(s) and (i + 1 == len(stmts) or _is_comment(stmts[i + 1])):
+        if is_comment(s) and (i + 1 == len(stmts) or is_comment(stmts[i + 1])):
             continue
         out.append(s)
     return out
@@ -454,7 +451,7 @@ def _nest(fn, pure_calls, stores, loads):
                 i += 1
                 continue
             for u in stmts[i + 1:]:
-                if _is_comment(u):
+                if is_comment(u):
                     continue
                 if t in read(u):
                     if isinstance(u, (gast.Assign, gast.Return)) and _pure(u.value, pure_calls):

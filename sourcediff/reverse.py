@@ -23,6 +23,7 @@ import gast
 import numpy as np
 
 from . import activity, shapes
+from .annotations import getanno, setanno
 from .codegen import comment
 from .context import (CHECKPOINT, USER_VJP, check_refused, index_value, is_user_function, missing_rule,
                       no_derivative_of_arg, ours)
@@ -140,7 +141,7 @@ class Reverse:
             out.append(gast.AugAssign(target=store(dx), op=op, value=term))
         elif self.kinds.get(x.id):
             out.append(assign(dx, gast.BinOp(left=load(dx), op=op, right=term)))
-            out[-1].sd_acc = True  # inplace.py may make it `dx += expr`
+            setanno(out[-1], "accumulator")  # inplace.py may make it `dx += expr`
         else:
             self.gen.bind_rt("add")
             out.append(assign(dx, call("add", load(dx), expr)))
@@ -174,7 +175,7 @@ class Reverse:
         out, line = [], None
         for s in reversed(stmts):
             code = self.adj_stmt(s, st)
-            ln = getattr(s, "sd_line", None)
+            ln = getanno(s, "line")
             if len(code) > len(self.pushed.get(id(s), ())) and ln is not None and ln != line and not isinstance(s, (gast.If, gast.For, gast.While)):
                 text = self.func.line_of(s)
                 if text:
@@ -508,7 +509,7 @@ class Reverse:
                 for v in _targets(s) if isinstance(s, gast.Assign) else ():
                     if v in self.shape_names:
                         stand_in = gast.copy_location(assign(self.shape_names[v], call("shape_of", load(v))), s)
-                        stand_in.sd_shape_of = True  # saved and restored with the statement defining v
+                        setanno(stand_in, "shape_stand_in")  # saved and restored with the statement defining v
                         out.append(stand_in)
             return out
         self.func.node.body = insert(self.func.node.body)
@@ -530,7 +531,7 @@ class Reverse:
                     self.pushed[id(s)] = need
                 continue
             p = classify(s)
-            if p is None or p.target is None or getattr(s, "sd_counter", False) or getattr(s, "sd_shape_of", False):
+            if p is None or p.target is None or getanno(s, "shape_stand_in", False):
                 continue
             names = [p.target]
             shape = getattr(self, "shape_names", {}).get(p.target)
