@@ -80,8 +80,7 @@ class Gen:
         func, names = self.funcs[fn]
         fresh = copy.copy(func)
         fresh.node = clone(func.node)
-        self.names = Names(names.used)
-        self.names.n = names.n
+        self.names = names.copy()
         return fresh
 
     def fn_name(self, base):

@@ -5,12 +5,22 @@ from .annotations import SLOT
 
 
 class Names:
-    """Hands out ``t0, t1, ...`` and readable fresh names that avoid every name in use."""
+    """Hands out ``t0, t1, ...`` and readable fresh names that avoid every name in use.
+
+    ``temps`` lists the temporaries ``temp`` handed out (and ``rewind`` did not take back): the
+    compiler's temporaries are known by how they were made, never by what their names look like
+    (a user's variable may be called ``t5``)."""
 
     def __init__(self, used=()):
         self.used = set(used)
         self.n = 0
         self.temps = []
+
+    def copy(self):
+        """Names that go on from these: the same names in use, temporaries and count."""
+        new = Names(self.used)
+        new.n, new.temps = self.n, list(self.temps)
+        return new
 
     def temp(self):
         while "t%d" % self.n in self.used:

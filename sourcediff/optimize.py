@@ -10,7 +10,6 @@ Before::                         After::
     dt2_da = t1 * dt0_da
 """
 import operator
-import re
 from collections import Counter
 
 import gast
@@ -407,7 +406,6 @@ def optimize(fn, pure_calls=()):
     return fn
 
 
-_TEMP = re.compile(r"t\d+(_\w+)?$")
 _MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
 
 
@@ -420,8 +418,10 @@ def _nest(fn, pure_calls, stores, loads):
     so NumPy frees it as soon as it is used (and can compute the next step in its buffer). Only
     pure expressions move, only across assignments of pure values to other names (the read
     itself a pure assignment or return), so nothing they read can change on the way. ``stores``,
-    ``loads``: ``_count``'s counts of the names stored and read (augmented targets included)."""
-    once = {v for v, k in loads.items() if k == 1 and stores[v] == 1 and _TEMP.match(v)}
+    ``loads``: ``_count``'s counts of the names stored and read (augmented targets included).
+    Only compiler temporaries move (``fn``'s annotation ``temporaries``): a user's variable keeps its line."""
+    temps = getanno(fn, "temporaries", frozenset())
+    once = {v for v, k in loads.items() if k == 1 and stores[v] == 1 and v in temps}
     if not once:
         return
     reads, moves = {}, {}
