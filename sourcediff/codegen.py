@@ -47,7 +47,9 @@ def to_source(node):
         src = astor.to_source(tree)
     except Exception:  # astor lags behind new node types
         src = ast.unparse(tree) + "\n"
-    return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), getanno(notes[int(m.group(2))], "comment")), src) if notes else src
+    if not notes:
+        return src
+    return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), getanno(notes[int(m.group(2))], "comment")), src)
 
 
 def _negative_bases(tree):

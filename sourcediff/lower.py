@@ -112,7 +112,8 @@ def einsum_subscripts(func, e):
 
 
 def is_atom(e):
-    return isinstance(e, (gast.Name, gast.Constant)) or (isinstance(e, gast.Attribute) and getanno(e, "global_ref", False))
+    return isinstance(e, (gast.Name, gast.Constant)) or \
+        (isinstance(e, gast.Attribute) and getanno(e, "global_ref", False))
 
 
 class Lower:

@@ -271,7 +271,8 @@ def _negations(fn):
     def scan(stmts):
         for s in stmts:
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.UnaryOp and \
-                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and not getanno(s, "primal", False):
+                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and \
+                    not getanno(s, "primal", False):
                 cands.append((stmts, s))
             if type(s) in (gast.If, gast.For, gast.While):
                 scan(s.body)
@@ -287,7 +288,8 @@ def _negations(fn):
             continue
         i = next(k for k, x in enumerate(stmts) if x is s)
         j = next((k for k in range(i + 1, len(stmts)) if v in ids(stmts[k], gast.Load)), None)
-        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or getanno(stmts[j], "primal", False) \
+        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or \
+                getanno(stmts[j], "primal", False) \
                 or any(w in ids(x, gast.Store) for x in stmts[i + 1:j]):
             continue
         use = clone(stmts[j])

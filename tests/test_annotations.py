@@ -11,7 +11,8 @@ from sourcediff.names import assign, clone, const, load
 
 def test_an_undeclared_key_is_an_error_on_every_access():
     s = assign("t0", const(1.0))
-    for use in (lambda: anno.setanno(s, "sd_line", 3), lambda: anno.getanno(s, "lines"), lambda: anno.hasanno(s, "temp")):
+    uses = (lambda: anno.setanno(s, "sd_line", 3), lambda: anno.getanno(s, "lines"), lambda: anno.hasanno(s, "temp"))
+    for use in uses:
         with pytest.raises(KeyError, match="undeclared annotation"):
             use()
 
@@ -40,8 +41,8 @@ def test_the_package_sets_no_stray_sd_attribute_on_nodes():
     import pathlib
     import sourcediff
     pattern = re.compile(r"\bsd_(line|primal|fn|global|aug|acc|shape_of|counter|user)\b")
-    hits = [str(p) for p in pathlib.Path(sourcediff.__file__).parent.rglob("*.py") for line in p.read_text().splitlines()
-            if pattern.search(line)]
+    files = pathlib.Path(sourcediff.__file__).parent.rglob("*.py")
+    hits = [str(p) for p in files for line in p.read_text().splitlines() if pattern.search(line)]
     assert hits == []
 
 
@@ -55,4 +56,4 @@ def test_a_comment_is_an_annotated_statement_printed_on_its_own_line():
     assert not any(isinstance(n, gast.Name) and "comment" in n.id for n in gast.walk(fn))  # no fake name in the IR
     assert codegen.to_source(fn) == "def f(x):\n    y = x\n    # grad of: y = x\n    return y\n"
     assert codegen.to_source(fn) == codegen.to_source(clone(fn))  # printing leaves the tree as it was
-    assert not any(isinstance(v, dict) for k, v in vars(codegen).items() if not k.startswith("__"))  # no table of comment texts
+    assert not any(isinstance(v, dict) for k, v in vars(codegen).items() if not k.startswith("__"))  # no table of texts
