@@ -14,6 +14,7 @@ adjoint is ``adjoint_steps.py``'s.
 import gast
 
 from .adjoint_steps import Steps
+from .annotations import getanno, setanno
 from .codegen import comment
 from .lower import classify
 from .names import assign, call, clone, const, load, nodes, store
@@ -66,7 +67,7 @@ class Adjoint:
             out.append(gast.AugAssign(target=store(dx), op=op, value=term))
         elif self.plan.kinds.get(x.id):
             out.append(assign(dx, gast.BinOp(left=load(dx), op=op, right=term)))
-            out[-1].sd_acc = True  # inplace.py may make it `dx += expr`
+            setanno(out[-1], "accumulator")  # inplace.py may make it `dx += expr`
         else:
             self.gen.bind_rt("add")
             out.append(assign(dx, call("add", load(dx), expr)))
@@ -117,7 +118,7 @@ class Adjoint:
         out, line = [], None
         for s in reversed(stmts):
             code = self.stmt(s, st)
-            ln = getattr(s, "sd_line", None)
+            ln = getanno(s, "line")
             if len(code) > len(self.plan.pushed.get(id(s), ())) and ln is not None and ln != line and \
                     not isinstance(s, _COMPOUND):
                 text = self.func.line_of(s)

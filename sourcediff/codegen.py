@@ -1,7 +1,8 @@
 """Codegen: gast -> Python source text -> a compiled function, registered for tracebacks.
 
 ``to_source`` is the one printer (astor, falling back to ``ast.unparse`` where astor
-cannot print a node). ``comment(text)`` makes a statement that prints as ``# text``.
+cannot print a node). ``comment(text)`` makes a statement that prints as ``# text``: a
+no-op statement annotated ``comment`` (annotations.py).
 ``compile_source`` compiles a module of generated ``def``s inside a factory whose
 parameters bind the helpers the code calls, with the user's module as globals, and
 registers the text in ``linecache`` so tracebacks, ``pdb`` and ``inspect`` see it.
@@ -15,31 +16,40 @@ import warnings
 
 import gast
 
+from .annotations import getanno, is_comment, setanno
+from .names import nodes
+
 with warnings.catch_warnings():  # astor 0.8 reads ast.Num & co. at import: deprecated since Python 3.12
     warnings.simplefilter("ignore", DeprecationWarning)
     import astor
 
-_COMMENTS = {}
-_MARK = "__sd_comment_%d__"
+_MARK = "__sd_comment_%d__"  # what a comment is printed as first (the printers know no comments), then replaced
 _MARK_RE = re.compile(r"^(\s*)__sd_comment_(\d+)__\s*$", re.M)
 
 
 def comment(text):
-    """A statement that prints as ``# text``."""
-    k = len(_COMMENTS)
-    _COMMENTS[k] = text
-    return gast.Expr(value=gast.Name(id=_MARK % k, ctx=gast.Load(), annotation=None, type_comment=None))
+    """A statement that prints as ``# text``: ``None`` as a statement, annotated with the text."""
+    return setanno(gast.Expr(value=gast.Constant(value=None, kind=None)), "comment", text)
 
 
 def to_source(node):
     """Python source text of a gast (or ast) node."""
-    tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+    notes = [n for n in nodes(node) if is_comment(n)] if isinstance(node, gast.AST) else []
+    for k, n in enumerate(notes):  # for the printer only: the k-th comment reads the name _MARK % k
+        n.value = gast.Name(id=_MARK % k, ctx=gast.Load(), annotation=None, type_comment=None)
+    try:
+        tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+    finally:
+        for n in notes:
+            n.value = gast.Constant(value=None, kind=None)
     _negative_bases(tree)
     try:
         src = astor.to_source(tree)
     except Exception:  # astor lags behind new node types
         src = ast.unparse(tree) + "\n"
-    return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), _COMMENTS[int(m.group(2))]), src)
+    if not notes:
+        return src
+    return _MARK_RE.sub(lambda m: "%s# %s" % (m.group(1), getanno(notes[int(m.group(2))], "comment")), src)
 
 
 def _negative_bases(tree):

@@ -80,8 +80,7 @@ class Gen:
         func, names = self.funcs[fn]
         fresh = copy.copy(func)
         fresh.node = clone(func.node)
-        self.names = Names(names.used)
-        self.names.n = names.n
+        self.names = names.copy()
         return fresh
 
     def fn_name(self, base):
@@ -183,7 +182,7 @@ class Gen:
         if k is None or R.is_nondiff(k) or k in (builtins.len, builtins.range, builtins.print):
             return []
         rule = R.lookup(R.VJP, k)
-        if rule is not None and not getattr(rule, "sd_user", False):
+        if rule is not None:
             _, _, _, outs = R.parsed(rule)
             n = R.n_diff_args(R.VJP, rule)
             # an argument past the rule's differentiable ones counts too: the modes refuse it when it is active

@@ -23,6 +23,7 @@ import builtins
 
 import gast
 
+from .annotations import setanno
 from .names import assign, call, clone, const, load, store, ids
 from .runtime import keys_of
 
@@ -57,7 +58,7 @@ class Desugar:
             read = gast.Subscript(value=tgt.value, slice=tgt.slice, ctx=gast.Load()) if isinstance(tgt, gast.Subscript) \
                 else load(tgt.id) if isinstance(tgt, gast.Name) else tgt
             op = gast.copy_location(gast.BinOp(left=read, op=s.op, right=s.value), s)
-            op.sd_aug = isinstance(tgt, gast.Name)  # in place on an array: ownership checks nothing else holds it
+            setanno(op, "augmented", isinstance(tgt, gast.Name))  # in place on an array: see ownership.py
             return self.stmt(gast.copy_location(assign(tgt, op), s))
         if t is gast.AnnAssign:
             return self.stmt(gast.copy_location(assign(s.target, s.value), s)) if s.value is not None else []

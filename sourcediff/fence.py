@@ -9,6 +9,8 @@ Takes a ``Func``; gives nothing (raises on the first refused construct).
 """
 import gast
 
+from .annotations import setanno
+
 _REFUSED = {
     gast.Yield: ("`yield` (generators) cannot be differentiated", "return a value (or a list of values) instead"),
     gast.YieldFrom: ("`yield from` cannot be differentiated", "return a value instead"),
@@ -76,7 +78,7 @@ def check(func):
 
 def _check_nested(func, outer, inner):
     """A nested ``def``: plain, at the top of the body. The enclosing function's variables it reads
-    (``inner.sd_free``) become extra parameters that every call passes (lowering), so it may only
+    (its ``free`` annotation) become extra parameters that every call passes (lowering), so it may only
     be called, not passed around as a value."""
     if inner.decorator_list or inner.args.defaults or inner not in outer.body:
         raise func.error("only plain nested `def`s at the top of the function body (no decorators or defaults) "
@@ -85,12 +87,13 @@ def _check_nested(func, outer, inner):
                                                        and isinstance(n.ctx, gast.Store)}
     own = {a.id for a in inner.args.args} | {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)
                                              and isinstance(n.ctx, gast.Store)}
-    inner.sd_free = sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-                           & outer_locals - own)
-    if inner.sd_free:
+    free = tuple(sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+                        & outer_locals - own))
+    setanno(inner, "free", free)
+    if free:
         calls = {id(n.func) for n in gast.walk(outer) if isinstance(n, gast.Call)}
         for n in gast.walk(outer):
             if isinstance(n, gast.Name) and n.id == inner.name and id(n) not in calls:
                 raise func.error("the nested function `%s` reads `%s` from the enclosing function, so it can only be "
-                                 "called here, not used as a value" % (inner.name, inner.sd_free[0]), n,
-                                 hint="call it directly, or pass `%s` as an argument" % inner.sd_free[0])
+                                 "called here, not used as a value" % (inner.name, free[0]), n,
+                                 hint="call it directly, or pass `%s` as an argument" % free[0])

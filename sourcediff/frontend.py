@@ -23,6 +23,7 @@ import types
 
 import gast
 
+from .annotations import getanno
 from .errors import SourcediffError
 from .names import ids, load
 
@@ -547,10 +548,10 @@ class Func:
 
     def local_function(self, node):
         """A function object for a ``def`` nested in this function (its source stays in the user's file).
-        The enclosing variables it reads (``node.sd_free``, see fence.py) are extra parameters."""
+        The enclosing variables it reads (its ``free`` annotation, see fence.py) are extra parameters."""
         import ast
         import types
-        free = tuple(getattr(node, "sd_free", ()))
+        free = getanno(node, "free", ())
         if free:
             node = gast.copy_location(gast.FunctionDef(name=node.name, args=_with_params(node.args, free), body=node.body,
                                                        decorator_list=[], returns=None, type_comment=None,

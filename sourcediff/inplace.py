@@ -1,7 +1,7 @@
 """In-place accumulation: ``dW = dW + e`` becomes ``dW += e`` where no one else can see dW's array.
 
 Takes an optimized generated ``FunctionDef`` (array path); gives it back with the adjoint
-accumulations that reverse.py marked (``sd_acc``) turned into augmented assignments when
+accumulations that reverse.py marked (annotation ``accumulator``) turned into augmented assignments when
 the accumulator provably owns its array. That saves one allocation per accumulation, which
 is most of what a loop like an RNN's backward sweep spends beyond the arithmetic.
 
@@ -21,6 +21,7 @@ shaped like W by the rules' contract (``unbroadcast``), so ``+=`` never needs to
 import gast
 
 from . import primitives as P
+from .annotations import getanno
 from .names import ids, nodes
 
 _NEW = P.names(P.NEW)
@@ -41,7 +42,7 @@ def _new(e):
 
 
 def _is_acc(s):
-    if not (getattr(s, "sd_acc", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp and type(s.value.op) in (gast.Add, gast.Sub)):
+    if not (getanno(s, "accumulator", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp and type(s.value.op) in (gast.Add, gast.Sub)):
         return False
     tg, left = s.targets[0], s.value.left
     return type(tg) is gast.Name and type(left) is gast.Name and left.id == tg.id

@@ -11,7 +11,7 @@ Takes a desugared ``FunctionDef``; gives one whose statements follow this gramma
     break                     (only as the last statement of a loop body, inside ``if v:``)
 
 ``index`` is atoms, slices of atoms, ``None`` and ``...``. Each call's callee is resolved
-now: ``node.value.sd_fn`` holds the object (``np.sin``, a user function, ``abs``).
+now: the ``callee`` annotation of ``node.value`` holds the object (``np.sin``, a user function, ``abs``).
 User variables keep their names; temporaries are ``t0, t1, ...`` in order.
 
 Before::                       After::
@@ -30,6 +30,7 @@ import gast
 import numpy as np
 
 from . import effects, primitives as P
+from .annotations import getanno, hasanno, setanno
 from .primitives import ATTRS, NONDIFF_ATTRS  # imported, not assigned: export copies primitives' own statements
 from .names import assign, clone, const, load, store, ids
 from .rules.helpers import diagonal_index, of_type
@@ -103,7 +104,8 @@ def einsum_subscripts(func, e):
 
 
 def is_atom(e):
-    return isinstance(e, (gast.Name, gast.Constant)) or (isinstance(e, gast.Attribute) and getattr(e, "sd_global", False))
+    return isinstance(e, (gast.Name, gast.Constant)) or \
+        (isinstance(e, gast.Attribute) and getanno(e, "global_ref", False))
 
 
 class Lower:
@@ -117,8 +119,10 @@ class Lower:
 
     def emit(self, s, at):
         gast.copy_location(s, at)
-        s.sd_line = getattr(at, "sd_line", None) or getattr(at, "lineno", None)
-        s.sd_primal = True  # the user's own step: the optimizer may drop it, never rewrite it
+        line = getanno(at, "line") or getattr(at, "lineno", None)
+        if line is not None:
+            setanno(s, "line", line)
+        setanno(s, "primal")  # the user's own step: the optimizer may drop it, never rewrite it
         self.out.append(s)
         return s
 
@@ -210,7 +214,7 @@ class Lower:
         while isinstance(chain, gast.Attribute):
             chain = chain.value
         if isinstance(chain, gast.Name) and chain.id not in self.locals and isinstance(e, gast.Attribute):
-            e.sd_global = True
+            setanno(e, "global_ref")
             return e
         return None
 
@@ -245,7 +249,7 @@ class Lower:
             if not isinstance(e.op, BIN):
                 raise self.func.error("operator not supported", e)
             node = gast.BinOp(left=self.atom(e.left, at), op=e.op, right=self.atom(e.right, at))
-            node.sd_aug = getattr(e, "sd_aug", False)
+            setanno(node, "augmented", getanno(e, "augmented", False))
             return node
         if t is gast.UnaryOp:
             return gast.UnaryOp(op=e.op, operand=self.atom(e.operand, at))
@@ -305,7 +309,7 @@ class Lower:
             parts = [self.step(np.atleast_1d, [self.atom(i, at)], at) for i in items]
             node = gast.Call(func=gast.Attribute(value=load("np"), attr="concatenate", ctx=gast.Load()),
                              args=[self.atom(gast.Tuple(elts=parts, ctx=gast.Load()), at)], keywords=[])
-            node.sd_fn = np.concatenate
+            setanno(node, "callee", np.concatenate)
             return node
         args = [effects.bound(self.func, "index_object", obj)]
         for i in items:
@@ -314,7 +318,7 @@ class Lower:
                     getattr(i, k) if getattr(i, k) is not None else const(None) for k in ("lower", "upper", "step")], keywords=[])
             args.append(self.atom(i, at))
         node = gast.Call(func=load(self.func.bind_value("index_trick", effects.index_trick)), args=args, keywords=[])
-        node.sd_fn = effects.index_trick
+        setanno(node, "callee", effects.index_trick)
         return node
 
     def block_expr(self, e, at, target):
@@ -389,7 +393,7 @@ class Lower:
             if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
                 args[i] = self.as_array(args[i], at)
         node = gast.Call(func=f, args=args, keywords=kws)
-        node.sd_fn = fn
+        setanno(node, "callee", fn)
         return self.written(node, out, at)
 
     def unknown_statement(self, e):
@@ -431,7 +435,7 @@ class Lower:
         if f.attr in VARIADIC_SHAPE and len(args) > 1:
             args = [self.atom(gast.Tuple(elts=args, ctx=gast.Load()), at)]
         node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()), args=[recv] + args, keywords=kws)
-        node.sd_fn = fn
+        setanno(node, "callee", fn)
         return self.written(node, out, at)
 
     def split_out(self, fn, e, shift):
@@ -496,7 +500,7 @@ class Lower:
         err = self.func.error("`.sort()` is differentiated for NumPy arrays only, and `%s` is not one" % dst, e,
                               hint="sort into a new value: `%s = np.sort(%s)` or `sorted(...)` outside" % (dst, dst))
         ndarray = gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load())
-        ndarray.sd_global = True
+        setanno(ndarray, "global_ref")
         arr = self.step(of_type, [load(dst), ndarray, effects.bound(self.func, dst + "_sort_error", err)], at)
         t = self.step(np.sort, [arr] + [self.atom(a, at) for a in e.args], at,
                       [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords])
@@ -507,7 +511,7 @@ class Lower:
         f = gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()) if getattr(np, fn.__name__, None) is fn \
             else load(self.func.bind_value(fn.__name__, fn))
         node = gast.Call(func=f, args=args, keywords=list(kws))
-        node.sd_fn = fn
+        setanno(node, "callee", fn)
         t = self.names.temp()
         self.emit(assign(t, node), at)
         return load(t)
@@ -531,7 +535,7 @@ class Lower:
     def as_array(self, a, at):
         """``np.asarray(a)`` as a step: what NumPy does to a list argument, where its rule reads arrays."""
         node = gast.Call(func=gast.Attribute(value=load("np"), attr="asarray", ctx=gast.Load()), args=[a], keywords=[])
-        node.sd_fn = np.asarray
+        setanno(node, "callee", np.asarray)
         t = self.names.temp()
         self.emit(assign(t, node), at)
         return load(t)
@@ -616,9 +620,9 @@ def classify(s):
     """The ``Prim`` of an assignment or call statement (None for control flow)."""
     if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
         c = s.value
-        if isinstance(c.func, gast.Attribute) and c.func.attr == "append" and not hasattr(c, "sd_fn"):
+        if isinstance(c.func, gast.Attribute) and c.func.attr == "append" and not hasanno(c, "callee"):
             return Prim(None, "append", [c.func.value, c.args[0]], node=s)
-        return Prim(None, getattr(c, "sd_fn", None), list(c.args), {k.arg: k.value for k in c.keywords}, s)
+        return Prim(None, getanno(c, "callee"), list(c.args), {k.arg: k.value for k in c.keywords}, s)
     if not isinstance(s, gast.Assign):
         return None
     tg, v = s.targets[0], s.value
@@ -635,9 +639,9 @@ def classify(s):
     if t is gast.Compare:
         return Prim(tv, type(v.ops[0]).__name__, [v.left, v.comparators[0]], node=s)
     if t is gast.Call:
-        if isinstance(v.func, gast.Attribute) and v.func.attr == "pop" and not hasattr(v, "sd_fn"):
+        if isinstance(v.func, gast.Attribute) and v.func.attr == "pop" and not hasanno(v, "callee"):
             return Prim(tv, "pop", [v.func.value], node=s)
-        return Prim(tv, getattr(v, "sd_fn", None), list(v.args), {k.arg: k.value for k in v.keywords}, s)
+        return Prim(tv, getanno(v, "callee"), list(v.args), {k.arg: k.value for k in v.keywords}, s)
     if t is gast.Subscript:
         return Prim(tv, "getitem", [v.value], node=s, extra=v.slice)
     if t is gast.Attribute:

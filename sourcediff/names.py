@@ -1,14 +1,26 @@
 """Deterministic, collision-free names for temporaries, flags and derivatives."""
 import gast
 
+from .annotations import SLOT
+
 
 class Names:
-    """Hands out ``t0, t1, ...`` and readable fresh names that avoid every name in use."""
+    """Hands out ``t0, t1, ...`` and readable fresh names that avoid every name in use.
+
+    ``temps`` lists the temporaries ``temp`` handed out (and ``rewind`` did not take back): the
+    compiler's temporaries are known by how they were made, never by what their names look like
+    (a user's variable may be called ``t5``)."""
 
     def __init__(self, used=()):
         self.used = set(used)
         self.n = 0
         self.temps = []
+
+    def copy(self):
+        """Names that go on from these: the same names in use, temporaries and count."""
+        new = Names(self.used)
+        new.n, new.temps = self.n, list(self.temps)
+        return new
 
     def temp(self):
         while "t%d" % self.n in self.used:
@@ -37,13 +49,17 @@ class Names:
 
 
 def clone(node):
-    """A deep copy of an AST (much cheaper than ``copy.deepcopy``); non-AST attributes are shared."""
+    """A deep copy of an AST (much cheaper than ``copy.deepcopy``); non-AST attributes are shared, but
+    not the dict of annotations (``annotations.py``): the copy gets its own."""
     if isinstance(node, list):
         return [clone(x) for x in node]
     if not isinstance(node, gast.AST):
         return node
     new = node.__class__.__new__(node.__class__)
-    new.__dict__.update({k: clone(v) if isinstance(v, (list, gast.AST)) else v for k, v in node.__dict__.items()})
+    d = node.__dict__
+    new.__dict__.update({k: clone(v) if isinstance(v, (list, gast.AST)) else v for k, v in d.items()})
+    if SLOT in d:
+        new.__dict__[SLOT] = dict(d[SLOT])
     return new
 
 

@@ -10,12 +10,12 @@ Before::                         After::
     dt2_da = t1 * dt0_da
 """
 import operator
-import re
 from collections import Counter
 
 import gast
 
 from . import primitives as P
+from .annotations import getanno, is_comment
 from .names import clone, const, ids, load, nodes
 
 _PURE_ATTRS = {m: False for m, how in P.by_name(P.METHOD_WRITES).items() if how == P.LIST_STEP}
@@ -93,7 +93,7 @@ class _Fold(gast.NodeTransformer):
     is a new array that may be written into, not another name for ``x``)."""
 
     def visit_Assign(self, node):
-        return node if getattr(node, "sd_primal", False) else self.generic_visit(node)
+        return node if getanno(node, "primal", False) else self.generic_visit(node)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -250,7 +250,7 @@ def _coalesce(fn, writes, reads):
             prev = out[-1] if out else None
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and \
                     type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name and prev.targets[0].id == s.value.id \
-                    and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getattr(prev, "sd_primal", False):
+                    and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getanno(prev, "primal", False):
                 prev.targets[0] = s.targets[0]
                 reads[s.value.id] -= 1
                 writes[s.value.id] -= 1
@@ -272,7 +272,8 @@ def _negations(fn):
     def scan(stmts):
         for s in stmts:
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.UnaryOp and \
-                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and not getattr(s, "sd_primal", False):
+                    type(s.value.op) is gast.USub and type(s.value.operand) is gast.Name and \
+                    not getanno(s, "primal", False):
                 cands.append((stmts, s))
             if type(s) in (gast.If, gast.For, gast.While):
                 scan(s.body)
@@ -288,7 +289,8 @@ def _negations(fn):
             continue
         i = next(k for k, x in enumerate(stmts) if x is s)
         j = next((k for k in range(i + 1, len(stmts)) if v in ids(stmts[k], gast.Load)), None)
-        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or getattr(stmts[j], "sd_primal", False) \
+        if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or \
+                getanno(stmts[j], "primal", False) \
                 or any(w in ids(x, gast.Store) for x in stmts[i + 1:j]):
             continue
         use = clone(stmts[j])
@@ -367,18 +369,14 @@ def _dce(fn, pure_calls, loads):
     return changed[0]
 
 
-def _is_comment(s):
-    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Name) and s.value.id.startswith("__sd_comment_")
-
-
 def _empty(stmts):
-    return all(isinstance(s, gast.Pass) or _is_comment(s) for s in stmts)
+    return all(isinstance(s, gast.Pass) or is_comment(s) for s in stmts)
 
 
 def _clean_comments(stmts):
     out = []
     for i, s in enumerate(stmts):
-        if _is_comment(s) and (i + 1 == len(stmts) or _is_comment(stmts[i + 1])):
+        if is_comment(s) and (i + 1 == len(stmts) or is_comment(stmts[i + 1])):
             continue
         out.append(s)
     return out
@@ -411,7 +409,6 @@ def optimize(fn, pure_calls=()):
     return fn
 
 
-_TEMP = re.compile(r"t\d+(_\w+)?$")
 _MUTATORS = {P.name_of(f) for f in P.keys(P.WRITES) if not P.is_method(f)}
 
 
@@ -424,8 +421,10 @@ def _nest(fn, pure_calls, stores, loads):
     so NumPy frees it as soon as it is used (and can compute the next step in its buffer). Only
     pure expressions move, only across assignments of pure values to other names (the read
     itself a pure assignment or return), so nothing they read can change on the way. ``stores``,
-    ``loads``: ``_count``'s counts of the names stored and read (augmented targets included)."""
-    once = {v for v, k in loads.items() if k == 1 and stores[v] == 1 and _TEMP.match(v)}
+    ``loads``: ``_count``'s counts of the names stored and read (augmented targets included).
+    Only compiler temporaries move (``fn``'s annotation ``temporaries``): a user's variable keeps its line."""
+    temps = getanno(fn, "temporaries", frozenset())
+    once = {v for v, k in loads.items() if k == 1 and stores[v] == 1 and v in temps}
     if not once:
         return
     reads, moves = {}, {}
@@ -455,7 +454,7 @@ def _nest(fn, pure_calls, stores, loads):
                 i += 1
                 continue
             for u in stmts[i + 1:]:
-                if _is_comment(u):
+                if is_comment(u):
                     continue
                 if t in read(u):
                     if isinstance(u, (gast.Assign, gast.Return)) and _pure(u.value, pure_calls):

@@ -20,6 +20,7 @@ Before::                     After::
 import gast
 
 from . import primitives as P
+from .annotations import copyanno, getanno, setanno
 from .effects import bound
 from .lower import classify, walk
 from .names import assign, call, load, nodes
@@ -89,7 +90,7 @@ def _augmented(func, node, names):
     refuses an array or a list when the derivative runs."""
     order, loops = _positions(node.body)
     prims = [(s, classify(s)) for s in walk(node.body)]
-    aug = {p.target: s for s, p in prims if p is not None and getattr(s.value, "sd_aug", False)}
+    aug = {p.target: s for s, p in prims if p is not None and getanno(s.value, "augmented", False)}
     holds = {}  # name -> statements after which another name may hold its value
     for s in walk(node.body):
         if isinstance(s, gast.For):
@@ -115,9 +116,9 @@ def _augmented(func, node, names):
                          hint="write `%s = %s + ...` (a new value), or copy it first" % (v, v))
         g = names.temp()
         c = call(func.bind_value("unshared", unshared), load(v), bound(func, v + "_shared_error", err))
-        c.sd_fn = unshared
+        setanno(c, "callee", unshared)
         guards[id(s)] = gast.copy_location(assign(g, c), s)
-        guards[id(s)].sd_line, guards[id(s)].sd_primal = getattr(s, "sd_line", None), True
+        setanno(copyanno(s, guards[id(s)], "line"), "primal")
         s.value.left = load(g)
     if guards:
         node.body = _guarded(node.body, guards)

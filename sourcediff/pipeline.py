@@ -18,6 +18,7 @@
 import gast
 
 from . import codegen, optimize as opt
+from .annotations import setanno
 from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
@@ -62,6 +63,7 @@ def _pure(gen):
 
 
 def _finish(gen, fdef):
+    setanno(fdef, "temporaries", frozenset(gen.names.temps))  # what the optimizer may write into its one read
     if gen.optimize:
         opt.optimize(fdef, _pure(gen))
         if not gen.scalar:

@@ -22,10 +22,12 @@ Before::                                  After::
 
 The residuals still travel in a tuple (``res = (t0_p, x_p)`` ... ``t0_p, x_p = res``) where the
 two halves land in different functions or in a loop, whose tape keeps one tuple per iteration;
-where both sit in one function's top level, the tuple goes too.
+where both sit in one function's top level, the tuple goes too. The callee's temporaries (annotation
+``temporaries``), renamed, are the caller's temporaries too.
 """
 import gast
 
+from .annotations import getanno, setanno
 from .names import clone, ids, nodes, store
 
 
@@ -80,6 +82,11 @@ class _Site:
     def body(self, fn):
         return _Rename(self.ren).visit(gast.Module(body=clone(fn.body), type_ignores=[])).body
 
+    def temporaries(self, caller, fn):
+        """Add ``fn``'s temporaries, under their new names, to ``caller``'s."""
+        mine = getanno(caller, "temporaries", frozenset())
+        setanno(caller, "temporaries", mine | {self.ren[n] for n in getanno(fn, "temporaries", ()) if n in self.ren})
+
 
 def _splice_calls(caller, fwd, bwd, used, sites):
     """Replace every call of ``fwd``/``bwd`` in ``caller``; True if there was one."""
@@ -96,12 +103,14 @@ def _splice_calls(caller, fwd, bwd, used, sites):
                 v, res = c[0].elts
                 site = sites.setdefault(res.id, _Site(fwd, bwd, res.id, used))
                 body = site.body(fwd)
+                site.temporaries(caller, fwd)
                 value, resid = body.pop().value.elts
                 out += [_assign(site.ren[p.id], a) for p, a in zip(fwd.args.args, c[2])] + body + \
                     [_assign(v, value), _assign(res.id, resid)]
             elif c and c[1] == bwd.name and len(c[2]) == 2 and type(c[2][0]) is gast.Name:
                 site = sites.setdefault(c[2][0].id, _Site(fwd, bwd, c[2][0].id, used))
                 body = site.body(bwd)
+                site.temporaries(caller, bwd)
                 out += [_assign(site.ren[bwd.args.args[1].id], c[2][1])] + body[:-1] + _unpack(c[0], body[-1].value)
             else:
                 out.append(s)

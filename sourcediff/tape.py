@@ -14,6 +14,7 @@ primal pushes on the tape before it and the adjoint pops back right after that s
 import gast
 
 from . import shapes
+from .annotations import getanno, setanno
 from .context import CHECKPOINT, is_user_function
 from .lower import classify, defined_at, walk
 from .names import assign, call, ids, load, nodes
@@ -181,7 +182,7 @@ class TapePlan:
             for v in targets(s) if isinstance(s, gast.Assign) else ():
                 if v in self.shape_names:
                     stand_in = gast.copy_location(assign(self.shape_names[v], call("shape_of", load(v))), s)
-                    stand_in.sd_shape_of = True  # saved and restored with the statement defining v
+                    setanno(stand_in, "shape_stand_in")  # saved and restored with the statement defining v
                     out.append(stand_in)
         return out
 
@@ -209,7 +210,7 @@ class TapePlan:
 
     def _step_pushes(self, s, reads):
         p = classify(s)
-        if p is None or p.target is None or getattr(s, "sd_counter", False) or getattr(s, "sd_shape_of", False):
+        if p is None or p.target is None or getanno(s, "shape_stand_in", False):
             return []
         if p.key == "setitem":
             return [p.target] if p.target in reads or p.target in self.active else []

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
+from sourcediff.annotations import setanno
 from sourcediff.codegen import to_source
 from sourcediff.inplace import inplace
 
@@ -13,7 +14,7 @@ def _run(src):
     for n in gast.walk(fn):  # mark every `d = d + e` the way reverse.py does
         if isinstance(n, gast.Assign) and isinstance(n.value, gast.BinOp) and isinstance(n.value.left, gast.Name) \
                 and isinstance(n.targets[0], gast.Name) and n.value.left.id == n.targets[0].id:
-            n.sd_acc = True
+            setanno(n, "accumulator")
     return to_source(inplace(fn))
 
 
