@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from . import cache, codegen, frontend, pipeline, runtime
-from .context import CHECKPOINT, USER_JVP, USER_VJP
+from .user import CHECKPOINT, USER_JVP, USER_VJP
 from .frontend import GlobalsView, deep_recursion, globals_view, viewed
 from .rules import rule_modules
 
@@ -180,11 +180,11 @@ def generate(fn, wrt, kind, mode, optimize, many, shapes=None):
     generic version.
     """
     floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes else None
-    src, name, bindings, shaped = pipeline.generate(fn, wrt, kind, mode, optimize, tuple_wrt=many,
+    src, name, bindings, shaped = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, tuple_wrt=many,
                                                     suffix="_generic" if floats else "", shapes=shapes)
     if not floats:
         return src, name, bindings, "" if shapes else shaped
-    fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize, scalar=True, tuple_wrt=many,
+    fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, tuple_wrt=many,
                                               guard=(floats, name))
     fbind.update(bindings)
     return fsrc + "\n\n" + src, fname, fbind, ""
