@@ -2,13 +2,13 @@
 import functools
 import inspect
 import itertools
-from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Union
 
 import numpy as np
 
 from . import pipeline, runtime, store
-from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .display import Source
+from .user import CHECKPOINT, USER_JVP, USER_VJP
+from .display import Source, show_text
 from .errors import SourcediffError
 from .frontend import unwrap
 from .rules import registry as R
@@ -515,6 +515,14 @@ def source(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool =
     """The generated Python source of the derivative (a ``str``; notebooks show it highlighted)."""
     idx, many = _wrt(f, wrt)
     return Source(_build(f, idx, "grad", _mode(mode), optimize, many).source)
+
+
+def show(obj: Any, wrt: Any = None, mode: str = "reverse", optimize: bool = True, file: Optional[TextIO] = None) -> None:
+    """Display the generated source of ``obj``: a derivative (its ``.source``) or a function (its
+    derivative as ``sd.source(obj, wrt, mode, optimize)`` writes it). Highlighted HTML in a notebook,
+    coloured text on a terminal, plain text elsewhere."""
+    text = getattr(obj, "source", None)
+    show_text(text if isinstance(text, str) else source(obj, wrt=wrt, mode=mode, optimize=optimize), file)
 
 
 def lower(f: Callable) -> str:

@@ -30,6 +30,7 @@ import gast
 import numpy as np
 
 from . import effects
+from .array_attrs import ATTRS, NONDIFF_ATTRS
 from .names import assign, clone, const, load, store, ids
 from .rules.helpers import diagonal_index, of_type
 from .rules.numpy_rules import array_args
@@ -66,12 +67,7 @@ METHODS = {m: getattr(np, m) for m in (
     "repeat", "nonzero", "conj", "copy", "take", "argsort")}
 METHODS.update(flatten=np.ravel, astype=np.asarray, conjugate=np.conj)
 VARIADIC_SHAPE = {"reshape", "transpose"}  # x.reshape(2, 3) == np.reshape(x, (2, 3))
-ATTRS = {"T": np.transpose, "real": np.real, "imag": np.imag}
-if hasattr(np, "matrix_transpose"):
-    ATTRS["mT"] = np.matrix_transpose
 ATTR_KEYS = {"attr." + a: f for a, f in ATTRS.items()}  # `x.T` differentiates like np.transpose(x)
-# constant attributes (integers, a dtype); any other attribute of a differentiated value is refused
-NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "imag"}
 BIN = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult,
        gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
 

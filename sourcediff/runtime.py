@@ -592,7 +592,7 @@ _CHECKED = set()
 def _check_attrs(x):
     """Refuse a structured value with an attribute that lowering reads as an array's (``.T``,
     ``.size``, ...): its derivative would be an array's, or none."""
-    from .lower import ATTRS, NONDIFF_ATTRS
+    from .array_attrs import ATTRS, NONDIFF_ATTRS
     t = type(x)
     clash = sorted(n for n in set(ATTRS) | NONDIFF_ATTRS if n in (_FIELDS.get(t) or ()) or hasattr(x, n))
     if clash:
