@@ -134,7 +134,8 @@ class Gen:
 
     def pair_of(self, fn, act):
         """Names of the generated (fwd, bwd) pair of user function ``fn``, active parameters ``act``."""
-        return self._callee(("pair", fn, act), fn, lambda: (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd")))
+        return self._callee(("pair", fn, act), fn,
+                            lambda: (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd")))
 
     def jvp_of(self, fn, act):
         """Name of the generated forward function (batched in a batched generation) of user function ``fn``."""

@@ -34,13 +34,12 @@ from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
 from .context import Gen
-from .user import CHECKPOINT, is_user_function
-from .frontend import Func, deep_recursion
-from .lower import classify, walk
 from .forward import Forward
-from .lower import validate
+from .frontend import Func, deep_recursion
+from .lower import classify, validate, walk
 from .names import Names, assign, call, const, load, names_in, nodes
 from .reverse import Reverse
+from .user import CHECKPOINT, is_user_function
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,10 +89,9 @@ def run_front_end(fn, foreign):
     func = Func(fn)
     if foreign:
         func.reach_globals()
-    names = None
+    names = Names(names_in(func.node))  # every name the source uses: fresh names avoid them
     for p in FRONT_END:
         if p.on(None):
-            names = names or Names(names_in(func.node))  # after fence, which refuses what it cannot name
             p.run(func, names)
             _dump(p.name, func.node)
     return func, names
@@ -165,12 +163,12 @@ def _splice(gen, defs):
 
 
 def _guard(gen, defs):
-    """The float fast path's first line: a call whose float parameters are not all floats goes to the generic version."""
+    """The float fast path's first line: a call whose float parameters are not all floats goes to the generic
+    version."""
     floats, generic = gen.options.guard
     main = defs[0]
-    test = gast.BoolOp(op=gast.And(), values=[gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")])
-                                              for p in floats]) if len(floats) > 1 else \
-        gast.Compare(left=call("type", load(floats[0])), ops=[gast.Is()], comparators=[load("float")])
+    tests = [gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")]) for p in floats]
+    test = gast.BoolOp(op=gast.And(), values=tests) if len(floats) > 1 else tests[0]
     back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
     main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     return defs
@@ -266,16 +264,15 @@ def build_pair(gen, func, act, fwd, bwd):
     prim = keep + prim
     res = ([rv.tape] if rv.tape else []) + sorted((reads | {args.get(p, p) for p in zero}) - {dret})
     resn = gen.names.fresh("res")
-    _finish(gen, _def(fwd, params, prim + [gast.Return(value=gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load()))]),
-            "reverse")
+    out = gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load())
+    _finish(gen, _def(fwd, params, prim + [gast.Return(value=out)]), "reverse")
     unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None, type_comment=None) for r in res], ctx=gast.Store())],
                           value=load(resn), type_comment=None)] if res else []
     if zero:
         gen.bind_rt("zeros_like")
     grads = [load(rv.a(p)) if p in st else call("zeros_like", load(args.get(p, p))) if p in zero else const(0.0)
              for p in (params[i] for i in act)]
-    _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads) if len(grads) != 1 else grads[0])]),
-            "reverse")
+    _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads))]), "reverse")
 
 
 # -- forward mode -----------------------------------------------------------------------------
@@ -310,8 +307,8 @@ def build_jvp(gen, func, act, name):
     live = {(p, None) for p in ap}
     body = fw.block(func.node.body, live)
     tan = load(fw.t(ret.id, None)) if isinstance(ret, gast.Name) and (ret.id, None) in live else const(0.0)
-    return _finish(gen, _def(name, params + tparams, body + [gast.Return(value=gast.Tuple(elts=[ret, tan], ctx=gast.Load()))]),
-                   "forward")
+    out = gast.Tuple(elts=[ret, tan], ctx=gast.Load())
+    return _finish(gen, _def(name, params + tparams, body + [gast.Return(value=out)]), "forward")
 
 
 def _forward(gen, func, wrt, kind, name):

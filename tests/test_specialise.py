@@ -213,7 +213,7 @@ def test_concrete_shapes():
 
 
 def test_specialised_versions_are_cached_on_disk(tmp_path, monkeypatch):
-    from sourcediff import cache, pipeline, store
+    from sourcediff import build, cache, pipeline
     monkeypatch.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("SOURCEDIFF_CACHE", raising=False)
     calls = []
@@ -221,10 +221,10 @@ def test_specialised_versions_are_cached_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "generate", lambda *a, **k: calls.append(k.get("shapes")) or real(*a, **k))
     key = ((2, 5), (5, 5), (5,), (4, 3, 2), (3, 5))
     cache.clear_memory()
-    generic = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True)
-    first = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
+    generic = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True)
+    first = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
     cache.clear_memory()
-    again = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
+    again = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
     assert calls == [None, key]  # the third build read the disk
     assert again.source == first.source != generic.source and generic.sd_shaped and not again.sd_shaped
 
