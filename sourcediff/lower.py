@@ -2,7 +2,7 @@
 
 Takes a desugared ``FunctionDef``; gives one whose statements follow this grammar
 (``a`` is an atom: a local name, a constant, or a reference to a global such as
-``math.pi``; a statement never reads the name it assigns)::
+``math.pi``; a statement never reads the name it assigns, but for the user's own ``v = v``)::
 
     v = a                     v = a op a          v = op a           v = a cmp a
     v = f(a, ..., k=a)        v = a[index]        v = a.attr         v = (a, ...) | [a, ...] | {a: a}
@@ -14,12 +14,18 @@ Takes a desugared ``FunctionDef``; gives one whose statements follow this gramma
 now: ``node.value.sd_fn`` holds the object (``np.sin``, a user function, ``abs``).
 User variables keep their names; temporaries are ``t0, t1, ...`` in order.
 
-Before::                       After::
-    def f(x, a, b):                def f(x, a, b):
-        return (x + a) * (x + b)       t0 = x + a
-                                       t1 = x + b
-                                       t2 = t0 * t1
-                                       return t2
+Before::
+
+    def f(x, a, b):
+        return (x + a) * (x + b)
+
+After::
+
+    def f(x, a, b):
+        t0 = x + a
+        t1 = x + b
+        t2 = t0 * t1
+        return t2
 """
 import builtins
 import functools
@@ -653,6 +659,11 @@ def classify(s):
     return Prim(tv, "opaque", [], node=s)
 
 
+def _self_copy(s):
+    """``v = v``: the user's own no-op (``x0 = x0``), kept as written; it reads no value it overwrites."""
+    return type(s.value) is gast.Name and type(s.targets[0]) is gast.Name and s.value.id == s.targets[0].id
+
+
 def validate(node):
     """Check that a lowered function follows the grammar above; raises AssertionError."""
     def ok_index(i):
@@ -671,7 +682,7 @@ def validate(node):
                 assert all(is_atom(a) for a in p.args), "operands must be atoms: %s" % gast.dump(s)
                 if p.extra is not None and p.key in ("getitem", "setitem"):
                     assert ok_index(p.extra)
-                if p.key != "setitem":
+                if p.key != "setitem" and not _self_copy(s):
                     reads = set().union(*[ids(a) for a in p.args])
                     assert p.target not in reads, "a step reads the name it assigns: %s" % p.target
             elif t is gast.If:
