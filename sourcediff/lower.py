@@ -9,6 +9,7 @@ Takes a desugared ``FunctionDef``; gives one whose statements follow this gramma
     v[index] = a              a.append(a)         raise ...          pass
     if v: ...  else: ...      for v in v: ...     while v: ...        return a
     break                     (only as the last statement of a loop body, inside ``if v:``)
+    v = f"..."                (a string, kept as written: no derivative flows through it)
 
 ``index`` is atoms, slices of atoms, ``None`` and ``...``. Each call's callee is resolved
 now: ``node.value.sd_fn`` holds the object (``np.sin``, a user function, ``abs``).
@@ -676,6 +677,8 @@ def validate(node):
     def check(stmts, in_loop):
         for k, s in enumerate(stmts):
             t = type(s)
+            if t is gast.Assign and type(s.value) is gast.JoinedStr:
+                continue  # ``v = f"..."``: a string, kept as written (no derivative flows through it)
             if t is gast.Assign:
                 p = classify(s)
                 assert p.key != "opaque", "not a primitive step: %s" % gast.dump(s)

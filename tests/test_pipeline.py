@@ -65,3 +65,30 @@ def test_a_pass_added_to_a_list_runs(monkeypatch):
         pipeline.Pass("count", lambda gen, fdef: seen.append(fdef.name))])
     pipeline.generate(_fresh(), (0,), "grad", "reverse")
     assert seen == ["f_grad"]
+
+
+@pytest.mark.parametrize("on", ["1", "0"])
+def test_validation_after_lowering_follows_the_environment(monkeypatch, on):
+    seen = []
+    monkeypatch.setattr(pipeline, "validate", lambda node: seen.append(node.name))
+    monkeypatch.setenv("SOURCEDIFF_VALIDATE", on)
+    pipeline.generate(_fresh(), (0,), "grad", "reverse")
+    assert seen == (["f"] if on == "1" else [])
+
+
+def test_the_validator_takes_a_users_own_self_copy():
+    import sys
+    import gast
+    lower = sys.modules["sourcediff.lower"]  # (``sourcediff.lower`` the attribute is ``sd.lower``)
+    fn = gast.parse("def f(x):\n    x = x\n    t0 = x + 1\n    return t0\n").body[0]
+    assert lower.validate(fn)
+    bad = gast.parse("def f(x):\n    x = x + 1\n    return x\n").body[0]
+    with pytest.raises(AssertionError, match="reads the name it assigns"):
+        lower.validate(bad)
+
+
+def test_the_validator_takes_an_f_string_kept_as_written():
+    import sys
+    import gast
+    lower = sys.modules["sourcediff.lower"]
+    assert lower.validate(gast.parse("def f(x):\n    msg = f'{x:.3f}'\n    return x\n").body[0])
