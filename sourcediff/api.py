@@ -2,13 +2,13 @@
 import functools
 import inspect
 import itertools
-from typing import Any, Callable, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Union
 
 import numpy as np
 
-from . import pipeline, runtime, store
-from .context import CHECKPOINT, USER_JVP, USER_VJP
-from .display import Source
+from . import build, pipeline, runtime
+from .user import CHECKPOINT, USER_JVP, USER_VJP
+from .display import Source, show_text
 from .errors import SourcediffError
 from .frontend import unwrap
 from .rules import registry as R
@@ -73,13 +73,13 @@ def _mode(mode):
     return mode
 
 
-def _build(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
+def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
     if isinstance(f, CHECKPOINT):
         f = f.fn
     key = (f, wrt, kind, mode, bool(optimize), many, shapes)
     fn = _MEMO.get(key)
     if fn is None:
-        fn = store.build(f, wrt, kind, mode, optimize, many, shapes)
+        fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes)
         _MEMO[key] = fn
     return fn
 
@@ -88,9 +88,9 @@ SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that speci
 SPECIALISE_SIZE = 1 << 14  # loop-free code: the arguments' size from which a specialised version pays
 
 
-def _or_generic(build, key, gen):
+def _or_generic(make, key, gen):
     try:
-        return build(key)
+        return make(key)
     except Exception as e:  # a bug, but the generic version still gives the right numbers
         import warnings
         warnings.warn("sourcediff could not specialise %s to shapes %s (%s: %s); using the generic version"
@@ -98,9 +98,9 @@ def _or_generic(build, key, gen):
         return gen
 
 
-def _specialising(gen, build):
+def _specialising(gen, make):
     """``gen``, or where it calls shape helpers, a function that sends each call to a version of
-    ``gen`` specialised to its arguments' shapes (built by ``build(key)`` at the ``SPECIALISE_AT``-th
+    ``gen`` specialised to its arguments' shapes (built by ``make(key)`` at the ``SPECIALISE_AT``-th
     call with those shapes, at most ``SPECIALISE_MAX`` of them). Loop-free code whose first call
     has arguments of fewer than ``SPECIALISE_SIZE`` numbers stays generic: there the shape helpers
     cost less than finding the version would."""
@@ -128,7 +128,7 @@ def _specialising(gen, build):
                 if len(calls) > 256:  # shapes that do not repeat: forget them
                     calls.clear()
                 return gen(*args)
-            fn = versions[key] = gen if key.count(None) == n else _or_generic(build, key, gen)
+            fn = versions[key] = gen if key.count(None) == n else _or_generic(make, key, gen)
         return fn(*args)
     special.__name__ = special.__qualname__ = gen.__name__
     special.specialised, special.sd_generated = versions, gen  # sd_generated: what differentiating it again reads
@@ -168,9 +168,9 @@ def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize
 def _grad(f, wrt, mode, optimize, kind):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _build(f, idx, kind, _mode(mode), optimize, many)
+    gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
-        out = _specialising(gen, lambda key: _build(f, idx, kind, mode, optimize, many, key))
+        out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key))
         return _finish(out, f, gen.source)
 
     @functools.wraps(f)
@@ -232,7 +232,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: jvp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _build(f, idx, "jvp", "forward", True, True)
+    gen = _derivative(f, idx, "jvp", "forward", True, True)
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -257,8 +257,8 @@ def vjp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: vjp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    generic = _build(f, idx, "vjp", "reverse", True, many)
-    gen = _specialising(generic, lambda key: _build(f, idx, "vjp", "reverse", True, many, key))
+    generic = _derivative(f, idx, "vjp", "reverse", True, many)
+    gen = _specialising(generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key))
 
     def vjp_fn(*args, **kw):
         *args, seed = args
@@ -379,8 +379,8 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
     if runtime.is_struct(x) and out_shape != ():
         _no_jacobian(x)
     if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
-        return _jac_fwd_each(_build(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
-    jv = _build(f, idx, "bjvp", "forward", optimize, True)
+        return _jac_fwd_each(_derivative(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
+    jv = _derivative(f, idx, "bjvp", "forward", optimize, True)
     shape, n = np.shape(x), int(np.size(x))
     step, rows, val = max(1, min(n, CHUNK // max(n, 1))), [], None
     for lo in range(0, n, step):
@@ -454,7 +454,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
     idx, many = _wrt(f, wrt)
     _mode(mode)
     if mode == "forward":
-        jv = _build(f, idx, "bjvp", "forward", True, True)
+        jv = _derivative(f, idx, "bjvp", "forward", True, True)
 
         def jac(*args, **kw):
             args = _bind(f, args, kw)
@@ -462,7 +462,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
             out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
             return out if many else out[0]
         return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
-    vj = _build(f, idx, "vjp", "reverse", True, True)
+    vj = _derivative(f, idx, "vjp", "reverse", True, True)
 
     def jac(*args, **kw):
         args = _bind(f, args, kw)
@@ -490,14 +490,14 @@ def hessian(f: Callable, wrt: Wrt = None) -> Callable:
     idx, many = _wrt(f, wrt)
     if many and len(idx) > 1:
         g = grad(f, wrt=wrt)
-        inner = _build(f, idx, "grad", "reverse", True, True)
+        inner = _derivative(f, idx, "grad", "reverse", True, True)
 
         def hess(*args, **kw):
             args = _bind(f, args, kw)
             _real(f, args)
             return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
         return _not_again(_finish(functools.wraps(f)(hess), f, g.source), "hessian")
-    inner = _build(f, idx, "grad", "reverse", True, False)
+    inner = _derivative(f, idx, "grad", "reverse", True, False)
     jac = jacobian(inner, wrt=idx[0], mode="forward")
 
     def hess(*args, **kw):
@@ -514,7 +514,16 @@ def _hess_block(inner, args, k, j, idx):
 def source(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> str:
     """The generated Python source of the derivative (a ``str``; notebooks show it highlighted)."""
     idx, many = _wrt(f, wrt)
-    return Source(_build(f, idx, "grad", _mode(mode), optimize, many).source)
+    return Source(_derivative(f, idx, "grad", _mode(mode), optimize, many).source)
+
+
+def show(obj: Any, wrt: Any = None, mode: str = "reverse", optimize: bool = True,
+         file: Optional[TextIO] = None) -> None:
+    """Display the generated source of ``obj``: a derivative (its ``.source``) or a function (its
+    derivative as ``sd.source(obj, wrt, mode, optimize)`` writes it). Highlighted HTML in a notebook,
+    coloured text on a terminal, plain text elsewhere."""
+    text = getattr(obj, "source", None)
+    show_text(text if isinstance(text, str) else source(obj, wrt=wrt, mode=mode, optimize=optimize), file)
 
 
 def lower(f: Callable) -> str:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from .version import VERSION
 
-__all__ = ["key", "get", "put", "cache_dir", "clear_memory", "register_source"]
+__all__ = ["key", "get", "put", "cache_dir", "clear_memory"]
 
 _TAG = b"sourcediff-cache-v1"
 _SAFE_KEY = re.compile(r"[A-Za-z0-9_-]{1,200}\Z")  # keys usable as file names (key() gives 64 hex)
@@ -110,19 +110,6 @@ def put(k, text):
         _disk_put(k, text)
     except Exception:
         pass
-
-
-def register_source(text, name="derivative"):
-    """Register generated ``text`` with ``linecache`` under a unique pseudo file name and return that name.
-
-    Pass the name to ``compile(text, name, "exec")`` so tracebacks, ``inspect``
-    and debuggers show the generated lines. The entry has no mtime, so
-    ``linecache.checkcache`` keeps it.
-    """
-    import linecache
-    filename = "<sourcediff %s %s>" % (name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12])
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    return filename
 
 
 # -- disk level ---------------------------------------------------------------

@@ -3,9 +3,21 @@
 ``to_source`` is the one printer (astor, falling back to ``ast.unparse`` where astor
 cannot print a node). ``comment(text)`` makes a statement that prints as ``# text``: a
 no-op statement annotated ``comment`` (annotations.py).
-``compile_source`` compiles a module of generated ``def``s inside a factory whose
-parameters bind the helpers the code calls, with the user's module as globals, and
-registers the text in ``linecache`` so tracebacks, ``pdb`` and ``inspect`` see it.
+``compile_module`` compiles a module of generated ``def``s inside a factory whose
+parameters bind the helpers the code calls; ``instantiate`` runs it with the user's module as
+globals and registers the text in ``linecache`` so tracebacks, ``pdb`` and ``inspect`` see it.
+
+Before::
+
+    def f(x):
+        return np.sum(np.sin(x))
+
+After, in sd.grad(f)::
+
+    def f_grad(x):
+        # grad of: return np.sum(np.sin(x))
+        dx = np.cos(x)
+        return grad_like(dx, x)
 """
 import ast
 import hashlib
@@ -59,16 +71,6 @@ def _negative_bases(tree):
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) and isinstance(n.left, ast.Constant) and \
                 type(n.left.value) in (int, float) and n.left.value < 0:
             n.left = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-n.left.value))
-
-
-def compile_source(src, main, module_globals, bindings):
-    """Compile generated ``src`` and return its function ``main``.
-
-    The defs run with ``module_globals`` (the user's module, so globals stay live) and
-    see ``bindings`` (name -> object) as closure variables.
-    """
-    code, filename = compile_module(src, main, sorted(bindings))
-    return instantiate(code, filename, src, module_globals, bindings)
 
 
 def compile_module(src, main, names):

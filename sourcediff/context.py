@@ -2,24 +2,27 @@
 
 A ``Gen`` is shared by every function generated for one request (the differentiated
 function and the pairs of the user functions it calls), so callees are generated once
-and recursion finds the names it needs before the body exists.
+and recursion finds the names it needs before the body exists. The pipeline makes it
+(``pipeline.new_gen``) and hands it the two things it runs: the front-end passes
+(``prepare``) and the AD pass of a callee (``pair_of``, ``jvp_of``). So this module never
+imports the pipeline.
 """
 import builtins
 import copy
 import functools
-import inspect
 
 import gast
 
-from . import desugar, fence, lower, ownership
-from .frontend import Func
-from .names import Names, clone, names_in
+from . import primitives as P, user
+from .names import clone
 from .rules import registry as R
 
-from . import primitives as P
 NONDIFF_ATTR_KEYS = P.keys(P.CONSTANT_ATTR)
 STRUCT = P.by_name(P.STRUCT)
 
+
+# what the user declares lives in ``user`` (below ``effects`` and ``lower``); the passes import it from here too
+CHECKPOINT, USER_VJP, USER_JVP, is_user_function = user.CHECKPOINT, user.USER_VJP, user.USER_JVP, user.is_user_function
 
 _FRONT = {}  # (function, code) -> its lowered form, shared by every generation in this process
 
@@ -28,16 +31,8 @@ _FRONT = {}  # (function, code) -> its lowered form, shared by every generation 
 def _helper_names():
     """Names generated code may bind helpers under (a function ``setitem`` must not get the
     name ``setitem_vjp`` that the runtime helper of that name is bound under)."""
-    from . import runtime
-    from .rules import rule_modules
-    return frozenset(n for m in [runtime] + rule_modules() for n in vars(m))
-
-
-def is_user_function(obj):
-    """A Python function whose source is differentiated (no rule of any kind, not ours)."""
-    return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and R.lookup(R.JVP, obj) is None and \
-        not R.is_nondiff(obj) and obj not in USER_VJP and obj not in USER_JVP and R.refused(obj, ("*",)) is None and \
-        not (getattr(obj, "__module__", None) or "").startswith("sourcediff.")
+    from .rules import helper_modules
+    return frozenset(n for m in helper_modules() for n in vars(m))
 
 
 def _globals_of(fn):
@@ -46,33 +41,31 @@ def _globals_of(fn):
 
 
 class Gen:
-    def __init__(self, optimize=True, scalar=False, batch=False):
-        self.optimize, self.scalar, self.batch = optimize, scalar, batch  # batch: tangents carry a batch axis
+    """One generation: ``options`` (a ``pipeline.Options``), ``front_end(fn, foreign) -> (func, names)``
+    (the front-end passes, run once per function and process) and ``build_callee(gen, key, func, names)``
+    (the AD pass of a callee, ``key`` being ``(kind, fn, act)``)."""
+
+    def __init__(self, options, front_end, build_callee):
+        self.options, self._front_end, self._build_callee = options, front_end, build_callee
         self.bindings, self.defs, self.pairs, self.funcs = {}, [], {}, {}
         self.fn_names = set()
         self.sources = {}
-        self.given = None  # the parameters' (kind, shape) in a derivative specialised to them
-        self.suffix = ""
         self.home = None  # the globals of the first function prepared: those generated code runs in
+
+    optimize = property(lambda self: self.options.optimize)
+    scalar = property(lambda self: self.options.scalar)  # the float fast path
+    batch = property(lambda self: self.options.batch)  # tangents carry a batch axis
 
     # -- functions ---------------------------------------------------------------------------
     def prepare(self, fn):
-        """Parse, fence, desugar and lower ``fn`` (once per process); a fresh copy each call."""
+        """``fn`` after the front-end passes (run once per process); a fresh copy each call."""
         if fn not in self.funcs:
             g = _globals_of(fn)
             self.home = self.home if self.home is not None else g  # the globals the derivative runs in
             foreign = g is not None and g is not self.home
             key = (fn, getattr(fn, "__code__", None), foreign)
             if key not in _FRONT:
-                func = Func(fn)
-                if foreign:
-                    func.reach_globals()
-                fence.check(func)
-                names = Names(names_in(func.node))
-                desugar.desugar(func, names)
-                lower.lower(func, names)
-                ownership.check(func, names)
-                _FRONT[key] = (func, names)
+                _FRONT[key] = self._front_end(fn, foreign)
             func, names = self.funcs[fn] = _FRONT[key]
             self.sources[fn] = func.source
             for n, v in func.closure_names().items():
@@ -84,7 +77,7 @@ class Gen:
         return fresh
 
     def fn_name(self, base):
-        base += self.suffix
+        base += self.options.suffix
         name, k = base, 1
         while name in self.fn_names or name in self.bindings or name in _helper_names():
             name, k = "%s_%d" % (base, k), k + 1
@@ -97,9 +90,9 @@ class Gen:
         self.bindings[name] = obj
 
     def bind_rt(self, name):
-        """Bind a helper of ``sourcediff.runtime`` under its own name."""
-        from . import runtime
-        self.bind(name, getattr(runtime, name))
+        """Bind a helper of ``sourcediff.runtime`` (or ``runtime_batched``) under its own name."""
+        from . import runtime, runtime_batched
+        self.bind(name, vars(runtime)[name] if name in vars(runtime) else vars(runtime_batched)[name])
 
     def bind_user(self, rule, kind):
         """The name generated code calls a user rule (``sd.defvjp``/``sd.defjvp``) by."""
@@ -138,22 +131,20 @@ class Gen:
 
     def pair_of(self, fn, act):
         """Names of the generated (fwd, bwd) pair of user function ``fn``, active parameters ``act``."""
-        from .pipeline import build_pair  # the pipeline builds callees on demand
-        return self._callee(("pair", fn, act), fn, lambda: (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd")),
-                            lambda func, names: build_pair(self, func, act, *names))
+        return self._callee(("pair", fn, act), fn,
+                            lambda: (self.fn_name(fn.__name__ + "_fwd"), self.fn_name(fn.__name__ + "_bwd")))
 
     def jvp_of(self, fn, act):
         """Name of the generated forward function (batched in a batched generation) of user function ``fn``."""
-        from .pipeline import build_jvp
         kind = "bjvp" if self.batch else "jvp"
-        return self._callee((kind, fn, act), fn, lambda: self.fn_name("%s_%s" % (fn.__name__, kind)),
-                            lambda func, name: build_jvp(self, func, act, name))
+        return self._callee((kind, fn, act), fn, lambda: self.fn_name("%s_%s" % (fn.__name__, kind)))
 
-    def _callee(self, key, fn, names, build):
+    def _callee(self, key, fn, names):
+        """Generate a callee at its first request (its defs go before the caller's, as the output lists them)."""
         if key not in self.pairs:
             self.pairs[key] = names()  # named before its body exists, so recursion finds it
             saved = self.names
-            build(self.prepare(fn), self.pairs[key])
+            self._build_callee(self, key, self.prepare(fn), self.pairs[key])
             self.names = saved
         return self.pairs[key]
 
@@ -196,26 +187,7 @@ class Gen:
         return list(range(len(p.args))) + list(p.kwargs)
 
 
-# -- user rules, checkpoints, errors shared by the passes ---------------------------------------
-USER_VJP, USER_JVP = {}, {}
-
-
-class CHECKPOINT:
-    """What ``sd.checkpoint(g)`` returns: calls ``g``; differentiated code recomputes it."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.__wrapped__ = fn
-        self.__name__ = getattr(fn, "__name__", "checkpointed")
-        self.__doc__ = getattr(fn, "__doc__", None)
-
-    def __call__(self, *args, **kw):
-        return self.fn(*args, **kw)
-
-    def __repr__(self):
-        return "checkpoint(%r)" % (self.fn,)
-
-
+# -- errors shared by the passes -------------------------------------------------------------
 def missing_rule(func, node, key):
     name = getattr(key, "__name__", str(key))
     mod = getattr(key, "__module__", None) or ""

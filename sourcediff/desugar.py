@@ -11,13 +11,29 @@ Takes a fenced ``FunctionDef``; gives one where
   at the very end of a loop body. Where a branch always jumps, the code after the ``if``
   moves into the other branch instead of being guarded.
 
-Before::                              After::
-    for x in xs:                          for idx in range(len(xs)):
-        if x < 0:                             x = xs[idx]
-            continue                          if x < 0:
-        s = s + x                                 pass
-                                              else:
-                                                  s = s + x
+Before::
+
+    def f(xs, s):
+        for x in xs:
+            if x < 0:
+                continue
+            s += x
+        return s
+
+After::
+
+    def f(xs, s):
+        returned = False
+        for idx in range(len(xs)):
+            cont = False
+            x = xs[idx]
+            if x < 0:
+                cont = True
+            else:
+                s = s + x
+        retval = s
+        returned = True
+        return retval
 """
 import builtins
 

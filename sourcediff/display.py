@@ -8,7 +8,7 @@ function with the derivative statements that the ``# grad of: <line>`` comments 
 import html
 import os
 import sys
-from typing import Any, Optional, TextIO
+from typing import Optional, TextIO
 
 _COMMENT = "# grad of: "
 
@@ -88,14 +88,9 @@ def _in_notebook():
     return shell is not None and hasattr(shell, "kernel")
 
 
-def show(obj: Any, wrt: Any = None, mode: str = "reverse", optimize: bool = True, file: Optional[TextIO] = None) -> None:
-    """Display the generated source of ``obj``: a derivative (its ``.source``) or a function (its
-    derivative as ``sd.source(obj, wrt, mode, optimize)`` writes it). Highlighted HTML in a notebook,
-    coloured text on a terminal, plain text elsewhere."""
-    text = getattr(obj, "source", None)
-    if not isinstance(text, str):
-        from .api import source
-        text = source(obj, wrt=wrt, mode=mode, optimize=optimize)
+def show_text(text: str, file: Optional[TextIO] = None) -> None:
+    """Display generated source ``text`` (``sd.show``): highlighted HTML in a notebook, coloured text on a
+    terminal, plain text elsewhere."""
     text = Source(text)
     if file is None and _in_notebook():
         from IPython.display import HTML, display

@@ -79,7 +79,7 @@ def _hashable(fn):
 
 def effect(fn):
     """``PURE``, ``WRITES`` or ``UNKNOWN`` for a resolved callee."""
-    from .context import CHECKPOINT, USER_JVP, USER_VJP, is_user_function
+    from .user import CHECKPOINT, USER_JVP, USER_VJP, is_user_function
     if not _hashable(fn):
         return UNKNOWN
     if fn in WRITERS:

@@ -23,7 +23,7 @@ import textwrap
 import types
 from typing import Any, Callable
 
-from . import store
+from . import build
 from .errors import SourcediffError
 from .version import VERSION
 
@@ -169,9 +169,9 @@ def module_source(f, wrt=None, mode="reverse", optimize=True):
     from . import api
     fn = f.fn if isinstance(f, api.CHECKPOINT) else f
     idx, many = api._wrt(fn, wrt)
-    src, main, bindings, _ = store.generate(fn, idx, "grad", api._mode(mode), optimize, many)
+    src, main, bindings, _ = build.source(fn, idx, "grad", api._mode(mode), optimize, many)
     col = _Collector()
-    cells = store.closure_cells(store.related(fn))
+    cells = build.closure_cells(build.related(fn))
     free = []
     for name in sorted(bindings):
         obj = bindings[name]

@@ -2,10 +2,17 @@
 
 Takes a ``Func``; gives nothing (raises on the first refused construct).
 
-    def f(x):                 sourcediff: f.py:2:5: `yield` (generators) cannot be differentiated
-        yield x               ->     yield x
-                                     ^
-                              hint: return a value (or a list of values) instead
+Before::
+
+    def f(x):
+        yield x
+
+Refused::
+
+    `yield` (generators) cannot be differentiated
+        yield x
+        ^
+    hint: return a value (or a list of values) instead
 """
 import gast
 

@@ -8,13 +8,28 @@ A tangent known to be zero has no line; control-flow joins give the missing side
 A batched generation (``gen.batch``) has one direction whose tangents carry a leading batch
 axis; ``rules/batched.py`` says how each primitive is differentiated then.
 
-Before::                         After (wrt a, b)::
-    t0 = x + a                       t0 = x + a
-    t1 = x + b                       t1 = x + b
-    t2 = t0 * t1                     t2 = t0 * t1
-    return t2                        dt2_da = t1
-                                     dt2_db = t0
-                                     return dt2_da, dt2_db
+Before::
+
+    def f(x, a, b):
+        return np.sum((x + a) * (x + b))
+
+After, in sd.grad(f, wrt=("a", "b"), mode="forward")::
+
+    def f_grad(x, a, b):
+        da_da = unit_seed(a)
+        db_db = unit_seed(b)
+        t0 = x + a
+        dt0_da = broadcast_like(da_da, t0)
+        t1 = x + b
+        dt1_db = broadcast_like(db_db, t1)
+        t2 = t0 * t1
+        dt2_da = dt0_da * t1
+        dt2_db = t0 * dt1_db
+        t3 = np.sum(t2)
+        dt3_da = np.sum(dt2_da, axis=None, keepdims=False)
+        dt3_db = np.sum(dt2_db, axis=None, keepdims=False)
+        seed_one(t3)
+        return dt3_da, dt3_db
 """
 import gast
 

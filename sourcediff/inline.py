@@ -49,10 +49,6 @@ def _instance(n, env, scalar):
     return copy
 
 
-def _defaults(node):
-    return node.value if isinstance(node, gast.Constant) else node
-
-
 def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=None):
     """(statements, [expression per wanted argument index]) of ``rule`` applied to a call.
 

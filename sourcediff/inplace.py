@@ -5,11 +5,22 @@ accumulations that reverse.py marked (annotation ``accumulator``) turned into au
 the accumulator provably owns its array. That saves one allocation per accumulation, which
 is most of what a loop like an RNN's backward sweep spends beyond the arithmetic.
 
-Before::                                   After::
-    dW = zeros_like(W)                         dW = zeros_like(W)
-    for i in reversed(t1):                     for i in reversed(t1):
-        dW = dW + matmul_dy(dt3, x, W)             dW += matmul_dy(dt3, x, W)
-    return grad_like(dW, W)                    return grad_like(dW, W)
+Before::
+
+    def f(x, W):
+        return np.sum(np.tanh(x @ W) * W)
+
+After, in sd.grad(f, wrt="W")::
+
+    def f_grad(x, W):
+        t1 = np.tanh(x @ W)
+        # grad of: return np.sum(np.tanh(x @ W) * W)
+        dt2 = expand_reduced(1.0, t1 * W, None, False)
+        dt1 = unbroadcast(dt2 * W, t1)
+        dW = unbroadcast(dt2 * t1, W)
+        dt0 = dt1 * (1.0 - t1 * t1)
+        dW += matmul_dy(dt0, x, W)
+        return grad_like(dW, W)
 
 An accumulator qualifies when every value stored in it is new (arithmetic, ``zeros_like``,
 a number, ``unbroadcast`` of new arithmetic) and every read of it either makes a new value

@@ -2,24 +2,31 @@
 
 Takes a desugared ``FunctionDef``; gives one whose statements follow this grammar
 (``a`` is an atom: a local name, a constant, or a reference to a global such as
-``math.pi``; a statement never reads the name it assigns)::
+``math.pi``; a statement never reads the name it assigns, but for the user's own ``v = v``)::
 
     v = a                     v = a op a          v = op a           v = a cmp a
     v = f(a, ..., k=a)        v = a[index]        v = a.attr         v = (a, ...) | [a, ...] | {a: a}
     v[index] = a              a.append(a)         raise ...          pass
     if v: ...  else: ...      for v in v: ...     while v: ...        return a
     break                     (only as the last statement of a loop body, inside ``if v:``)
+    v = f"..."                (a string, kept as written: no derivative flows through it)
 
 ``index`` is atoms, slices of atoms, ``None`` and ``...``. Each call's callee is resolved
 now: the ``callee`` annotation of ``node.value`` holds the object (``np.sin``, a user function, ``abs``).
 User variables keep their names; temporaries are ``t0, t1, ...`` in order.
 
-Before::                       After::
-    def f(x, a, b):                def f(x, a, b):
-        return (x + a) * (x + b)       t0 = x + a
-                                       t1 = x + b
-                                       t2 = t0 * t1
-                                       return t2
+Before::
+
+    def f(x, a, b):
+        return (x + a) * (x + b)
+
+After::
+
+    def f(x, a, b):
+        t0 = x + a
+        t1 = x + b
+        t2 = t0 * t1
+        return t2
 """
 import builtins
 import functools
@@ -653,6 +660,11 @@ def classify(s):
     return Prim(tv, "opaque", [], node=s)
 
 
+def _self_copy(s):
+    """``v = v``: the user's own no-op (``x0 = x0``), kept as written; it reads no value it overwrites."""
+    return type(s.value) is gast.Name and type(s.targets[0]) is gast.Name and s.value.id == s.targets[0].id
+
+
 def validate(node):
     """Check that a lowered function follows the grammar above; raises AssertionError."""
     def ok_index(i):
@@ -665,13 +677,15 @@ def validate(node):
     def check(stmts, in_loop):
         for k, s in enumerate(stmts):
             t = type(s)
+            if t is gast.Assign and type(s.value) is gast.JoinedStr:
+                continue  # ``v = f"..."``: a string, kept as written (no derivative flows through it)
             if t is gast.Assign:
                 p = classify(s)
                 assert p.key != "opaque", "not a primitive step: %s" % gast.dump(s)
                 assert all(is_atom(a) for a in p.args), "operands must be atoms: %s" % gast.dump(s)
                 if p.extra is not None and p.key in ("getitem", "setitem"):
                     assert ok_index(p.extra)
-                if p.key != "setitem":
+                if p.key != "setitem" and not _self_copy(s):
                     reads = set().union(*[ids(a) for a in p.args])
                     assert p.target not in reads, "a step reads the name it assigns: %s" % p.target
             elif t is gast.If:

@@ -4,10 +4,19 @@ read (``_nest``).
 
 Takes a generated ``FunctionDef``; gives it back simplified, semantics unchanged.
 
-Before::                         After::
-    da_da = 1.0                      dt0_da = 1.0   ->  (folded into its uses)
-    dt0_da = da_da                   dt2_da = t1
-    dt2_da = t1 * dt0_da
+Before::
+
+    def f(x, a):
+        return np.sum(np.sin(x) * a)
+
+After, in sd.grad(f)::
+
+    def f_grad(x, a):
+        # grad of: return np.sum(np.sin(x) * a)
+        dt1 = expand_reduced(1.0, np.sin(x) * a, None, False)
+        dt0 = unbroadcast(dt1 * a, x)
+        dx = dt0 * np.cos(x)
+        return grad_like(dx, x)
 """
 import operator
 from collections import Counter

@@ -11,11 +11,21 @@ into it (both assigned once) or refused; ``y += e`` (lowered as ``y = y + e``) w
 name may hold ``y`` reads ``y`` through ``unshared``, which refuses an array or a list when
 the derivative runs (``+=`` writes into those in place).
 
-Before::                     After::
-    y = np.zeros(3)              y = np.zeros(3)
-    z = y                        y[0] = x
-    z[0] = x                     t0 = np.sum(y)
-    t0 = np.sum(y)
+Before::
+
+    def f(x):
+        y = np.zeros(3)
+        z = y
+        z[0] = x
+        return np.sum(y)
+
+After::
+
+    def f(x):
+        y = np.zeros(3)
+        y[0] = x
+        t0 = np.sum(y)
+        return t0
 """
 import gast
 

@@ -1,36 +1,108 @@
 """The compiler in one place: the passes in order, and how generated functions are assembled.
 
+The passes run from the lists below (``FRONT_END``, ``AD``, ``FUNCTION_PASSES``,
+``MODULE_PASSES``); adding a pass is one entry there. Each module's docstring has a
+Before/After example that ``tests/test_passes.py`` runs.
+
     f --frontend--> gast FunctionDef (+ globals, closures)        frontend.Func
       --fence-----> refuse unsupported syntax                      fence.check
       --desugar---> core forms, structured jumps                   desugar.desugar
-      --lower-----> three-address IR                               lower.lower
-      --ownership-> writes only into owned values, aliases merged    ownership.check
-      --activity--> active names                                   activity.analyse
-      --shapes----> values shaped like a parameter (reverse)       shapes.classes
-                    (specialised to argument shapes: every shape)  shapes.concrete
-      --forward---> primal + tangent steps       (mode="forward")  forward.Forward
-      --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse
-      --optimize--> no zero lines, dead code or copies              optimize.optimize
+      --lower-----> three-address IR (validated: SOURCEDIFF_VALIDATE=1) lower.lower, lower.validate
+      --ownership-> writes only into owned values, aliases merged  ownership.check
+      --forward---> primal + tangent steps       (mode="forward")  forward.Forward (activity.analyse inside)
+      --reverse---> primal sweep + adjoint sweep (mode="reverse")  reverse.Reverse (activity, shapes inside)
+                    a call of a user function: its pair (or jvp) generated first, same passes
+      --optimize--> no zero lines, dead code or copies             optimize.optimize
       --inplace---> owned adjoint accumulators updated with +=     inplace.inplace
       --splice----> callees called once at top level pasted in     splice.splice
-      --codegen---> Python source, compiled and registered          codegen
+      --guard-----> the float fast path hands other calls on       (below)
+      --codegen---> Python source                                  codegen.to_source
+
+``SOURCEDIFF_DUMP=lower,reverse,optimize`` (pass names, comma-separated, or ``all``) prints the
+code after each named pass to stderr. The front end runs once per function and process, so
+its passes print at the first derivative of a function only.
 """
+import dataclasses
+import os
+import sys
+from typing import Callable, Optional, Tuple
+
 import gast
 
-from . import codegen, optimize as opt
+from . import codegen, desugar, fence, lower, optimize as opt, ownership, primitives as P
 from .annotations import setanno
 from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
-from .context import CHECKPOINT, Gen, is_user_function
-from .frontend import deep_recursion
-from .lower import classify, walk
+from .context import Gen
 from .forward import Forward
-from .lower import validate
-from .names import assign, call, const, load, nodes
+from .frontend import Func, deep_recursion
+from .lower import classify, validate, walk
+from .names import Names, assign, call, const, load, names_in, nodes
 from .reverse import Reverse
+from .user import CHECKPOINT, is_user_function
 
-from . import primitives as P
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How one derivative is generated."""
+    optimize: bool = True  # the optimize, inplace and splice passes
+    scalar: bool = False  # the float fast path: plain float arithmetic, ``math`` for ``np``
+    batch: bool = False  # forward mode with a batch of tangents (``sd.jvp`` of stacked directions)
+    tuple_wrt: bool = False  # the gradient is a tuple (``wrt`` was a tuple)
+    suffix: str = ""  # appended to every generated function's name (``_generic`` beside a fast path)
+    guard: Optional[Tuple] = None  # (float parameters, generic function): the fast path's first line
+    shapes: Optional[Tuple] = None  # one ``runtime.shape_key`` entry per parameter: specialised to them
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """A named pass and when it runs (``on(options)``)."""
+    name: str
+    run: Callable
+    on: Callable = lambda options: True
+
+
+def _dump(name, *code):
+    """Print ``code`` (nodes or source text) after pass ``name`` to stderr when ``SOURCEDIFF_DUMP`` names it."""
+    wanted = os.environ.get("SOURCEDIFF_DUMP", "")
+    if wanted and (name in wanted.split(",") or wanted == "all"):
+        text = "".join(c if isinstance(c, str) else codegen.to_source(c) for c in code)
+        sys.stderr.write("# ---- after %s ----\n%s" % (name, text))
+
+
+def _validating():
+    return os.environ.get("SOURCEDIFF_VALIDATE", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+# -- front end: (func, names) -> None, once per function and process ------------------------
+FRONT_END = [
+    Pass("fence", lambda func, names: fence.check(func)),
+    Pass("desugar", desugar.desugar),
+    Pass("lower", lower.lower),
+    Pass("validate", lambda func, names: validate(func.node), lambda options: _validating()),
+    Pass("ownership", ownership.check),
+]
+
+
+def run_front_end(fn, foreign):
+    """``fn`` parsed (its module's globals reached when ``foreign``) and through ``FRONT_END``: (func, names)."""
+    func = Func(fn)
+    if foreign:
+        func.reach_globals()
+    names = Names(names_in(func.node))  # every name the source uses: fresh names avoid them
+    for p in FRONT_END:
+        if p.on(None):
+            p.run(func, names)
+            _dump(p.name, func.node)
+    return func, names
+
+
+def new_gen(options=Options()):
+    """The state of one generation, running this module's passes."""
+    return Gen(options, run_front_end, _build_callee)
+
+
 PURE = P.names(P.PURE_CALL)
 
 
@@ -62,14 +134,50 @@ def _pure(gen):
     return PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))}
 
 
-def _finish(gen, fdef):
+# -- back end: each generated function, then the module of them ---------------------------------
+FUNCTION_PASSES = [
+    Pass("optimize", lambda gen, fdef: opt.optimize(fdef, _pure(gen)), lambda o: o.optimize),
+    Pass("inplace", lambda gen, fdef: inplace(fdef), lambda o: o.optimize and not o.scalar),
+]
+
+
+def _finish(gen, fdef, ad):
+    """``fdef`` as the AD pass ``ad`` made it, through ``FUNCTION_PASSES``, added to the generation."""
     setanno(fdef, "temporaries", frozenset(gen.names.temps))  # what the optimizer may write into its one read
-    if gen.optimize:
-        opt.optimize(fdef, _pure(gen))
-        if not gen.scalar:
-            inplace(fdef)
+    _dump(ad, fdef)
+    for p in FUNCTION_PASSES:
+        if p.on(gen.options):
+            p.run(gen, fdef)
+            _dump(p.name, fdef)
     gen.defs.append(fdef)
     return fdef
+
+
+def _splice(gen, defs):
+    """Paste in callees called once at top level; optimize the functions that changed again."""
+    defs, changed = splice(defs, [v for k, v in gen.pairs.items() if k[0] == "pair"])
+    for d in defs:
+        if d.name in changed:
+            opt.optimize(d, _pure(gen))
+    return defs
+
+
+def _guard(gen, defs):
+    """The float fast path's first line: a call whose float parameters are not all floats goes to the generic
+    version."""
+    floats, generic = gen.options.guard
+    main = defs[0]
+    tests = [gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")]) for p in floats]
+    test = gast.BoolOp(op=gast.And(), values=tests) if len(floats) > 1 else tests[0]
+    back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
+    main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
+    return defs
+
+
+MODULE_PASSES = [  # (gen, defs, main first) -> defs
+    Pass("splice", _splice, lambda o: o.optimize),
+    Pass("guard", _guard, lambda o: o.guard is not None),
+]
 
 
 def _grads(gen, rv, st, params, wrap, args):
@@ -100,7 +208,9 @@ def build_reverse(gen, func, wrt, kind, name):
     """``grad`` / ``value_and_grad`` / ``vjp`` of ``func`` w.r.t. parameter indices ``wrt``."""
     params = func.params
     ret = _split_return(func)
-    rv = Reverse(gen, func, [params[i] for i in wrt], ret, given=gen.given, spread_params=True)  # via grad_like
+    shapes = gen.options.shapes
+    rv = Reverse(gen, func, [params[i] for i in wrt], ret, given=shapes and given_of(params, shapes),
+                 spread_params=True)  # every gradient goes through grad_like
     extra = []
     if kind == "vjp":
         seed = load(gen.names.fresh("seed"))
@@ -121,9 +231,9 @@ def build_reverse(gen, func, wrt, kind, name):
     args, keep = _keep_args(gen, rv, [params[i] for i in wrt])
     prim = keep + prim
     grads = _grads(gen, rv, st, [params[i] for i in wrt], wrap=not gen.scalar, args=args)
-    g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.tuple_wrt else grads[0]
+    g = gast.Tuple(elts=grads, ctx=gast.Load()) if gen.options.tuple_wrt else grads[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind in ("value_and_grad", "vjp") else g
-    return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func))
+    return _finish(gen, _def(name, params + extra, prim + adj + [gast.Return(value=out)], func), "reverse")
 
 
 def _full_sum(func, ret):
@@ -154,14 +264,15 @@ def build_pair(gen, func, act, fwd, bwd):
     prim = keep + prim
     res = ([rv.tape] if rv.tape else []) + sorted((reads | {args.get(p, p) for p in zero}) - {dret})
     resn = gen.names.fresh("res")
-    _finish(gen, _def(fwd, params, prim + [gast.Return(value=gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load()))]))
+    out = gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load())
+    _finish(gen, _def(fwd, params, prim + [gast.Return(value=out)]), "reverse")
     unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None, type_comment=None) for r in res], ctx=gast.Store())],
                           value=load(resn), type_comment=None)] if res else []
     if zero:
         gen.bind_rt("zeros_like")
     grads = [load(rv.a(p)) if p in st else call("zeros_like", load(args.get(p, p))) if p in zero else const(0.0)
              for p in (params[i] for i in act)]
-    _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads) if len(grads) != 1 else grads[0])]))
+    _finish(gen, _def(bwd, [resn, dret], unpack + adj + [gast.Return(value=_tuple(grads))]), "reverse")
 
 
 # -- forward mode -----------------------------------------------------------------------------
@@ -179,10 +290,10 @@ def build_forward(gen, func, wrt, kind, name):
         gen.bind_rt("seed_one")
     body = seeds + fw.block(func.node.body, live)
     tans = [load(fw.t(ret.id, p)) if isinstance(ret, gast.Name) and (ret.id, p) in live else const(0.0) for p in act]
-    g = gast.Tuple(elts=tans, ctx=gast.Load()) if gen.tuple_wrt else tans[0]
+    g = gast.Tuple(elts=tans, ctx=gast.Load()) if gen.options.tuple_wrt else tans[0]
     out = gast.Tuple(elts=[ret, g], ctx=gast.Load()) if kind == "value_and_grad" else g
     check = [] if gen.scalar else [gast.Expr(value=call("seed_one", ret))]  # refuse a non-scalar output
-    return _finish(gen, _def(name, params, body + check + [gast.Return(value=out)], func))
+    return _finish(gen, _def(name, params, body + check + [gast.Return(value=out)], func), "forward")
 
 
 def build_jvp(gen, func, act, name):
@@ -196,14 +307,32 @@ def build_jvp(gen, func, act, name):
     live = {(p, None) for p in ap}
     body = fw.block(func.node.body, live)
     tan = load(fw.t(ret.id, None)) if isinstance(ret, gast.Name) and (ret.id, None) in live else const(0.0)
-    return _finish(gen, _def(name, params + tparams, body + [gast.Return(value=gast.Tuple(elts=[ret, tan], ctx=gast.Load()))]))
+    out = gast.Tuple(elts=[ret, tan], ctx=gast.Load())
+    return _finish(gen, _def(name, params + tparams, body + [gast.Return(value=out)]), "forward")
+
+
+def _forward(gen, func, wrt, kind, name):
+    """Forward mode: ``jvp``/``bjvp`` (tangents as parameters) or a seeded ``grad``."""
+    if kind in ("jvp", "bjvp"):
+        return build_jvp(gen, func, wrt, name)
+    return build_forward(gen, func, wrt, kind, name)
+
+
+AD = {"forward": _forward, "reverse": build_reverse}  # mode -> (gen, func, wrt, kind, name) -> the main function
+CALLEES = {"pair": lambda gen, func, act, names: build_pair(gen, func, act, *names),  # kind -> its AD pass
+           "jvp": build_jvp, "bjvp": build_jvp}
+
+
+def _build_callee(gen, key, func, names):
+    kind, _, act = key
+    CALLEES[kind](gen, func, act, names)
 
 
 # -- entry points -----------------------------------------------------------------------------
 def lowered_source(fn):
     """``sd.lower``: the three-address form of ``fn`` as source text."""
     with deep_recursion():
-        gen = Gen()
+        gen = new_gen()
         func = gen.prepare(fn)
         validate(func.node)
         return codegen.to_source(func.node)
@@ -213,7 +342,7 @@ def scalar_params(fn, wrt):
     """The parameters that must be floats for the float fast path, or None when ``fn``
     (or a function it calls) uses anything but Python scalar arithmetic and ``math``."""
     from .activity import analyse
-    gen = Gen()
+    gen = new_gen()
     seen, todo, top = set(), [fn], []
     while todo:  # every step of every function reached must be scalar (most code fails fast here)
         f = todo.pop()
@@ -272,37 +401,23 @@ def _scalar_fn(k):
               builtins.range, builtins.len, builtins.print, builtins.bool)
 
 
-def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, guard=None, suffix="", shapes=None):
-    """(source text, main function name, bindings, shaped) of one derivative of ``fn``; ``shapes``
-    (one ``runtime.shape_key`` entry per parameter) specialises it to arguments of those shapes;
-    ``shaped`` says where the main function calls shape helpers, which a specialised version can
-    leave out: ``"loop"`` (in a loop), ``"flat"`` (only outside loops) or ``""`` (nowhere)."""
-    gen = Gen(optimize=optimize, scalar=scalar, batch=kind == "bjvp")
-    gen.tuple_wrt, gen.suffix = tuple_wrt, suffix
+def generate(fn, wrt, kind, mode, **options):
+    """(source text, main function name, bindings, shaped) of one derivative of ``fn``; ``options``
+    are ``Options`` fields (``shapes`` specialises it to arguments of those shapes). ``shaped`` says
+    where the main function calls shape helpers, which a specialised version can leave out:
+    ``"loop"`` (in a loop), ``"flat"`` (only outside loops) or ``""`` (nowhere)."""
+    gen = new_gen(Options(batch=kind == "bjvp", **options))
     func = gen.prepare(fn)
-    gen.given = shapes and given_of(func.params, shapes)
     name = gen.fn_name("%s_%s" % (func.name, kind))
-    if mode == "forward" and kind in ("jvp", "bjvp"):
-        build_jvp(gen, func, wrt, name)
-    elif mode == "forward":
-        build_forward(gen, func, wrt, kind, name)
-    else:
-        build_reverse(gen, func, wrt, kind, name)
+    AD[mode](gen, func, wrt, kind, name)
     defs = [gen.defs.pop()] + gen.defs
-    if gen.optimize:
-        defs, changed = splice(defs, [v for k, v in gen.pairs.items() if k[0] == "pair"])
-        for d in defs:
-            if d.name in changed:
-                opt.optimize(d, _pure(gen))
+    for p in MODULE_PASSES:
+        if p.on(gen.options):
+            defs = p.run(gen, defs)
+            _dump(p.name, *defs)
     main = defs[0]
-    if guard:  # the float fast path hands anything else to the generic version
-        floats, generic = guard
-        test = gast.BoolOp(op=gast.And(), values=[gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")])
-                                                  for p in floats]) if len(floats) > 1 else \
-            gast.Compare(left=call("type", load(floats[0])), ops=[gast.Is()], comparators=[load("float")])
-        back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
-        main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
+    _dump("codegen", src)
     helper = lambda n: type(n) is gast.Call and getattr(n.func, "id", None) in SHAPE_HELPERS  # noqa: E731
     every = nodes(main) if mode == "reverse" else []
     loops = [n for s in every if type(s) in (gast.For, gast.While) for n in nodes(s)]
@@ -312,9 +427,3 @@ def generate(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False, 
 
 SHAPE_HELPERS = P.names(P.SHAPE_HELPER)  # what a specialised derivative can leave out
 
-
-def build(fn, wrt, kind, mode, optimize=True, scalar=False, tuple_wrt=False):
-    src, name, bindings, _ = generate(fn, wrt, kind, mode, optimize, scalar, tuple_wrt)
-    f = codegen.compile_source(src, name, fn.__globals__, bindings)
-    f.source = src
-    return f

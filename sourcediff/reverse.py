@@ -12,11 +12,34 @@ loop trip counts come from the ``range`` itself (a counter only with ``break`` o
 Adjoints are ``dv``; the first contribution assigns, later ones accumulate; an adjoint
 known to be zero has no line.
 
-Before::                              After (adjoint part)::
-    for i in t0:                          dy = 1.0
-        tape-free: y = y * a              for i in reversed(t0):
-                                              # grad of: y = y * a
-                                              da = da + dy * y     (y restored from the tape)
+Before::
+
+    def f(x, a):
+        for i in range(3):
+            x = x * a
+        return np.sum(x)
+
+After, in sd.grad(f, wrt="a")::
+
+    def f_grad(x, a):
+        tape = []
+        t0 = range(3)
+        for i in t0:
+            t1 = x * a
+            tape.append(x)
+            x = t1
+        t2 = np.sum(x)
+        dt2 = 1.0
+        # grad of: return np.sum(x)
+        dx = expand_reduced(dt2, x, None, False)
+        da = zeros_like(a)
+        for i in reversed(t0):
+            # grad of: x = x * a
+            dt1 = dx
+            x = tape.pop()
+            dx = unbroadcast(dt1 * a, x)
+            da = da + unbroadcast(dt1 * x, a)
+        return grad_like(da, a)
 """
 
 import gast

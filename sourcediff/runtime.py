@@ -459,7 +459,7 @@ _CHECKED = set()
 def _check_attrs(x):
     """Refuse a structured value with an attribute that lowering reads as an array's (``.T``,
     ``.size``, ...): its derivative would be an array's, or none."""
-    from .lower import ATTRS, NONDIFF_ATTRS
+    from .primitives import ATTRS, NONDIFF_ATTRS
     t = type(x)
     clash = sorted(n for n in set(ATTRS) | NONDIFF_ATTRS if n in (_FIELDS.get(t) or ()) or hasattr(x, n))
     if clash:
@@ -579,12 +579,3 @@ def register_container(cls: type, flatten: Callable, unflatten: Callable) -> Non
     CONTAINERS[cls] = (flatten, unflatten)
     return cls
 
-
-# --- batched forward mode: runtime_batched.py ---------------------------------------------------
-# Generated code binds every helper from this module by name (Gen.bind_rt, the disk cache), so the
-# batched helpers are bound here under their own names; runtime_batched imports from this module,
-# which is why this import comes last.
-from .runtime_batched import (_bzero, _nbatch, bdirs, bfix, bpack, bpad, bstack, btindex, btsetitem,  # noqa: E402
-                              bzeros)
-
-BATCHED = (_bzero, _nbatch, bdirs, bfix, bpack, bpad, bstack, btindex, btsetitem, bzeros)

@@ -6,19 +6,28 @@ replaced by the callee's statements (names suffixed with the callee's name), inn
 first, and the pairs nobody calls any more dropped. On scalar code the Python calls and
 residual tuples are a large part of a gradient's time. Recursive callees keep their pair.
 
-Before::                                  After::
-    def loss_grad(x):                         def loss_grad(x):
-        t0, res = p_fwd(x)                        t0_p = x ** 2
-        t1 = t0 - 42                              t1 = t0_p - 42
-        dt1 = 2.0 * t1                            dt1 = 2.0 * t1
-        t3 = p_bwd(res, dt1)                      dx_p = dt1 * 2 * x
-        return t3                                 return dx_p
-    def p_fwd(x):
-        t0 = x ** 2
-        return t0, (x,)
-    def p_bwd(res, dt0):
-        x, = res
-        return dt0 * 2 * x
+Before::
+
+    def p(x):
+        return np.sin(x) * x
+
+
+    def f(x):
+        return np.sum(p(x) - 42.0)
+
+After, in sd.grad(f)::
+
+    def f_grad(x):
+        t0_p = np.sin(x)
+        t0 = t0_p * x
+        # grad of: return np.sum(p(x) - 42.0)
+        dt1 = expand_reduced(1.0, t0 - 42.0, None, False)
+        dt0 = unbroadcast(dt1, t0)
+        # grad of: return np.sin(x) * x
+        dt0_p = dt0 * x
+        dx_p = dt0 * t0_p
+        dx_p += dt0_p * np.cos(x)
+        return grad_like(dx_p, x)
 
 The residuals still travel in a tuple (``res = (t0_p, x_p)`` ... ``t0_p, x_p = res``) where the
 two halves land in different functions or in a loop, whose tape keeps one tuple per iteration;

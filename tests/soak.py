@@ -18,6 +18,7 @@ import time
 import traceback
 
 os.environ.setdefault("SOURCEDIFF_CACHE", "0")
+os.environ.setdefault("SOURCEDIFF_VALIDATE", "1")  # every lowered program checked against the IR grammar
 
 try:
     from tests import programs as P

@@ -94,7 +94,7 @@ def test_batched_rule_equals_stacked_rule(one_step, j):
     n = n_diff_args(JVP, rule)
     wrt = tuple(i for i in range(min(n, len(args))) if is_float(args[i]) and not refused(key, (i,)))
     assert wrt, "no differentiable argument"
-    jv = api._build(fn, wrt, "bjvp", "forward", True, True)
+    jv = api._derivative(fn, wrt, "bjvp", "forward", True, True)
     kw = tuple(case.kw.values())
     with np.errstate(all="ignore"):
         ans = call(key, args, case.kw)
@@ -315,7 +315,7 @@ def test_forward_jacobian_equals_differences_and_plain_sweeps(f):
     Jacobian cannot serve as the reference included)."""
     args = list(next((p[1] for p in PROGRAMS if p[0] is f), (X4,)))
     J = sd.jacobian(f, mode="forward")(*args)
-    plain = api._jac_fwd_each(api._build(f, (0,), "jvp", "forward", True, True), args, (0,), args[0], 0)
+    plain = api._jac_fwd_each(api._derivative(f, (0,), "jvp", "forward", True, True), args, (0,), args[0], 0)
     np.testing.assert_allclose(J, plain, rtol=1e-12, atol=1e-12)
     x, h = np.asarray(args[0], float), 1e-6
     fd = np.zeros(J.shape)
@@ -339,7 +339,7 @@ def test_sequence_arithmetic_is_refused():
 def test_one_sweep_per_chunk(monkeypatch):
     """A batched Jacobian calls the generated function once per chunk of directions."""
     calls = []
-    build = api._build
+    build = api._derivative
 
     def counting(f, wrt, kind, *rest):
         fn = build(f, wrt, kind, *rest)
@@ -352,7 +352,7 @@ def test_one_sweep_per_chunk(monkeypatch):
             return fn(*a)
         counted.source = fn.source
         return counted
-    monkeypatch.setattr(api, "_build", counting)
+    monkeypatch.setattr(api, "_derivative", counting)
     X = R.normal(size=(3, 4))
     want = sd.jacobian(reductions)(X)
     np.testing.assert_allclose(sd.jacobian(reductions, mode="forward")(X), want, rtol=1e-10, atol=1e-10)

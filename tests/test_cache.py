@@ -353,21 +353,6 @@ def test_concurrent_processes(cdir):
     assert cache.get(k).startswith("# writer ")
 
 
-def test_register_source_feeds_tracebacks():
-    import traceback
-    text = "def d(x):\n    return 1 / x\n"
-    name = cache.register_source(text, "d")
-    ns = {}
-    exec(compile(text, name, "exec"), ns)
-    try:
-        ns["d"](0)
-    except ZeroDivisionError:
-        tb = traceback.format_exc()
-    assert name in tb and "return 1 / x" in tb
-    import inspect
-    assert inspect.getsource(ns["d"]) == text
-
-
 def test_generated_line_numbers_are_the_source_lines(tmp_path):
     import traceback
     src = "import math\ndef f(x, y):\n    a = x * y\n    b = math.sqrt(a)\n    return b * math.log(y)\n"

@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from sourcediff import effects, inplace, primitives as P, runtime, shapes
+from sourcediff import effects, inplace, primitives as P, runtime, runtime_batched, shapes
 from sourcediff.lower import ATTRS, METHODS, NONDIFF_ATTRS, VARIADIC_SHAPE, Lower
 from sourcediff.rules import batched, helpers, registry as R
 
@@ -45,7 +45,7 @@ def test_every_method_is_an_ndarray_method_lowered_to_a_numpy_function_with_a_ru
 
 def test_every_helper_is_a_runtime_or_rule_helper_function():
     for name in P.HELPERS:
-        fn = getattr(runtime, name, None) or getattr(helpers, name, None)
+        fn = getattr(runtime, name, None) or getattr(runtime_batched, name, None) or getattr(helpers, name, None)
         assert inspect.isfunction(fn), name
         assert P.has(fn, P.PURE_CALL) == P.has(name, P.PURE_CALL), name  # the object is looked up by its name
     assert P.UNBROADCAST == runtime.unbroadcast.__name__ and P.UNBROADCAST in P.HELPERS
@@ -55,7 +55,8 @@ def test_every_helper_is_a_runtime_or_rule_helper_function():
 
 def test_shape_argument_positions_exist():
     for name, positions in P.by_name(P.SHAPE_ARGS).items():
-        fn = getattr(runtime, name, None) or getattr(helpers, name, None) or getattr(np, name)
+        fn = getattr(runtime, name, None) or getattr(runtime_batched, name, None) or getattr(helpers, name, None) \
+            or getattr(np, name)
         params = inspect.signature(fn).parameters
         assert all(i < len(params) for i in positions), name
 

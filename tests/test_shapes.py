@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.context import Gen
+from sourcediff.pipeline import new_gen
 from sourcediff.reverse import Reverse
 from tests.helpers import write_module
 
 
 def _classes(tmp_path, src, name="f"):
     mod = write_module(tmp_path, "shapes_mod_%d" % len(list(tmp_path.iterdir())), src)
-    gen = Gen()
+    gen = new_gen()
     func = gen.prepare(getattr(mod, name))
     rv = Reverse(gen, func, func.params, None)
     return rv.cls

@@ -11,7 +11,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import api, shapes
-from sourcediff.context import Gen
+from sourcediff.pipeline import new_gen
 
 
 def rnn(Wx, Wh, b, xs, h0):
@@ -205,7 +205,7 @@ def test_concrete_shapes():
             v = h - u.T
             r = v[0] if i > 5 else v  # sometimes a row: r has no one shape
         return np.sum(r) + np.sum(h)
-    func = Gen().prepare(g)
+    func = new_gen().prepare(g)
     got = shapes.concrete(func.node, {"xs": ("array", (6, 3, 3)), "W": ("array", (3, 3)), "c": ("num", ())})
     assert got["k"] == ("num", ()) and got["i"] == ("num", ())
     assert got["h"] == got["v"] == ("array", (3, 3)) and got["u"] == ("array", (3, 1))
@@ -213,7 +213,7 @@ def test_concrete_shapes():
 
 
 def test_specialised_versions_are_cached_on_disk(tmp_path, monkeypatch):
-    from sourcediff import cache, pipeline, store
+    from sourcediff import build, cache, pipeline
     monkeypatch.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("SOURCEDIFF_CACHE", raising=False)
     calls = []
@@ -221,10 +221,10 @@ def test_specialised_versions_are_cached_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "generate", lambda *a, **k: calls.append(k.get("shapes")) or real(*a, **k))
     key = ((2, 5), (5, 5), (5,), (4, 3, 2), (3, 5))
     cache.clear_memory()
-    generic = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True)
-    first = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
+    generic = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True)
+    first = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
     cache.clear_memory()
-    again = store.build(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
+    again = build.derivative(rnn, (0, 1, 2), "grad", "reverse", True, True, key)
     assert calls == [None, key]  # the third build read the disk
     assert again.source == first.source != generic.source and generic.sd_shaped and not again.sd_shaped
 
@@ -232,6 +232,6 @@ def test_specialised_versions_are_cached_on_disk(tmp_path, monkeypatch):
 def test_concrete_shapes_of_a_step_that_would_raise():
     def g(x):
         return np.sum(x, axis=0)  # x is 0-d: NumPy raises, so the step has no shape
-    func = Gen().prepare(g)
+    func = new_gen().prepare(g)
     assert "x" in shapes.concrete(func.node, {"x": ("array", ())})
     assert not [v for v in shapes.concrete(func.node, {"x": ("array", ())}) if v != "x"]

@@ -10,10 +10,16 @@ except ImportError:
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
            "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched", "scipy_rules",
-           "rule_modules"]
+           "rule_modules", "helper_modules"]
 
 
 def rule_modules():
     """The modules whose names generated code may bind (SciPy's where it imports)."""
     return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, runtime_rules,
                         batched, scipy_rules) if m is not None]
+
+
+def helper_modules():
+    """Every module whose names generated code may bind: the runtime's two and the rule tables."""
+    from .. import runtime, runtime_batched
+    return [runtime, runtime_batched] + rule_modules()

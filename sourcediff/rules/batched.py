@@ -15,7 +15,8 @@ Every helper here takes the zero marker (or a list of batched tangents where Num
 import numpy as np
 
 from ..primitives import elementwise
-from ..runtime import _bzero, _nbatch, bpack, grad_like, unbroadcast
+from ..runtime import grad_like, unbroadcast
+from ..runtime_batched import _bzero, _nbatch, bpack
 from .helpers import expand_reduced, if_inexact, keepdims_shape, matmul_dx, matmul_dy
 from .numpy_rules import _opt
 from .registry import BJVP, JVP, bjvp as _bjvp, lookup
