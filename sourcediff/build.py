@@ -127,14 +127,16 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
             env = _helpers()
             bindings = {n: _rebind(how, n, env, cells) for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
+            codegen.TEMPORARIES[entry["file"]] = {d: frozenset(t) for d, t in entry["temps"].items()}
             out = codegen.instantiate(code, entry["file"], entry["source"], globs, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
             return _origin(out, code, fn)
         except Exception:  # a stale or foreign entry: regenerate
             pass
     with deep_recursion():
-        src, name, bindings, shaped = source(fn, wrt, kind, mode, optimize, many, shapes)
+        src, name, bindings, shaped, temps = source(fn, wrt, kind, mode, optimize, many, shapes)
         code, filename = codegen.compile_module(src, name, sorted(bindings))
+    codegen.TEMPORARIES[filename] = temps
     out = _origin(codegen.instantiate(code, filename, src, globs, bindings), code, fn)
     out.source, out.sd_shaped = src, shaped
     if k:
@@ -151,6 +153,7 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
                 break
         if manifest is not None:
             cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename, "shaped": shaped,
+                                     "temps": {d: sorted(t) for d, t in temps.items()},
                                      "code": base64.b64encode(marshal.dumps(code)).decode()}))
     return out
 
@@ -176,18 +179,18 @@ def _rebind(how, n, env, cells):
 
 
 def source(fn, wrt, kind, mode, optimize, many, shapes=None):
-    """(source, main name, bindings, shaped): for pure-scalar code, a float fast path plus the generic one.
+    """``pipeline.Generated``: for pure-scalar code, a float fast path plus the generic one.
 
     The fast path is plain float arithmetic (no ``unbroadcast``, ``math`` instead of ``np``);
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
     floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes else None
-    src, name, bindings, shaped = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, tuple_wrt=many,
-                                                    suffix="_generic" if floats else "", shapes=shapes)
+    generic = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, tuple_wrt=many,
+                                suffix="_generic" if floats else "", shapes=shapes)
     if not floats:
-        return src, name, bindings, "" if shapes else shaped
-    fsrc, fname, fbind, _ = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, tuple_wrt=many,
-                                              guard=(floats, name))
-    fbind.update(bindings)
-    return fsrc + "\n\n" + src, fname, fbind, ""
+        return generic._replace(shaped="" if shapes else generic.shaped)
+    fast = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, tuple_wrt=many,
+                             guard=(floats, generic.main))
+    return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main, {**fast.bindings, **generic.bindings}, "",
+                              {**generic.temporaries, **fast.temporaries})

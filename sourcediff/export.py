@@ -169,7 +169,7 @@ def module_source(f, wrt=None, mode="reverse", optimize=True):
     from . import api
     fn = f.fn if isinstance(f, api.CHECKPOINT) else f
     idx, many = api._wrt(fn, wrt)
-    src, main, bindings, _ = build.source(fn, idx, "grad", api._mode(mode), optimize, many)
+    src, main, bindings = build.source(fn, idx, "grad", api._mode(mode), optimize, many)[:3]
     col = _Collector()
     cells = build.closure_cells(build.related(fn))
     free = []

@@ -25,12 +25,12 @@ its passes print at the first derivative of a function only.
 import dataclasses
 import os
 import sys
-from typing import Callable, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import gast
 
 from . import codegen, desugar, fence, lower, optimize as opt, ownership, primitives as P
-from .annotations import setanno
+from .annotations import getanno, setanno
 from .inplace import inplace
 from .shapes import given_of
 from .splice import splice
@@ -91,6 +91,7 @@ def run_front_end(fn, foreign):
     if foreign:
         func.reach_globals()
     names = Names(names_in(func.node))  # every name the source uses: fresh names avoid them
+    names.temps += sorted(codegen.temporaries_of(fn))  # generated code (a derivative of a derivative): its own
     for p in FRONT_END:
         if p.on(None):
             p.run(func, names)
@@ -422,7 +423,19 @@ def generate(fn, wrt, kind, mode, **options):
     every = nodes(main) if mode == "reverse" else []
     loops = [n for s in every if type(s) in (gast.For, gast.While) for n in nodes(s)]
     shaped = "loop" if any(map(helper, loops)) else "flat" if any(map(helper, every)) else ""
-    return src, name, gen.bindings, shaped
+    temps = {d.name: frozenset(getanno(d, "temporaries", frozenset())) for d in defs}
+    return Generated(src, name, gen.bindings, shaped, temps)
+
+
+class Generated(NamedTuple):
+    """One derivative's module: its text, the main function's name, the objects the text's free names are bound
+    to, where it calls shape helpers (``generate``), and each def's compiler temporaries (which a derivative of
+    the generated code treats as its own: ``run_front_end``)."""
+    source: str
+    main: str
+    bindings: dict
+    shaped: str
+    temporaries: dict
 
 
 SHAPE_HELPERS = P.names(P.SHAPE_HELPER)  # what a specialised derivative can leave out

@@ -24,7 +24,7 @@ def _dumped(err):
 
 def test_dump_prints_the_named_passes_in_order(monkeypatch, capsys):
     monkeypatch.setenv("SOURCEDIFF_DUMP", "lower,reverse,optimize,codegen")
-    src, _, _, _ = pipeline.generate(_fresh(), (0,), "grad", "reverse")
+    src = pipeline.generate(_fresh(), (0,), "grad", "reverse").source
     got = _dumped(capsys.readouterr().err)
     assert [n for n, _ in got] == ["lower", "reverse", "optimize", "codegen"]
     lowered, reverse, optimized, final = [c for _, c in got]
