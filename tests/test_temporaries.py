@@ -67,3 +67,22 @@ def test_temporaries_of_spliced_callees_are_the_callers_temporaries(tmp_path):
     x, e = np.array([0.4, -0.9]), 1e-6
     fd = [(m.top(x + e * d) - m.top(x - e * d)) / (2 * e) for d in np.eye(2)]
     assert np.allclose(g(x), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_a_derivative_of_a_derivative_keeps_the_inner_temporaries_from_memory_and_from_disk(tmp_path, monkeypatch):
+    """The inner derivative's temporaries stay temporaries for the outer one (one-use values written into their
+    read, as the inner optimizer would), whether the inner one was generated here or read from the disk cache."""
+    from sourcediff import cache, codegen, pipeline
+    monkeypatch.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SOURCEDIFF_CACHE", raising=False)
+    texts = []
+    for _ in range(2):
+        cache.clear_memory()
+        g = sd.grad(_module(tmp_path, "h").f)
+        vg = sd.vjp(g)
+        vg(np.array([0.3, 0.5]), np.array([1.0, -2.0]))
+        texts.append(vg.source)
+        inner = codegen.temporaries_of(g)
+        assert {"t0", "t3"} <= set(inner)  # np.tanh(h) and dh_inner * 3.0 in f_grad
+        assert set(inner) <= set(pipeline.run_front_end(g.sd_generated, False)[1].temps)
+    assert texts[0] == texts[1]
