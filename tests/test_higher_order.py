@@ -542,8 +542,6 @@ def stack_of_a_function_and_its_argument(a0):
     return np.sum(np.sum(a1) * (a0 / (1.5 + a0 * a0)))
 
 
-@pytest.mark.xfail(strict=True, reason="soak program 3001757: vjp of grad through np.stack of [f(a), a] gives a "
-                                       "wrong second derivative (known gap, written in the issue's note)")
 def test_vjp_of_grad_through_stack_of_a_function_and_its_argument():
     a = np.array([-0.95, 0.74, 0.55])
     v = np.array([0.3, -0.7, 0.2])

@@ -606,3 +606,16 @@ def test_unsupported_raise(call_):
     """Cases without a rule raise rather than return a wrong derivative."""
     with pytest.raises(NotImplementedError):
         call_()
+
+
+def test_container_results_are_declared_structured():
+    """A key whose result can be a list, tuple or dict must be ``structured``: the adjoints of its result
+    (and tangent contributions) then add with ``runtime.add``; ``+`` would join two tuples (a wrong number)."""
+    from sourcediff.rules.registry import is_structured
+    missing = set()
+    for key, case in CASES:
+        with np.errstate(all="ignore"):
+            out = call(key, case.sample(np.random.default_rng(0)), case.kw)
+        if isinstance(out, (tuple, list, dict)) and not is_structured(key):
+            missing.add(key_name(key))
+    assert not missing, "keys returning containers, not declared structured: %s" % sorted(missing)

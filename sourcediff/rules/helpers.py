@@ -16,7 +16,7 @@ import string
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import jvp, nondiff, vjp
+from .registry import jvp, nondiff, structured, vjp
 
 
 def broadcast_like(g, x):
@@ -146,6 +146,9 @@ def fanin(hs, g):
     if isinstance(hs, (list, tuple)):
         return unbroadcast(sum(hs), g)
     return unbroadcast(hs, g)
+
+
+structured(split_like, unstack, fill_pieces, fanout)  # they return tuples and lists of pieces
 
 
 def untake(g, indices, x, axis=None):

@@ -30,7 +30,7 @@ from .helpers import (PAD_COPY_MODES, broadcast_like, dot_axes, einsum_adjoint_s
                       repeat_index, rollaxis_dest, spaced_fraction, spaced_like, split_like, tensordot_adjoint_axes,
                       tensordot_adjoint_perm, tile_split_shape, tile_sum_axes, undiagonal, undiff, unpad, unstack, untake,
                       untake_along_axis, xlogy)
-from .registry import VJP, checked, jvp as _jvp, lookup, n_diff_args, nondiff, vjp as _vjp
+from .registry import VJP, checked, jvp as _jvp, lookup, n_diff_args, nondiff, structured, vjp as _vjp
 from .scalar import matmul_jvp, matmul_vjp
 
 
@@ -806,6 +806,9 @@ def column_stack_jvp(dtup, ans, tup): return np.column_stack(dtup)
 def dstack_vjp(g, ans, tup): return split_like(g, tup, 2)
 @jvp(np.dstack)
 def dstack_jvp(dtup, ans, tup): return np.dstack(dtup)
+
+structured(*[k for k in (np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, _opt("unstack")) if k])
+
 
 @vjp(np.split, np.array_split)
 def split_vjp(g, ans, ary, indices_or_sections, axis=0): return join_like(fill_pieces(g, ans), ary, axis)
