@@ -212,7 +212,7 @@ SPECS = {
               C(A((6,)), A((3,)), (1, 2), "wrap"), C(A((7,)), A((3,)), 2, "symmetric")],
     H.undiff: [C(A((3,))), C(A((2,)), 2), C(A((1, 3)), 1, 0), C(A((2, 2)), 2, -1)],
     H.undiagonal: [C(A((2,)), A((2, 3))), C(A((2,)), A((3, 3)), 1), C(A((3, 2)), A((2, 3, 4)), -1, 2, 0)],
-    H.xlogy: binary(R, P),
+    H.xlogy: binary(R, P), H.xdivy: binary(R, P), H.masked: binary(R, P),
     H.polygamma: [C(A((), dom(0.5, 5))), C(A((), dom(0.5, 5)), 1), C(A((), N), 0), C(A((), dom(25, 30)), 2)],
     # numpy, one argument
     np.sin: unary(), np.cos: unary(), np.tan: unary(U), np.arcsin: unary(U), np.arccos: unary(U), np.arctan: unary(),

@@ -23,7 +23,7 @@ from scipy import integrate as scipy_integrate, linalg as sp_linalg, signal as s
 from scipy import special as sp_special, stats as sp_stats
 
 from ..runtime import unbroadcast
-from .helpers import expand_reduced
+from .helpers import expand_reduced, xdivy
 from .registry import jvp, nondiff, refuse, vjp
 
 ORDER = "the derivative with respect to the order of a Bessel function has no closed form"
@@ -249,9 +249,9 @@ refuse(sp_special.gammainc, "the derivative of gammainc with respect to a has no
 refuse(sp_special.gammaincc, "the derivative of gammaincc with respect to a has no closed form", 0)
 
 @vjp(sp_special.xlogy)
-def sc_xlogy_vjp(g, ans, x, y): return unbroadcast(g * np.log(y), x), unbroadcast(g * x / y, y)
+def sc_xlogy_vjp(g, ans, x, y): return unbroadcast(g * np.log(y), x), unbroadcast(xdivy(g * x, y), y)
 @jvp(sp_special.xlogy)
-def sc_xlogy_jvp(dx, dy, ans, x, y): return dx * np.log(y), dy * x / y
+def sc_xlogy_jvp(dx, dy, ans, x, y): return dx * np.log(y), xdivy(dy * x, y)
 
 @vjp(sp_special.xlog1py)
 def sc_xlog1py_vjp(g, ans, x, y): return unbroadcast(g * np.log1p(y), x), unbroadcast(g * x / (1.0 + y), y)
