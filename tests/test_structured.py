@@ -376,3 +376,22 @@ def test_specialised_version_knows_field_shapes():
     assert key[0] == ("struct", (("w", (3,)), ("b", "num")))
     assert fn.source.count("unbroadcast(") < g.source.count("unbroadcast(")  # p.w's shape is known there
     np.testing.assert_allclose(leaves(first), fd(looped, (p, x), 0), rtol=1e-6, atol=1e-8)
+
+
+def weighted(x, p):
+    return np.sum(np.sin(p.w * x) * p.b)
+
+
+@pytest.mark.parametrize("compose", ["vjp_grad", "jvp_grad", "hessian"])
+def test_second_derivatives_through_attribute_reads(compose):
+    """The outer operator differentiates the adjoints ``getattr_vjp`` and tangents ``tgetattr`` of ``p.w``."""
+    x, p, v = np.array([0.3, -0.8]), PA(np.array([1.2, 0.4]), 0.7), np.array([0.5, -1.0])
+    g = sd.grad(weighted)
+    want = (g(x + 1e-6 * v, p) - g(x - 1e-6 * v, p)) / 2e-6
+    if compose == "vjp_grad":
+        got = sd.vjp(g)(x, p, v)[1]
+    elif compose == "jvp_grad":
+        got = sd.jvp(g, wrt=0)(x, p, v)[1]
+    else:
+        got = sd.hessian(weighted)(x, p) @ v
+    np.testing.assert_allclose(got, want, rtol=1e-6)
