@@ -26,8 +26,8 @@ test: install
 	$(VPY) -m pytest -q
 
 lint: install
-	@if $(VPY) -c 'import pyflakes' 2>/dev/null; then $(VPY) -m pyflakes sourcediff tests; \
-	else echo "lint: pyflakes not installed, skipped"; fi
+	$(VPY) -m ruff check sourcediff tests examples benchmarks
+	$(VPY) -m pyflakes sourcediff tests examples benchmarks
 
 # The optional peers (same as the `bench` extra) are retried one by one so one failing peer skips only itself.
 bench: install

@@ -77,7 +77,8 @@ def main(argv=None):
             if len(differ) <= 3:
                 sys.stdout.writelines(difflib.unified_diff(before.splitlines(True), text.splitlines(True),
                                                            "before/%d.py" % seed, "after/%d.py" % seed, n=2))
-    print("programs: %d, generated code differs: %d%s" % (a.n, len(differ), " (seeds %s)" % differ[:20] if differ else ""))
+    print("programs: %d, generated code differs: %d%s" % (a.n, len(differ),
+                                                          " (seeds %s)" % differ[:20] if differ else ""))
     return 1 if differ else 0
 
 

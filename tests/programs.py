@@ -312,7 +312,8 @@ class ProgramGen:
         shape = ch.choice(sc.shapes())  # only over one element: elsewhere equal elements (a broadcast) are a kink
         if shape == (3,):
             return "np.std(%s[:1])" % ch.choice(sc.arrays(shape))
-        return "np.sum(np.std(%s, axis=-1, keepdims=True))" % self.aexpr(sc, shape, d).join(["np.reshape(", ", (-1, 1))"])
+        return "np.sum(np.std(%s, axis=-1, keepdims=True))" % self.aexpr(sc, shape,
+                                                                         d).join(["np.reshape(", ", (-1, 1))"])
 
     def list_reduce(self, sc, d):
         """``np.sum`` or ``np.mean`` of a list comprehension of scalars, or ``sum`` of a generator expression."""

@@ -93,7 +93,8 @@ def main(argv=None):
             print("=== %s (program %d)\n%s\n" % (outcome, seed, detail), flush=True)
         if done % 500 == 0 and not bar.on:
             print("... %d programs, %.1f/s, wrong %d, errors %d, refused %d" % (
-                done, done / (time.time() - t0), counts["wrong"], counts["error"], counts["refused"]), file=sys.stderr, flush=True)
+                done, done / (time.time() - t0), counts["wrong"], counts["error"], counts["refused"]), file=sys.stderr,
+                  flush=True)
     bar.close()
     if pool:
         pool.close()

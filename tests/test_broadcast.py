@@ -151,7 +151,8 @@ def test_matmul_broadcast(tmp_path, sx, sy):
     run_checks(make(tmp_path, "np.matmul(x, y)", x, y, seed + 1), x, y)
 
 
-@pytest.mark.parametrize("sx,sy", [((3, 1), (4,)), ((), (2, 3)), ((2, 1, 3), (4, 1))], ids=["col-row", "scalar-array", "3d-2d"])
+@pytest.mark.parametrize("sx,sy", [((3, 1), (4,)), ((), (2, 3)), ((2, 1, 3), (4, 1))],
+                         ids=["col-row", "scalar-array", "3d-2d"])
 def test_chained_broadcast(tmp_path, sx, sy):
     """Broadcast results feeding further broadcasts, reductions and in-place operators."""
     src = ("import numpy as np\n\n\ndef f(x, y):\n"

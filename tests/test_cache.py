@@ -363,7 +363,8 @@ def test_generated_line_numbers_are_the_source_lines(tmp_path):
             g(*args)
         frame = traceback.extract_tb(e.value.__traceback__)[-1]
         assert frame.filename.startswith("<sourcediff") and frame.name == "f_grad"
-        assert bad in g.source.splitlines()[frame.lineno - 1] and frame.line == g.source.splitlines()[frame.lineno - 1].strip()
+        assert bad in g.source.splitlines()[frame.lineno
+                                            - 1] and frame.line == g.source.splitlines()[frame.lineno - 1].strip()
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="tracebacks mark the failing expression from Python 3.11 on")

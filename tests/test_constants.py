@@ -187,7 +187,9 @@ def matrix_transpose_attr(x):
     return np.sum(np.outer(x, x * 2.0).mT * np.arange(9.0).reshape(3, 3))
 
 
-@pytest.mark.parametrize("f", [matrix_transpose_attr, full, full_like, linspace, linspace_arrays, geomspace, logspace, heaviside, nextafter,
+@pytest.mark.parametrize("f",
+                         [matrix_transpose_attr, full, full_like, linspace, linspace_arrays, geomspace, logspace,
+                          heaviside, nextafter,
                                concat_r, einsum_sublists])
 def test_moving_functions_have_rules(f):
     check(f, X.copy())

@@ -87,7 +87,8 @@ def test_notebook_cells_differentiate_and_render_html(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS])
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     outputs = [c.outputs for c in nb.cells]
     assert outputs[1][0]["text"].strip() == "7.0"  # d/dx (x^2 + 3x) at 2

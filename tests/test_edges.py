@@ -243,7 +243,8 @@ def test_wrappers_that_change_the_value_are_refused_at_the_users_line(f):
     inner = f.__wrapped__ if hasattr(f, "__wrapped__") else f.__closure__[0].cell_contents
     calls_it = lambda x: f(x) + x  # noqa: E731
     for call in (lambda: sd.grad(f)(1.0), lambda: sd.grad(calls_it)(1.0)):
-        with pytest.raises(sd.SourcediffError, match="doubled.* is wrapped by .*wrapper .*from the decorator doubling") \
+        with pytest.raises(sd.SourcediffError,
+                           match="doubled.* is wrapped by .*wrapper .*from the decorator doubling") \
                 as e:
             call()
         assert (e.value.filename, e.value.lineno) == (__file__, _def_line(inner))

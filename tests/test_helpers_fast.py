@@ -65,7 +65,8 @@ def test_reduced_count(shape, axis, count):
 
 
 def _fd(f, x, h=1e-6):
-    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size).reshape((x.size,) + x.shape)]).reshape(x.shape)
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h)
+                     for e in np.eye(x.size).reshape((x.size,) + x.shape)]).reshape(x.shape)
 
 
 @pytest.mark.parametrize("ret", ["-np.mean(y)", "2.0 * np.sum(y)", "-(np.mean(y) / 3) + 1.0", "np.mean(y) - 0.5"])

@@ -542,8 +542,6 @@ def stack_of_a_function_and_its_argument(a0):
     return np.sum(np.sum(a1) * (a0 / (1.5 + a0 * a0)))
 
 
-@pytest.mark.xfail(strict=True, reason="soak program 3001757: vjp of grad through np.stack of [f(a), a] gives a "
-                                       "wrong second derivative (known gap, written in the issue's note)")
 def test_vjp_of_grad_through_stack_of_a_function_and_its_argument():
     a = np.array([-0.95, 0.74, 0.55])
     v = np.array([0.3, -0.7, 0.2])
@@ -551,3 +549,17 @@ def test_vjp_of_grad_through_stack_of_a_function_and_its_argument():
     want = (g(a + 1e-6 * v) - g(a - 1e-6 * v)) / 2e-6
     got = sd.vjp(g)(a, v)[1]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def zero_base_power(a0):
+    return math.sin(math.pow(0.0, 1.5 + a0 * a0)) + np.sum(np.sin(0.0 ** (1.5 + a0 * a0)))
+
+
+@pytest.mark.parametrize("compose", ["vjp_grad", "hessian"])
+def test_second_derivative_of_a_zero_base_power_is_zero(compose):
+    """Soak program 21856: 0.0 ** y is 0 for every y > 0; reverse over reverse multiplied log(0) = -inf by
+    its zero change (nan)."""
+    g = sd.grad(zero_base_power)
+    want = (g(0.9 + 1e-6) - g(0.9 - 1e-6)) / 2e-6
+    got = sd.vjp(g)(0.9, 1.0)[1] if compose == "vjp_grad" else sd.hessian(zero_base_power)(0.9)
+    assert want == 0.0 and got == 0.0

@@ -91,7 +91,8 @@ JAC_CASES = [(elementwise, (4,)), (elementwise, (2, 3)), (matmul_fixed, (3,)), (
              (outer_self, (3,)), (normalize, (4,)), (reduce_rows, (3, 2)), (loop_write, (4,))]
 
 
-@pytest.mark.parametrize("f,shape", JAC_CASES, ids=["%s-%s" % (f.__name__, "x".join(map(str, s))) for f, s in JAC_CASES])
+@pytest.mark.parametrize("f,shape", JAC_CASES,
+                         ids=["%s-%s" % (f.__name__, "x".join(map(str, s))) for f, s in JAC_CASES])
 def test_jacobian(f, shape):
     x = np.random.default_rng(len(f.__name__) * 7 + len(shape)).normal(size=shape)
     out_shape = np.shape(f(x))
@@ -188,7 +189,8 @@ HESS_CASES = [(cube_sum, (3,)), (cube_sum, (2, 2)), (quad_form, (3,)), (logsumex
               (mixed, (3,)), (norm_sq_tanh, (3,)), (loopy, (4,))]
 
 
-@pytest.mark.parametrize("f,shape", HESS_CASES, ids=["%s-%s" % (f.__name__, "x".join(map(str, s))) for f, s in HESS_CASES])
+@pytest.mark.parametrize("f,shape", HESS_CASES,
+                         ids=["%s-%s" % (f.__name__, "x".join(map(str, s))) for f, s in HESS_CASES])
 def test_hessian(f, shape):
     x = np.random.default_rng(len(f.__name__) + 3 * len(shape)).uniform(-1, 1, size=shape)
     Hm = sd.hessian(f)(x)

@@ -28,7 +28,8 @@ def test_count_says_exactly_whether_fold_changes_something(body):
 
 def test_replace_swaps_reads_for_fresh_nodes():
     fn = _fn("    y = a + a * x\n    a = y\n    return a\n")
-    env = {"a": gast.Constant(value=2.0, kind=None), "x": gast.Name(id="w", ctx=gast.Load(), annotation=None, type_comment=None)}
+    env = {"a": gast.Constant(value=2.0, kind=None),
+           "x": gast.Name(id="w", ctx=gast.Load(), annotation=None, type_comment=None)}
     optimize._replace(fn, env)
     assert to_source(fn) == "def f(a, x):\n    y = 2.0 + 2.0 * w\n    a = y\n    return 2.0\n"
     consts = [n for n in gast.walk(fn) if type(n) is gast.Constant]

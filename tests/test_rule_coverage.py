@@ -179,10 +179,10 @@ def test_scipy_refusals_are_located():
 
 def test_rule_names_bind_one_object():
     """Generated code binds what a rule names by that name, and the disk cache binds it again from the
-    runtime and rule modules (``store._helpers``): each name must mean one object everywhere."""
-    from sourcediff import store
+    runtime and rule modules (``build._helpers``): each name must mean one object everywhere."""
+    from sourcediff import build
     from sourcediff.rules import BJVP
-    env = store._helpers()
+    env = build._helpers()
     bad = set()
     for table in (VJP, JVP, BJVP):
         for k, rule in table.items():

@@ -206,13 +206,15 @@ SPECS = {
     H.fanin: [C(Seq(A(), A()), A()), C(A((4, 3)), A((3,)))],
     H.untake: [C(A((3,)), np.array([0, 2, 2]), A((4,)), None), C(A((2, 3)), np.array([1, 1, 0]), A((2, 4)), 1),
                C(A((2, 2, 3)), np.array([[0, 1], [3, 3]]), A((4, 3)), 0), C(A((3,)), 2, A((4, 3)), 0)],
-    H.untake_along_axis: [C(A((2, 3)), IDX23, A((2, 3)), -1), C(A((2, 3)), np.array([[1, 0, 1], [1, 1, 0]]), A((2, 3)), 0),
+    H.untake_along_axis: [C(A((2, 3)), IDX23, A((2, 3)), -1),
+                          C(A((2, 3)), np.array([[1, 0, 1], [1, 1, 0]]), A((2, 3)), 0),
                           C(A((4,)), np.array([0, 5, 5, 2]), A((2, 3)), None)],
-    H.unpad: [C(A((4,)), A((2,)), 1), C(A((7,)), A((3,)), 2, "reflect"), C(A((4, 5)), A((2, 3)), ((1, 1), (0, 2)), "edge"),
+    H.unpad: [C(A((4,)), A((2,)), 1), C(A((7,)), A((3,)), 2, "reflect"),
+              C(A((4, 5)), A((2, 3)), ((1, 1), (0, 2)), "edge"),
               C(A((6,)), A((3,)), (1, 2), "wrap"), C(A((7,)), A((3,)), 2, "symmetric")],
     H.undiff: [C(A((3,))), C(A((2,)), 2), C(A((1, 3)), 1, 0), C(A((2, 2)), 2, -1)],
     H.undiagonal: [C(A((2,)), A((2, 3))), C(A((2,)), A((3, 3)), 1), C(A((3, 2)), A((2, 3, 4)), -1, 2, 0)],
-    H.xlogy: binary(R, P),
+    H.xlogy: binary(R, P), H.xdivy: binary(R, P), H.masked: binary(R, P),
     H.polygamma: [C(A((), dom(0.5, 5))), C(A((), dom(0.5, 5)), 1), C(A((), N), 0), C(A((), dom(25, 30)), 2)],
     # numpy, one argument
     np.sin: unary(), np.cos: unary(), np.tan: unary(U), np.arcsin: unary(U), np.arccos: unary(U), np.arctan: unary(),
@@ -233,7 +235,8 @@ SPECS = {
               C(A((3,)), None, 0.3), C(A((3,)), -0.3, None), C(A(()), A(()), A((), G))],
     # products and linear algebra
     np.dot: [C(A(s), A(t)) for s, t in [((), (3,)), ((3,), ()), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
-                                         ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)), ((2, 3), (2, 3, 4)), ((3,), (2, 3, 4))]],
+                                         ((2, 3), (3, 4)), ((2, 2, 3), (3, 4)), ((2, 3), (2, 3, 4)),
+                                         ((3,), (2, 3, 4))]],
     np.inner: [C(A(s), A(t)) for s, t in [((3,), (3,)), ((2, 3), (4, 3)), ((), (2, 3)), ((2, 2, 3), (3,))]],
     np.tensordot: [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), 1),
                    C(A((2, 3, 4)), A((4, 2)), ([0, 2], [1, 0])), C(A((2, 3)), A((4,)), 0),
@@ -241,7 +244,8 @@ SPECS = {
     opt("linalg.tensordot"): [C(A((2, 3, 4)), A((3, 4, 5))), C(A((2, 3)), A((3, 2)), axes=1)],
     np.vdot: [C(A((3,)), A((3,))), C(A((2, 3)), A((3, 2)))],
     (np.outer, opt("linalg.outer")): [C(A((3,)), A((4,))), C(A((2,)), A((3,)))],
-    (opt("vecdot"), opt("linalg.vecdot")): [C(A((2, 3)), A((3,))), C(A((3,)), A((3,))), C(A((3, 2)), A((3, 2)), axis=0)],
+    (opt("vecdot"), opt("linalg.vecdot")): [C(A((2, 3)), A((3,))), C(A((3,)), A((3,))),
+                                            C(A((3, 2)), A((3, 2)), axis=0)],
     np.einsum: [C("ij,jk->ik", A((2, 3)), A((3, 4))), C("ij->j", A((2, 3))), C("ij,j", A((2, 3)), A((3,))),
                 C("i,j->ij", A((2,)), A((3,))), C("ij,ij->", A((2, 3)), A((2, 3))), C("ij->", A((2, 3))),
                 C("ij,jk->k", A((2, 3)), A((3, 4))), C("ijk,k->ji", A((2, 3, 4)), A((4,)))],
@@ -306,7 +310,8 @@ SPECS = {
     np.heaviside: [C(A((3,)), A(())), C(np.array([0, 1, -1]), A((3,))), C(np.zeros((2, 1), int), A((3,)))],
     np.nextafter: [C(A((3,)), 2.5), C(A((2, 3)), A((3,)))],
     H.if_inexact: [C(A((3,)), A((3,))), C(A((3,)), np.arange(3))],
-    H.spaced_like: [C(A((2,)), np.zeros((3, 4, 2)), 1), C(A(()), np.zeros((4,)), 0), C(A((3, 1)), np.zeros((3, 2, 4)), -1)],
+    H.spaced_like: [C(A((2,)), np.zeros((3, 4, 2)), 1), C(A(()), np.zeros((4,)), 0),
+                    C(A((3, 1)), np.zeros((3, 2, 4)), -1)],
     H.norm_order: [C(A((3,)), A((), G)), C(A((3,)), A((), G), None, True)],
     H.of_type: [C(A((3,)), np.ndarray, ValueError("not an array"))], H.unshared: [C(A(()), ValueError("an array"))],
     (np.atleast_1d, np.atleast_2d, np.atleast_3d): [C(A(())), C(A((3,))), C(A((2, 3)))],
@@ -360,9 +365,12 @@ def scipy_specs():
     X, LOC, SC, GP = dom(1.0, 3.0), dom(-0.3, 0.3), dom(0.8, 1.5), dom(1.5, 4.0)
     BX, BLOC, BSC = dom(0.3, 0.7), dom(-0.1, 0.1), dom(1.1, 1.3)
     ab = [C(A(s, GP), A(t, GP)) for s, t in [((), ()), ((3,), (3,)), ((2, 3), (3,))]]
-    loc_scale = [C(A((3,), X)), C(A((3,), X), A((), LOC)), C(A((2, 3), X), A((3,), LOC), A((), SC)), C(A((), X), A((), LOC), A((), SC))]
-    shaped = lambda x, *p: [C(A((3,), x), *[A((), d) for d in p]), C(A((2, 3), x), *[A((3,), d) for d in p], A((), LOC), A((), SC))]
-    order = lambda d=dom(0.5, 3): [C(0, A((3,), d)), C(1, A((2, 3), d)), C(2.5, A((), d)), C(np.array([0.0, 1.0, 2.0]), A((3,), d))]
+    loc_scale = [C(A((3,), X)), C(A((3,), X), A((), LOC)), C(A((2, 3), X), A((3,), LOC), A((), SC)),
+                 C(A((), X), A((), LOC), A((), SC))]
+    shaped = lambda x, *p: [C(A((3,), x), *[A((), d) for d in p]),
+                            C(A((2, 3), x), *[A((3,), d) for d in p], A((), LOC), A((), SC))]
+    order = lambda d=dom(0.5, 3): [C(0, A((3,), d)), C(1, A((2, 3), d)), C(2.5, A((), d)),
+                                   C(np.array([0.0, 1.0, 2.0]), A((3,), d))]
     simplex = np.array([[0.2, 0.5], [0.3, 0.1], [0.5, 0.4]])
     return {
         S.sc_mvpsi: [C(A((), GP), 3), C(A((3,), GP), 2, 1)],
@@ -394,9 +402,12 @@ def scipy_specs():
         st.t.logpdf: shaped(R, GP), st.t.pdf: shaped(R, GP), st.t.cdf: shaped(R, GP),
         st.chi2.logpdf: shaped(X, GP), st.chi2.pdf: shaped(X, GP), st.chi2.cdf: shaped(X, GP),
         st.gamma.logpdf: shaped(X, GP), st.gamma.pdf: shaped(X, GP), st.gamma.cdf: shaped(X, GP),
-        st.beta.logpdf: [C(A((3,), BX), A((), GP), A((), GP)), C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
-        st.beta.pdf: [C(A((3,), BX), A((), GP), A((), GP)), C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
-        st.beta.cdf: [C(A((3,), BX), A((), GP), A((), GP)), C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
+        st.beta.logpdf: [C(A((3,), BX), A((), GP), A((), GP)),
+                         C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
+        st.beta.pdf: [C(A((3,), BX), A((), GP), A((), GP)),
+                      C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
+        st.beta.cdf: [C(A((3,), BX), A((), GP), A((), GP)),
+                      C(A((2, 3), BX), A((3,), GP), A((), GP), A((), BLOC), A((), BSC))],
         st.poisson.logpmf: [C(np.array([0, 2, 5]), A((), GP)), C(np.array([[1], [3]]), A((3,), GP), 1)],
         st.poisson.pmf: [C(np.array([0, 2, 5]), A((), GP)), C(np.array([[1], [3]]), A((3,), GP), 1)],
         st.poisson.cdf: [C(np.array([0, 2, 5]), A((), GP)), C(np.array([[1], [3]]), A((3,), GP), 1)],
@@ -410,8 +421,10 @@ def scipy_specs():
                       C(A((5,)), A((3,)), mode="valid", method="fft")],
         ss.correlate: [C(A((5,)), A((3,))), C(A((5,)), A((3,)), "same"), C(A((5,)), A((3,)), "valid"),
                        C(A((3, 4)), A((2, 2)), "full"), C(A((4, 4)), A((2, 3)), "same"), C(A((2,)), A((4,)), "same")],
-        sl.solve_triangular: [C(A((3, 3), WC), A((3,))), C(A((3, 3), WC), A((3, 2)), 0, True), C(A((3, 3), WC), A((3,)), 1),
-                              C(A((3, 3), WC), A((3, 2)), "T", True, True), C(A((3, 3), WC), A((3,)), lower=True, trans=1)],
+        sl.solve_triangular: [C(A((3, 3), WC), A((3,))), C(A((3, 3), WC), A((3, 2)), 0, True),
+                              C(A((3, 3), WC), A((3,)), 1),
+                              C(A((3, 3), WC), A((3, 2)), "T", True, True),
+                              C(A((3, 3), WC), A((3,)), lower=True, trans=1)],
         sl.cholesky: [C(A((3, 3), SPD)), C(A((3, 3), SPD), True), C(A((2, 2), SPD), lower=True)],
         sl.cho_solve: [C((np.linalg.cholesky(SPD(np.random.default_rng(1), (3, 3))), True), A((3,))),
                        C((np.linalg.cholesky(SPD(np.random.default_rng(2), (3, 3))), True), A((3, 2)))],
@@ -513,7 +526,8 @@ def fd(key, args, kw, i, v):
     plus = call(key, args[:i] + (axpy(args[i], H_STEP, v),) + args[i + 1:], kw)
     minus = call(key, args[:i] + (axpy(args[i], -H_STEP, v),) + args[i + 1:], kw)
     if isinstance(plus, (tuple, list)):
-        return [(np.asarray(p, float) - np.asarray(m, float)) / (2 * H_STEP) for p, m in zip(leaves(plus), leaves(minus))]
+        return [(np.asarray(p, float) - np.asarray(m, float)) / (2 * H_STEP) for p,
+                m in zip(leaves(plus), leaves(minus))]
     return (np.asarray(plus, float) - np.asarray(minus, float)) / (2 * H_STEP)
 
 
@@ -606,3 +620,16 @@ def test_unsupported_raise(call_):
     """Cases without a rule raise rather than return a wrong derivative."""
     with pytest.raises(NotImplementedError):
         call_()
+
+
+def test_container_results_are_declared_structured():
+    """A key whose result can be a list, tuple or dict must be ``structured``: the adjoints of its result
+    (and tangent contributions) then add with ``runtime.add``; ``+`` would join two tuples (a wrong number)."""
+    from sourcediff.rules.registry import is_structured
+    missing = set()
+    for key, case in CASES:
+        with np.errstate(all="ignore"):
+            out = call(key, case.sample(np.random.default_rng(0)), case.kw)
+        if isinstance(out, (tuple, list, dict)) and not is_structured(key):
+            missing.add(key_name(key))
+    assert not missing, "keys returning containers, not declared structured: %s" % sorted(missing)

@@ -26,7 +26,8 @@ def _fd(f, x, h=1e-6):
 
 
 def test_elementwise_chain_is_one_class(tmp_path):
-    cls = _classes(tmp_path, "import numpy as np\ndef f(x, y):\n    a = np.sin(x)\n    b = a * x + 2.0\n    c = b @ y\n    return np.sum(c)\n")
+    cls = _classes(tmp_path, "import numpy as np\ndef f(x, y):\n    a = np.sin(x)\n    b = a * x + 2.0\n"
+                             "    c = b @ y\n    return np.sum(c)\n")
     assert set(cls.values()) == {"x"} and len(cls) >= 2  # a, b (and their temporaries); c starts no class
 
 

@@ -376,3 +376,30 @@ def test_specialised_version_knows_field_shapes():
     assert key[0] == ("struct", (("w", (3,)), ("b", "num")))
     assert fn.source.count("unbroadcast(") < g.source.count("unbroadcast(")  # p.w's shape is known there
     np.testing.assert_allclose(leaves(first), fd(looped, (p, x), 0), rtol=1e-6, atol=1e-8)
+
+
+def weighted(x, p):
+    return np.sum(np.sin(p.w * x) * p.b)
+
+
+def _paired(gx, gp, v, u):
+    return float(np.dot(gx, v) + np.dot(gp.w, u.w) + gp.b * u.b)
+
+
+@pytest.mark.parametrize("compose", ["vjp_grad", "jvp_grad"])
+def test_second_derivatives_through_attribute_reads(compose):
+    """The outer operator differentiates the adjoints ``getattr_vjp`` and tangents ``tgetattr`` of ``p.w``
+    (the inner gradient is taken with respect to the NamedTuple too)."""
+    x, p = np.array([0.3, -0.8]), PA(np.array([1.2, 0.4]), 0.7)
+    v, u, e = np.array([0.5, -1.0]), PA(np.array([0.2, 0.9]), -0.4), np.array([0.6, 0.1])
+    g = sd.grad(weighted, wrt=(0, 1))
+
+    def s(x):
+        return _paired(*g(x, p), v, u)
+    if compose == "vjp_grad":  # the gradient of s
+        got = sd.vjp(g, wrt=0)(x, p, (v, u))[1]
+        want = [(s(x + 1e-6 * d) - s(x - 1e-6 * d)) / 2e-6 for d in np.eye(2)]
+    else:  # the derivative of g along e, paired with (v, u)
+        got = _paired(*sd.jvp(g, wrt=0)(x, p, e)[1], v, u)
+        want = (s(x + 1e-6 * e) - s(x - 1e-6 * e)) / 2e-6
+    np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -16,7 +16,7 @@ import string
 import numpy as np
 
 from ..runtime import unbroadcast
-from .registry import jvp, nondiff, vjp
+from .registry import jvp, nondiff, structured, vjp
 
 
 def broadcast_like(g, x):
@@ -146,6 +146,9 @@ def fanin(hs, g):
     if isinstance(hs, (list, tuple)):
         return unbroadcast(sum(hs), g)
     return unbroadcast(hs, g)
+
+
+structured(split_like, unstack, fill_pieces, fanout)  # they return tuples and lists of pieces
 
 
 def untake(g, indices, x, axis=None):
@@ -364,6 +367,24 @@ def xlogy(a, x):
         return 0.0 if a == 0.0 else a * math.log(x) if x > 0 else math.nan
     zero = np.equal(a, 0)
     return np.where(zero, 0.0, np.multiply(a, np.log(np.where(zero, 1.0, x))))[()]
+
+
+def masked(g, x):
+    """``g``, and 0 where ``x == 0``: ``xlogy(a, x)``'s derivative in ``a`` is ``xlogy(masked(g, x), x)``.
+    In the power rules ``a = x ** y`` is 0 wherever ``x`` is, so the ``log(0)`` there multiplies a zero
+    change of ``a``: the product is 0 (``-inf * 0`` would make it nan)."""
+    if type(g) is float and type(x) in (float, int):
+        return 0.0 if x == 0 else g
+    return np.where(np.equal(x, 0), 0.0, g)[()]
+
+
+def xdivy(a, x):
+    """``a / x``, and 0 where ``a == 0``: ``xlogy``'s derivative in ``x``, which stays 0 where ``xlogy`` is
+    0 for every ``x`` (a second derivative of ``0.0 ** y`` is 0, not ``0 / 0``)."""
+    if type(a) is float and type(x) in (float, int):
+        return 0.0 if a == 0.0 else a / x
+    zero = np.equal(a, 0)
+    return np.where(zero, 0.0, np.divide(a, np.where(zero, 1.0, x)))[()]
 
 
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
@@ -590,6 +611,18 @@ def of_type_jvp(dx, ans, x, kind=None, error=None): return dx
 
 
 @vjp(xlogy)
-def xlogy_vjp(g, ans, a, x): return unbroadcast(xlogy(g, x), a), unbroadcast(g * a / x, x)
+def xlogy_vjp(g, ans, a, x): return unbroadcast(xlogy(masked(g, x), x), a), unbroadcast(xdivy(g * a, x), x)
 @jvp(xlogy)
-def xlogy_jvp(da, dx, ans, a, x): return xlogy(da, x), dx * a / x
+def xlogy_jvp(da, dx, ans, a, x): return xlogy(masked(da, x), x), xdivy(dx * a, x)
+
+
+@vjp(masked)
+def masked_vjp(h, ans, g, x): return unbroadcast(masked(h, x), g)
+@jvp(masked)
+def masked_jvp(dg, ans, g, x): return masked(dg, x)
+
+
+@vjp(xdivy)
+def xdivy_vjp(g, ans, a, x): return unbroadcast(xdivy(g, x), a), unbroadcast(-xdivy(g * a, x * x), x)
+@jvp(xdivy)
+def xdivy_jvp(da, dx, ans, a, x): return xdivy(da, x), -xdivy(dx * a, x * x)

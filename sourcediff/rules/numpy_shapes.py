@@ -10,7 +10,7 @@ from .helpers import (PAD_COPY_MODES, broadcast_like, fill_pieces, if_inexact, j
                       rollaxis_dest, spaced_fraction, spaced_like, split_like, tile_split_shape, tile_sum_axes, undiff,
                       unpad, unstack, untake, untake_along_axis)
 from .numpy_rules import AS_ARRAY, _opt
-from .registry import checked, jvp, vjp
+from .registry import checked, jvp, structured, vjp
 
 # --- shapes and copies ---------------------------------------------------------------------------
 
@@ -135,6 +135,9 @@ def column_stack_vjp(g, ans, tup): return split_like(g, tup, 1)
 
 @linear(np.dstack)
 def dstack_vjp(g, ans, tup): return split_like(g, tup, 2)
+
+structured(*[k for k in (np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, _opt("unstack")) if k])  # lists
+
 
 @linear((np.split, np.array_split), kwargs=("axis",), fn="np.array_split")
 def split_vjp(g, ans, ary, indices_or_sections, axis=0): return join_like(fill_pieces(g, ans), ary, axis)

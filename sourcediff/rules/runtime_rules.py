@@ -6,14 +6,15 @@ or a ``nondiff`` declaration.
 """
 import numpy as np
 
-from ..runtime import (add, adj_append, adj_pop, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp, grad_like,
-                       seed_one, setitem_vjp, shape_of, tindex, tsetitem, unbound, unbroadcast,
+from ..runtime import (add, adj_append, adj_pop, getattr_vjp, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp,
+                       grad_like, seed_one, setitem_vjp, shape_of, tgetattr, tindex, tsetitem, unbound, unbroadcast,
                        zeros_like)
 from .registry import jvp, nondiff, structured, vjp
 
 nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of)
 # their values may be lists, tuples or dicts of adjoints: contributions add with `add`, never `+` (which joins lists)
-structured(add, adj_append, adj_pop, getitem_copy, getitem_vjp, grad_like, setitem_vjp, snapshot, tindex, tsetitem)
+structured(add, adj_append, adj_pop, getattr_vjp, getitem_copy, getitem_vjp, grad_like, setitem_vjp, snapshot, tgetattr,
+           tindex, tsetitem)
 
 
 @jvp(grad_like)
@@ -80,6 +81,27 @@ def getitem_vjp_vjp(h, ans, acc, x, idx, g):
 @vjp(getitem_copy)
 def getitem_copy_vjp(h, ans, x, idx):
     return getitem_vjp(None, x, idx, h)
+
+
+# a structured parameter's field: as getitem_vjp and tindex, by the field's name (tgetattr is btgetattr too)
+@vjp(getattr_vjp)
+def getattr_vjp_vjp(h, ans, acc, x, name, g, where=None):
+    return h, None, None, tgetattr(h, x, name, where)
+
+
+@jvp(getattr_vjp)
+def getattr_vjp_jvp(dacc, dx, dname, dg, ans, acc, x, name, g, where=None):
+    return dacc, None, None, getattr_vjp(None, x, name, dg, where)
+
+
+@vjp(tgetattr)
+def tgetattr_vjp(h, ans, t, x, name, where=None):
+    return getattr_vjp(None, x, name, h, where)
+
+
+@jvp(tgetattr)
+def tgetattr_jvp(dt, ans, t, x, name, where=None):
+    return tgetattr(dt, x, name, where)
 
 
 # the list adjoints of `append` and `pop` (each result a new list, see runtime.adj_pop)

@@ -23,7 +23,7 @@ from scipy import integrate as scipy_integrate, linalg as sp_linalg, signal as s
 from scipy import special as sp_special, stats as sp_stats
 
 from ..runtime import unbroadcast
-from .helpers import expand_reduced
+from .helpers import expand_reduced, xdivy
 from .combinators import elementwise, linear
 from .registry import jvp, nondiff, refuse, vjp
 
@@ -175,7 +175,7 @@ elementwise(sp_special.gammaincc,
 refuse(sp_special.gammainc, "the derivative of gammainc with respect to a has no closed form", 0)
 refuse(sp_special.gammaincc, "the derivative of gammaincc with respect to a has no closed form", 0)
 
-elementwise(sp_special.xlogy, lambda d, ans, x, y: (d * np.log(y), d * x / y), broadcasting=True)
+elementwise(sp_special.xlogy, lambda d, ans, x, y: (d * np.log(y), xdivy(d * x, y)), broadcasting=True)
 elementwise(sp_special.xlog1py, lambda d, ans, x, y: (d * np.log1p(y), d * x / (1.0 + y)), broadcasting=True)
 
 # rel_entr(x, y) = x log(x / y)
