@@ -17,6 +17,7 @@ from .api import (check_grads, checkpoint, defjvp, defvjp, grad, hessian, jacobi
                   source, stop_gradient, value_and_grad, vjp)
 from .runtime import register_container  # noqa: F401
 
-__all__ = ["__version__", "rules", "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower", "check_grads",
+__all__ = ["__version__", "rules", "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower",
+           "check_grads",
            "stop_gradient", "checkpoint", "defvjp", "defjvp", "register_container", "export", "show",
            "SourcediffError"]

@@ -14,6 +14,7 @@ from .frontend import unwrap
 from .rules import registry as R
 
 _MEMO = {}
+_NON_SCALAR_HINT = "use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum"
 T = TypeVar("T")
 Wrt = Union[None, int, str, Tuple[Union[int, str], ...]]  # a parameter position or name, or a tuple of those
 
@@ -56,7 +57,8 @@ def _wrt(f, wrt):
     for w in (wrt if many else [0 if wrt is None else wrt]):
         if isinstance(w, str):
             if w not in params:
-                raise SourcediffError("`%s` is not a parameter of %s (it has %s)" % (w, f.__name__, ", ".join(params) or "none"),
+                raise SourcediffError("`%s` is not a parameter of %s (it has %s)" % (w, f.__name__,
+                                                                                     ", ".join(params) or "none"),
                                       **_at(f), hint="name one of the parameters in wrt=")
             out.append(params.index(w))
         elif isinstance(w, int) and -len(params) <= w < len(params):
@@ -186,7 +188,8 @@ def _grad(f, wrt, mode, optimize, kind):
                 return out[0], _like_args(out[1], args, idx, many)
             return _like_args(out, args, idx, many)
         _real(f, args)
-        grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i]) for i in idx)
+        grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i])
+                      for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
             return f(*args), g
@@ -394,7 +397,8 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
         if out_shape == ():  # a gradient: the output must be a scalar
             if np.size(val) != 1:
                 raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
-                                      **_at(f), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                      **_at(f),
+                                      hint=_NON_SCALAR_HINT)
             t = t.reshape(b)
         rows.append(t)
     if not isinstance(x, (int, float)):  # after the sweeps, which refuse reading its attributes at their lines
@@ -418,7 +422,8 @@ def _rows(t, v, b):
         return np.zeros((b,) + np.shape(v))
     t = np.asarray(t)
     if t.shape != (b,) + np.shape(v):
-        raise AssertionError("sourcediff bug: a batched tangent of shape %s for a value of shape %s" % (t.shape, np.shape(v)))
+        raise AssertionError("sourcediff bug: a batched tangent of shape %s for a value of shape %s"
+                             % (t.shape, np.shape(v)))
     return t
 
 
@@ -433,7 +438,8 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
             raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
-                                  **_at(jv), hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
+                                  **_at(jv),
+                                  hint=_NON_SCALAR_HINT)
         return _unflat(x, [float(np.sum(c)) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
@@ -478,7 +484,8 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
                 r.append(np.asarray(c, dtype=float))
         O = np.shape(y)
         rows = [[np.asarray(c, dtype=_dtype(args[i], y)) for c in r] for r, i in zip(rows, idx)]
-        out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r, i in zip(rows, idx))
+        out = tuple(np.stack(r).reshape(O + np.shape(args[i])) if r else np.zeros(O + np.shape(args[i])) for r,
+                    i in zip(rows, idx))
         return out if many else out[0]
     return _not_again(_finish(functools.wraps(f)(jac), f, vj.source), "jacobian")
 
@@ -605,7 +612,8 @@ def check_grads(f: Callable, *args: Any, wrt: Wrt = None, modes: Sequence[str] =
         for k, (i, ref) in enumerate(zip(idx, refs)):
             got = np.array(_flat(g[k]))
             if got.shape != ref.shape:
-                raise AssertionError("%s mode: gradient for argument %d has %d entries, expected %d" % (mode, i, got.size, ref.size))
+                raise AssertionError("%s mode: gradient for argument %d has %d entries, expected %d"
+                                     % (mode, i, got.size, ref.size))
             err = np.abs(got - ref) - (atol + rtol * np.abs(ref))
             if np.any(err > 0) or not np.all(np.isfinite(got)):
                 j = int(np.nanargmax(np.where(np.isfinite(got), err, np.inf)))

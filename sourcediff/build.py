@@ -118,7 +118,8 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
     globs = getattr(getattr(fn, "sd_generated", fn), "__globals__", None)  # a derivative's wrapper: the user's module
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
-    k = cache.key(_OWN, *parts, repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
+    k = cache.key(_OWN, *parts,
+                  repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
     cells = closure_cells(funcs)
     text = cache.get(k) if k else None
     if text is not None:
@@ -192,5 +193,6 @@ def source(fn, wrt, kind, mode, optimize, many, shapes=None):
         return generic._replace(shaped="" if shapes else generic.shaped)
     fast = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, tuple_wrt=many,
                              guard=(floats, generic.main))
-    return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main, {**fast.bindings, **generic.bindings}, "",
+    return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main,
+                              {**fast.bindings, **generic.bindings}, "",
                               {**generic.temporaries, **fast.temporaries})

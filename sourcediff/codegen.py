@@ -85,7 +85,8 @@ def temporaries_of(fn):
 
 def compile_module(src, main, names):
     """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
-    factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (", ".join(names), "".join(_indented(src)).rstrip("\n"), main)
+    factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (", ".join(names), "".join(_indented(src)).rstrip("\n"),
+                                                             main)
     filename = "<sourcediff %s %s>" % (main, hashlib.sha256(src.encode()).hexdigest()[:10])
     return _up_one_line(compile(factory, filename, "exec")), filename
 

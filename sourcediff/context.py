@@ -229,7 +229,8 @@ def index_value(idx):
     """An index node as an expression value: slices become ``slice(...)`` calls."""
     if isinstance(idx, gast.Slice):
         return gast.Call(func=gast.Name(id="slice", ctx=gast.Load(), annotation=None, type_comment=None),
-                         args=[clone(getattr(idx, k)) if getattr(idx, k) is not None else gast.Constant(value=None, kind=None)
+                         args=[clone(getattr(idx, k)) if getattr(idx, k) is not None
+                               else gast.Constant(value=None, kind=None)
                                for k in ("lower", "upper", "step")], keywords=[])
     if isinstance(idx, gast.Tuple):
         return gast.Tuple(elts=[index_value(x) for x in idx.elts], ctx=gast.Load())

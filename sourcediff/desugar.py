@@ -71,7 +71,8 @@ class Desugar:
         t = type(s)
         if t is gast.AugAssign:
             tgt = s.target
-            read = gast.Subscript(value=tgt.value, slice=tgt.slice, ctx=gast.Load()) if isinstance(tgt, gast.Subscript) \
+            read = gast.Subscript(value=tgt.value, slice=tgt.slice,
+                                  ctx=gast.Load()) if isinstance(tgt, gast.Subscript) \
                 else load(tgt.id) if isinstance(tgt, gast.Name) else tgt
             op = gast.copy_location(gast.BinOp(left=read, op=s.op, right=s.value), s)
             setanno(op, "augmented", isinstance(tgt, gast.Name))  # in place on an array: see ownership.py
@@ -83,7 +84,8 @@ class Desugar:
         if t is gast.Assert:
             msg = [s.msg] if s.msg is not None else []
             r = gast.Raise(exc=call("AssertionError", *msg), cause=None)
-            return [gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=s.test), body=[gast.copy_location(r, s)], orelse=[]), s)]
+            return [gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=s.test),
+                                               body=[gast.copy_location(r, s)], orelse=[]), s)]
         if t is gast.If:
             s.body, s.orelse = self.stmts(s.body), self.stmts(s.orelse)
             return [s]
@@ -106,11 +108,13 @@ class Desugar:
         if isinstance(tg, (gast.Tuple, gast.List)):
             names_rhs = ids(value)
             names_lhs = ids(tg)
-            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(tg.elts) and not names_rhs & names_lhs:
+            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(tg.elts) \
+                    and not names_rhs & names_lhs:
                 return [x for e, v in zip(tg.elts, value.elts) for x in self.stmt(gast.copy_location(assign(e, v), s))]
             if not isinstance(value, gast.Name):
                 tmp = self.names.fresh("tup")
-                return [gast.copy_location(assign(tmp, value), s)] + self.assign(gast.copy_location(assign(tg, load(tmp)), s))
+                return [gast.copy_location(assign(tmp, value),
+                                           s)] + self.assign(gast.copy_location(assign(tg, load(tmp)), s))
             out = []
             for k, e in enumerate(tg.elts):
                 item = gast.Subscript(value=load(value.id), slice=const(k), ctx=gast.Load())

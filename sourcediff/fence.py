@@ -25,11 +25,15 @@ _REFUSED = {
     gast.AsyncFunctionDef: ("async functions cannot be differentiated", "write a plain `def`"),
     gast.AsyncFor: ("`async for` cannot be differentiated", "use a plain `for` loop"),
     gast.AsyncWith: ("`async with` cannot be differentiated", "move it outside the differentiated function"),
-    gast.Try: ("`try` statements cannot be differentiated", "move the error handling outside the differentiated function"),
-    gast.With: ("`with` statements cannot be differentiated", "move the context manager outside the differentiated function"),
+    gast.Try: ("`try` statements cannot be differentiated",
+               "move the error handling outside the differentiated function"),
+    gast.With: ("`with` statements cannot be differentiated",
+                "move the context manager outside the differentiated function"),
     gast.Global: ("`global` writes cannot be differentiated", "return the value instead of assigning a global"),
-    gast.Nonlocal: ("`nonlocal` writes cannot be differentiated", "return the value instead of assigning an enclosing variable"),
-    gast.ClassDef: ("classes defined inside a differentiated function are not supported", "define the class at module level"),
+    gast.Nonlocal: ("`nonlocal` writes cannot be differentiated",
+                    "return the value instead of assigning an enclosing variable"),
+    gast.ClassDef: ("classes defined inside a differentiated function are not supported",
+                    "define the class at module level"),
     gast.Delete: ("`del` is not supported in differentiated code", "leave the name unused instead"),
     gast.Import: ("imports inside a differentiated function are not supported", "import at module level"),
     gast.ImportFrom: ("imports inside a differentiated function are not supported", "import at module level"),
@@ -44,7 +48,8 @@ if hasattr(gast, "Match"):
 if hasattr(gast, "TryStar"):
     _REFUSED[gast.TryStar] = _REFUSED[gast.Try]
 
-_CALLS = {"exec": "exec", "eval": "eval", "compile": "compile", "globals": "globals", "locals": "locals", "vars": "vars",
+_CALLS = {"exec": "exec", "eval": "eval", "compile": "compile", "globals": "globals", "locals": "locals",
+          "vars": "vars",
           "setattr": "setattr", "delattr": "delattr", "open": "open", "input": "input"}
 
 

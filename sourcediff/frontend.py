@@ -149,7 +149,9 @@ def _block(lines):
     first = lines[0].lstrip()
     if first.startswith(("def ", "async def ", "@")):
         indent = len(lines[0]) - len(first)
-        head = next((i for i, l in enumerate(lines) if l[indent:indent + 4] == "def " or l[indent:indent + 10] == "async def "), 0)
+        head = next((i for i,
+                     l in enumerate(lines) if l[indent:indent + 4] == "def "
+                     or l[indent:indent + 10] == "async def "), 0)
         for i in range(head + 1, len(lines) + 1):  # a block cannot end among its decorators
             if i < len(lines):
                 text = lines[i].lstrip()
@@ -304,7 +306,8 @@ def _forwards_to(fn):
     except (OSError, TypeError, IndexError, SyntaxError):
         return None
     node = next((n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n.name == code.co_name), None)
-    if node is None or not _compiles_to(_as_ast(node, trees), code, getattr(code, "co_qualname", None) or fn.__qualname__,
+    if node is None \
+            or not _compiles_to(_as_ast(node, trees), code, getattr(code, "co_qualname", None) or fn.__qualname__,
                                         fn.__globals__):
         return None
     body = node.body[1:] if node.body and isinstance(node.body[0], gast.Expr) and \
@@ -318,7 +321,8 @@ def _forwards_to(fn):
     names = lambda xs: [x.id if isinstance(x, gast.Name) else None for x in xs]  # noqa: E731
     star = [x.value.id for x in call.args[len(a.posonlyargs + a.args):] if isinstance(x, gast.Starred)]
     if names(call.args[:len(a.posonlyargs + a.args)]) != names(a.posonlyargs + a.args) or \
-            star != ([a.vararg.id] if a.vararg else []) or len(call.args) != len(a.posonlyargs + a.args) + len(star) or \
+            star != ([a.vararg.id] if a.vararg else []) or len(call.args) != len(a.posonlyargs + a.args) + len(star) \
+                    or \
             [(k.arg, getattr(k.value, "id", None)) for k in call.keywords] != ([(None, a.kwarg.id)] if a.kwarg else []):
         return None
     name = call.func.id
@@ -352,7 +356,8 @@ def unwrap(fn, refuse=True):
                               inner.__name__, qual, code.co_filename, code.co_firstlineno, deco),
                           inner.__code__.co_filename, first, line=linecache.getline(inner.__code__.co_filename, first)
                           or None, hint="differentiate the undecorated function (%s.__wrapped__ where the decorator "
-                                        "uses functools.wraps), or a wrapper that only returns its call" % inner.__name__)
+                                        "uses functools.wraps), or a wrapper that only returns its call"
+                                        % inner.__name__)
 
 
 class Func:
@@ -409,7 +414,8 @@ class Func:
             lines, start = source_lines(self.code)
         except (OSError, TypeError, IndexError):
             raise SourcediffError("cannot find the source of %s" % fn.__qualname__, self.filename,
-                                  self.code.co_firstlineno, hint="define it in a file (not an interactive prompt or exec)")
+                                  self.code.co_firstlineno,
+                                  hint="define it in a file (not an interactive prompt or exec)")
         self.first = max(start, 1)
         raw = "".join(lines)
         src = textwrap.dedent(raw)
@@ -553,7 +559,8 @@ class Func:
         import types
         free = getanno(node, "free", ())
         if free:
-            node = gast.copy_location(gast.FunctionDef(name=node.name, args=_with_params(node.args, free), body=node.body,
+            node = gast.copy_location(gast.FunctionDef(name=node.name, args=_with_params(node.args, free),
+                                                       body=node.body,
                                                        decorator_list=[], returns=None, type_comment=None,
                                                        type_params=[]), node)
         tree = ast.fix_missing_locations(gast.gast_to_ast(gast.Module(body=[node], type_ignores=[])))

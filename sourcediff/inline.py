@@ -31,7 +31,8 @@ def _instance(n, env, scalar):
     t = type(n)
     if t is gast.Name and n.id in env:
         new = env[n.id]
-        return clone(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=n.ctx, annotation=None, type_comment=None)
+        return clone(new) if isinstance(new, gast.AST) else gast.Name(id=new, ctx=n.ctx, annotation=None,
+                                                                      type_comment=None)
     copy = t.__new__(t)
     d = copy.__dict__
     for k, v in n.__dict__.items():
@@ -85,13 +86,17 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
     for n in sorted(local):
         env[n] = gen.names.temp()
     whole = rule_parts(base_rule(rule))  # a variant binds the helpers it leaves out too: the same bindings either way
-    free = {n.id for n in nodes(gast.Module(body=list(whole[2]) + [gast.Expr(value=o) for o in whole[3]], type_ignores=[]))
+    free = {n.id
+            for n in nodes(gast.Module(body=list(whole[2]) + [gast.Expr(value=o) for o in whole[3]], type_ignores=[]))
             if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
     for n in free:
-        gen.bind(n, rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n] if isinstance(__builtins__, dict) else getattr(__builtins__, n))
+        gen.bind(n,
+                 rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n]
+                 if isinstance(__builtins__, dict) else getattr(__builtins__, n))
     stmts = [_instance(s, env, scalar) for s in body]
     exprs = []
     for i in want:
         o = outs[i] if i < len(outs) else None
-        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None else _instance(o, env, scalar))
+        exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None
+                     else _instance(o, env, scalar))
     return stmts, exprs

@@ -53,7 +53,8 @@ def _new(e):
 
 
 def _is_acc(s):
-    if not (getanno(s, "accumulator", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp and type(s.value.op) in (gast.Add, gast.Sub)):
+    if not (getanno(s, "accumulator", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp
+            and type(s.value.op) in (gast.Add, gast.Sub)):
         return False
     tg, left = s.targets[0], s.value.left
     return type(tg) is gast.Name and type(left) is gast.Name and left.id == tg.id

@@ -159,7 +159,8 @@ class Lower:
             self.emit(gast.If(test=test, body=self.block(s.body) or [gast.Pass()], orelse=self.block(s.orelse)), s)
         elif t is gast.For:
             it = self.atom(s.iter, s, name=True)
-            self.emit(gast.For(target=store(s.target.id), iter=it, body=self.block(s.body) or [gast.Pass()], orelse=[], type_comment=None), s)
+            self.emit(gast.For(target=store(s.target.id), iter=it, body=self.block(s.body) or [gast.Pass()],
+                               orelse=[], type_comment=None), s)
         elif t is gast.While:
             tname = self.names.temp()
             self.expr(s.test, s, target=tname)
@@ -172,11 +173,14 @@ class Lower:
             self.emit(gast.Return(value=self.atom(s.value, s) if s.value is not None else const(None)), s)
         elif t is gast.Expr:
             v = s.value
-            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and v.func.attr == "append" and len(v.args) == 1 \
+            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and v.func.attr == "append" \
+                    and len(v.args) == 1 \
                     and isinstance(v.func.value, gast.Name) and v.func.value.id in self.locals:
-                self.emit(gast.Expr(value=gast.Call(func=gast.Attribute(value=load(v.func.value.id), attr="append", ctx=gast.Load()),
+                self.emit(gast.Expr(value=gast.Call(func=gast.Attribute(value=load(v.func.value.id), attr="append",
+                                                                        ctx=gast.Load()),
                                                     args=[self.atom(v.args[0], s)], keywords=[])), s)
-            elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and v.func.attr == "pop" and not v.args \
+            elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and v.func.attr == "pop" \
+                    and not v.args \
                     and self.resolve(v.func) is None:
                 self.expr(v, s, target=self.names.temp())  # a bare `l.pop()`: its value goes somewhere derivatives see
             elif isinstance(v, gast.Call):
@@ -201,7 +205,8 @@ class Lower:
         g = self.global_ref(e)
         if g is not None and not name:
             return g
-        rhs = None if isinstance(e, (gast.BoolOp, gast.IfExp, gast.ListComp)) or isinstance(e, gast.Compare) and len(e.ops) > 1 \
+        rhs = None if isinstance(e, (gast.BoolOp, gast.IfExp, gast.ListComp)) or isinstance(e, gast.Compare) \
+                and len(e.ops) > 1 \
             else self.rhs(e, at, None)
         t = self.names.temp()
         if rhs is None:
@@ -262,7 +267,8 @@ class Lower:
             return gast.UnaryOp(op=e.op, operand=self.atom(e.operand, at))
         if t is gast.Compare:
             if len(e.ops) == 1:
-                return gast.Compare(left=self.atom(e.left, at), ops=e.ops, comparators=[self.atom(e.comparators[0], at)])
+                return gast.Compare(left=self.atom(e.left, at), ops=e.ops,
+                                    comparators=[self.atom(e.comparators[0], at)])
             parts, left = [], e.left
             for op, right in zip(e.ops, e.comparators):
                 parts.append(gast.Compare(left=left, ops=[op], comparators=[right]))
@@ -293,7 +299,8 @@ class Lower:
         if t is gast.Subscript:
             if isinstance(self.resolve(e.value), effects.INDEX_TRICKS):
                 return self.index_trick(self.resolve(e.value), e, at)
-            return gast.Subscript(value=self.atom(e.value, at, name=True), slice=self.index(e.slice, at), ctx=gast.Load())
+            return gast.Subscript(value=self.atom(e.value, at, name=True), slice=self.index(e.slice, at),
+                                  ctx=gast.Load())
         if t is gast.Attribute:
             return gast.Attribute(value=self.atom(e.value, at, name=True), attr=e.attr, ctx=gast.Load())
         if t in (gast.Tuple, gast.List):
@@ -311,7 +318,8 @@ class Lower:
         ``np.r_``, ``np.c_``, ``np.mgrid``, ``np.ogrid`` as a call of ``effects.index_trick``, which has
         no rule (its values move with float items: refused when a differentiated value reaches it)."""
         items = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
-        plain = [i for i in items if not isinstance(i, gast.Slice) and not (isinstance(i, gast.Constant) and isinstance(i.value, str))]
+        plain = [i for i in items if not isinstance(i, gast.Slice)
+                 and not (isinstance(i, gast.Constant) and isinstance(i.value, str))]
         if obj is np.r_ and len(plain) == len(items):
             parts = [self.step(np.atleast_1d, [self.atom(i, at)], at) for i in items]
             node = gast.Call(func=gast.Attribute(value=load("np"), attr="concatenate", ctx=gast.Load()),
@@ -322,7 +330,8 @@ class Lower:
         for i in items:
             if isinstance(i, gast.Slice):
                 i = gast.Call(func=load(self.func.bind_value("slice", slice)), args=[
-                    getattr(i, k) if getattr(i, k) is not None else const(None) for k in ("lower", "upper", "step")], keywords=[])
+                    getattr(i, k) if getattr(i, k) is not None else const(None) for k in ("lower", "upper", "step")],
+                              keywords=[])
             args.append(self.atom(i, at))
         node = gast.Call(func=load(self.func.bind_value("index_trick", effects.index_trick)), args=args, keywords=[])
         setanno(node, "callee", effects.index_trick)
@@ -349,8 +358,10 @@ class Lower:
         for n in list(gast.walk(var)) + list(gast.walk(elt)):
             if isinstance(n, gast.Name) and n.id in own:
                 n.id = own[n.id]
-        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()), args=[elt], keywords=[]))
-        loop = gast.copy_location(gast.For(target=var, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[], type_comment=None), at)
+        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()),
+                                        args=[elt], keywords=[]))
+        loop = gast.copy_location(gast.For(target=var, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[],
+                                           type_comment=None), at)
         for s in Desugar(self.func, self.names).stmt(loop):
             self.locals |= ids(s, gast.Store)
             self.stmt(s)
@@ -372,7 +383,8 @@ class Lower:
         if effects.writes_receiver(fn) and fn.__name__ not in METHODS:
             raise self.func.error("`.%s()` may write into the value it is called on, which cannot be differentiated"
                                   % fn.__name__, e, hint="call it outside the differentiated function")
-        if fn is np.einsum and e.args and not (isinstance(e.args[0], gast.Constant) and isinstance(e.args[0].value, str)):
+        if fn is np.einsum and e.args \
+                and not (isinstance(e.args[0], gast.Constant) and isinstance(e.args[0].value, str)):
             e = self.einsum(f, e, at)
         e, out = self.split_out(fn, e, 0)
         args = [self.atom(a, at) for a in e.args]
@@ -391,7 +403,8 @@ class Lower:
             fn, f = gen, load(self.func.bind_value(gen.__name__, gen))
         elif isinstance(fn, functools.partial) and inspect.isfunction(fn.func):
             pre = [self.constant(v, "%s_arg%d" % (fn.func.__name__, i)) for i, v in enumerate(fn.args)]
-            kws = [gast.keyword(arg=k, value=self.constant(v, "%s_%s" % (fn.func.__name__, k))) for k, v in fn.keywords.items()
+            kws = [gast.keyword(arg=k, value=self.constant(v, "%s_%s" % (fn.func.__name__, k))) for k,
+                   v in fn.keywords.items()
                    if k not in {x.arg for x in kws}] + kws
             fn, args = fn.func, pre + args
             f = load(self.func.bind_value(fn.__name__, fn))
@@ -408,7 +421,8 @@ class Lower:
         if isinstance(e.func, gast.Attribute) and self.resolve(e.func) is None:
             return  # a method of a local value: the allow-list in ``method``
         fn = self.resolve(e.func)
-        local = [a.id for a in e.args + [k.value for k in e.keywords] if isinstance(a, gast.Name) and a.id in self.locals]
+        local = [a.id for a in e.args + [k.value for k in e.keywords] if isinstance(a, gast.Name)
+                 and a.id in self.locals]
         if fn is not None and local and effects.effect(fn) == effects.UNKNOWN:
             raise self.func.error("`%s` has no derivative rule and may write into `%s`" % (
                 getattr(fn, "__name__", "this function"), local[0]), e,
@@ -421,7 +435,8 @@ class Lower:
             return gast.Call(func=f, args=einsum_subscripts(self.func, e), keywords=e.keywords)
         err = self.func.error("np.einsum is differentiated with its subscripts as a string, and these are not one", e,
                               hint='write the subscripts as a string: np.einsum("ij->ji", x)')
-        spec = self.step(of_type, [self.atom(e.args[0], at), load("str"), effects.bound(self.func, "einsum_error", err)], at)
+        spec = self.step(of_type,
+                         [self.atom(e.args[0], at), load("str"), effects.bound(self.func, "einsum_error", err)], at)
         return gast.Call(func=f, args=[spec] + e.args[1:], keywords=e.keywords)
 
     def method(self, e, at):
@@ -441,7 +456,8 @@ class Lower:
                                   hint="call the NumPy function instead (np.%s(x, ...))" % f.attr)
         if f.attr in VARIADIC_SHAPE and len(args) > 1:
             args = [self.atom(gast.Tuple(elts=args, ctx=gast.Load()), at)]
-        node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()), args=[recv] + args, keywords=kws)
+        node = gast.Call(func=gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()),
+                         args=[recv] + args, keywords=kws)
         setanno(node, "callee", fn)
         return self.written(node, out, at)
 
@@ -452,7 +468,8 @@ class Lower:
         if not effects.numpy_callable(fn):  # a user function's `out=` is its own business
             return e, None
         pos = effects.out_position(fn)
-        args, kws, outs = list(e.args), [k for k in e.keywords if k.arg != "out"], [k.value for k in e.keywords if k.arg == "out"]
+        args, kws, outs = list(e.args), [k for k in e.keywords if k.arg != "out"], [k.value for k in e.keywords
+                                                                                    if k.arg == "out"]
         if pos is not None and len(args) + shift > pos:
             if isinstance(fn, np.ufunc):
                 outs, args = outs + args[pos - shift:], args[:pos - shift]
@@ -473,7 +490,8 @@ class Lower:
             err = self.func.error("this writes into the argument `%s`, which belongs to the caller" % outs[0].id, e,
                                   hint="assign the result instead: `y = f(...)`")
             guard = gast.Call(func=load(self.func.bind_value("of_type", of_type)), keywords=[], args=[
-                outs[0], load(self.func.bind_value("NoneType", type(None))), effects.bound(self.func, "out_error", err)])
+                outs[0], load(self.func.bind_value("NoneType",
+                                                   type(None))), effects.bound(self.func, "out_error", err)])
             return gast.Call(func=e.func, args=args, keywords=kws + [gast.keyword(arg="out", value=guard)]), None
         dst = self.name_of(outs[0], e)
         return gast.Call(func=e.func, args=args, keywords=kws), dst
@@ -502,8 +520,10 @@ class Lower:
             return self.write_into(dst, const(Ellipsis), self.atom(e.args[0], at), at)
         bad = [k.arg for k in e.keywords if k.arg not in effects.SORT_KEYWORDS]
         if bad or len(e.args) > 2:
-            raise self.func.error("`.sort()` with `%s` is not supported in differentiated code" % (bad[0] if bad else "order"), e,
-                                  hint="sort into a new value with np.sort(y) (np.flip(np.sort(y)) for descending order)")
+            raise self.func.error("`.sort()` with `%s` is not supported in differentiated code"
+                                  % (bad[0] if bad else "order"), e,
+                                  hint="sort into a new value with np.sort(y) "
+                                       "(np.flip(np.sort(y)) for descending order)")
         err = self.func.error("`.sort()` is differentiated for NumPy arrays only, and `%s` is not one" % dst, e,
                               hint="sort into a new value: `%s = np.sort(%s)` or `sorted(...)` outside" % (dst, dst))
         ndarray = gast.Attribute(value=load("np"), attr="ndarray", ctx=gast.Load())
@@ -515,7 +535,8 @@ class Lower:
 
     def step(self, fn, args, at, kws=()):
         """Emit ``t = fn(*args)`` for a function of ours or NumPy's; returns ``t`` as an atom."""
-        f = gast.Attribute(value=load("np"), attr=fn.__name__, ctx=gast.Load()) if getattr(np, fn.__name__, None) is fn \
+        f = gast.Attribute(value=load("np"), attr=fn.__name__,
+                           ctx=gast.Load()) if getattr(np, fn.__name__, None) is fn \
             else load(self.func.bind_value(fn.__name__, fn))
         node = gast.Call(func=f, args=args, keywords=list(kws))
         setanno(node, "callee", fn)
@@ -537,7 +558,8 @@ class Lower:
             return self.write_into(dst, idx, val, at)
         raise self.func.error("`%s` writes into its argument, which cannot be differentiated%s" %
                               (name, "" if how is None else " with these arguments"), e,
-                              hint="write with indexing instead (`y[idx] = v`, `y[...] = v`, `y = np.where(mask, v, y)`)")
+                              hint="write with indexing instead "
+                                   "(`y[idx] = v`, `y[...] = v`, `y = np.where(mask, v, y)`)")
 
     def as_array(self, a, at):
         """``np.asarray(a)`` as a step: what NumPy does to a list argument, where its rule reads arrays."""
@@ -620,7 +642,8 @@ class Prim:
     __slots__ = ("target", "key", "args", "kwargs", "node", "extra")
 
     def __init__(self, target, key, args, kwargs=None, node=None, extra=None):
-        self.target, self.key, self.args, self.kwargs, self.node, self.extra = target, key, args, kwargs or {}, node, extra
+        self.target, self.key, self.args, self.kwargs, self.node, self.extra = target, key, args, kwargs \
+                or {}, node, extra
 
 
 def classify(s):

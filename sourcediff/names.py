@@ -90,7 +90,8 @@ def ids(node, ctx=None):
 
 
 def names_in(node):
-    return ids(node) | {a.id for n in nodes(node) if isinstance(n, gast.arguments) for a in n.args if isinstance(a, gast.Name)}
+    return ids(node) | {a.id for n in nodes(node) if isinstance(n, gast.arguments) for a in n.args
+                        if isinstance(a, gast.Name)}
 
 
 def load(name):

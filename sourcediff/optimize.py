@@ -94,7 +94,8 @@ def _put(n, v, e):
 
 
 def _is(e, v):
-    return isinstance(e, gast.Constant) and type(e.value) in (int, float) and not isinstance(e.value, bool) and e.value == v
+    return isinstance(e, gast.Constant) and type(e.value) in (int, float) and not isinstance(e.value, bool) \
+            and e.value == v
 
 
 class _Fold(gast.NodeTransformer):
@@ -124,7 +125,8 @@ def _fold_bin(node):
         return gast.UnaryOp(op=gast.USub(), operand=r)
     if op is gast.Mult and _is(l, -1):
         return gast.UnaryOp(op=gast.USub(), operand=r)
-    if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) and type(r.value) in (int, float):
+    if isinstance(l, gast.Constant) and isinstance(r, gast.Constant) and type(l.value) in (int, float) \
+            and type(r.value) in (int, float):
         if op is gast.Pow and abs(r.value) > 64:
             return node  # keep 10 ** 10000 out of the compiler
         try:
@@ -136,9 +138,11 @@ def _fold_bin(node):
 
 def _fold_un(node):
     """``node`` (a UnaryOp) folded, or ``node`` itself; never changes ``node``."""
-    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
+    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
+            and isinstance(node.operand.op, gast.USub):
         return node.operand.operand
-    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) and type(node.operand.value) in (int, float):
+    if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+            and type(node.operand.value) in (int, float):
         return const(-node.operand.value)
     return node
 
@@ -185,7 +189,8 @@ def _propagate(fn, counts):
                 env[v] = env.get(val.id, val) if isinstance(val, gast.Name) else val
     if not env:
         return False
-    fn.body = [s for s in fn.body if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id in env)]
+    fn.body = [s for s in fn.body
+               if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id in env)]
     _replace(fn, env)
     return True
 
@@ -209,7 +214,8 @@ def _copies(stmts, env, info):
                 changed |= c
         elif plain and env and not loads.isdisjoint(env):
             changed |= _subst(s, env)[1]
-        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and s.targets[0].id == s.value.id:
+        if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name \
+                and s.targets[0].id == s.value.id:
             changed = True
             continue
         if env:
@@ -258,7 +264,8 @@ def _coalesce(fn, writes, reads):
                     setattr(s, attr, block(getattr(s, attr)))
             prev = out[-1] if out else None
             if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name and \
-                    type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name and prev.targets[0].id == s.value.id \
+                    type(prev) is gast.Assign and type(prev.targets[0]) is gast.Name \
+                            and prev.targets[0].id == s.value.id \
                     and reads[s.value.id] == 1 and writes[s.value.id] == 1 and not getanno(prev, "primal", False):
                 prev.targets[0] = s.targets[0]
                 reads[s.value.id] -= 1
@@ -341,7 +348,9 @@ def _subst(node, env):
     """``(node, changed)`` with ``env[v]`` read for ``v``, in new Name nodes (generated code shares nodes)."""
     if not any(type(n) is gast.Name and type(n.ctx) is gast.Load and n.id in env for n in nodes(node)):
         return node, False
-    return _replace(node, {v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v, w in env.items()}), True
+    return _replace(node,
+                    {v: gast.Name(id=w, ctx=gast.Load(), annotation=None, type_comment=None) for v,
+                     w in env.items()}), True
 
 
 def _dce(fn, pure_calls, loads):
@@ -447,7 +456,8 @@ def _nest(fn, pure_calls, stores, loads):
         if id(u) not in moves:
             moves[id(u)] = isinstance(u, gast.Assign) and isinstance(u.targets[0], gast.Name) and \
                 _pure(u.value, pure_calls) and not any(isinstance(n, gast.Call) and (
-                    getattr(n.func, "attr", None) in _MUTATORS or any(k.arg == "out" for k in n.keywords)) for n in nodes(u.value))
+                    getattr(n.func, "attr", None) in _MUTATORS or any(k.arg == "out" for k in n.keywords))
+                                                       for n in nodes(u.value))
         return moves[id(u)]
 
     def block(stmts):

@@ -167,7 +167,8 @@ def _alias_of_written(func, node, writes, sites, params):
     for v in sorted(writes):
         for z, zs in sites.items():
             for s, p in zs:
-                if p is None or p.key != "copy" or z == v or not (isinstance(p.args[0], gast.Name) and p.args[0].id == v):
+                if p is None or p.key != "copy" or z == v \
+                        or not (isinstance(p.args[0], gast.Name) and p.args[0].id == v):
                     continue
                 if len(zs) == 1 and len(sites.get(v, ())) == 1 and z not in params and v not in params:
                     node.body = _drop(node.body, s)

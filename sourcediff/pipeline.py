@@ -132,7 +132,8 @@ def _tuple(elts):
 
 
 def _pure(gen):
-    return PURE | {n for n, o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))}
+    return PURE | {n for n,
+                   o in gen.bindings.items() if getattr(o, "__module__", "").startswith(("numpy", "sourcediff.rules"))}
 
 
 # -- back end: each generated function, then the module of them ---------------------------------
@@ -267,7 +268,8 @@ def build_pair(gen, func, act, fwd, bwd):
     resn = gen.names.fresh("res")
     out = gast.Tuple(elts=[ret, gast.Tuple(elts=[load(r) for r in res], ctx=gast.Load())], ctx=gast.Load())
     _finish(gen, _def(fwd, params, prim + [gast.Return(value=out)]), "reverse")
-    unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None, type_comment=None) for r in res], ctx=gast.Store())],
+    unpack = [gast.Assign(targets=[gast.Tuple(elts=[gast.Name(id=r, ctx=gast.Store(), annotation=None,
+                                                              type_comment=None) for r in res], ctx=gast.Store())],
                           value=load(resn), type_comment=None)] if res else []
     if zero:
         gen.bind_rt("zeros_like")
@@ -286,7 +288,8 @@ def build_forward(gen, func, wrt, kind, name):
     live = {(p, p) for p in act if p in fw.active}
     if not gen.scalar:
         gen.bind_rt("unit_seed")
-    seeds = [assign(fw.t(p, p), const(1.0) if gen.scalar else call("unit_seed", load(p))) for p in act if p in fw.active]
+    seeds = [assign(fw.t(p, p), const(1.0) if gen.scalar else call("unit_seed", load(p))) for p in act
+             if p in fw.active]
     if not gen.scalar:
         gen.bind_rt("seed_one")
     body = seeds + fw.block(func.node.body, live)
@@ -364,7 +367,8 @@ def scalar_params(fn, wrt):
                 top.append(p)
     func = gen.prepare(fn)
     active = analyse(func.node, [func.params[i] for i in wrt], gen.diff_positions, func.node.body[-1].value)
-    out = {n.id for p in top if p.target in active for i in gen.diff_positions(p) if isinstance(i, int) and i < len(p.args)
+    out = {n.id for p in top if p.target in active for i in gen.diff_positions(p) if isinstance(i, int)
+           and i < len(p.args)
            for n in nodes(p.args[i]) if isinstance(n, gast.Name)} & set(func.params)
     if any(n.id in set(func.params) - out for p in top if not _ends_complex(p) for a in p.args for n in nodes(a)
            if isinstance(n, gast.Name)):

@@ -62,7 +62,8 @@ def classes(node, params, sites):
         names = [a.id for a in p.args if isinstance(a, gast.Name)]
         safe = [isinstance(a, gast.Constant) or a.id in nonseq for a in p.args]
         if p.key == "Add" and not any(safe) or \
-                p.key == "Mult" and not (all(safe) or any(n in npy for n in names) or len(set(names)) == 1 == len(names) - 1):
+                p.key == "Mult" \
+                        and not (all(safe) or any(n in npy for n in names) or len(set(names)) == 1 == len(names) - 1):
             continue  # a list or tuple operand would concatenate or repeat
         cls[p.target] = found.pop()
         nonseq.add(p.target)

@@ -52,7 +52,8 @@ class _Rename(gast.NodeTransformer):
 
 def _call_to(s, names):
     """``(target, callee name, args)`` of ``target = f(...)`` with ``f`` in ``names``."""
-    if type(s) is gast.Assign and type(s.value) is gast.Call and type(s.value.func) is gast.Name and s.value.func.id in names:
+    if type(s) is gast.Assign and type(s.value) is gast.Call and type(s.value.func) is gast.Name \
+            and s.value.func.id in names:
         return s.targets[0], s.value.func.id, s.value.args
     return None
 
@@ -108,7 +109,8 @@ def _splice_calls(caller, fwd, bwd, used, sites):
                 s.body = block(s.body)
                 s.orelse = block(s.orelse)
             c = _call_to(s, {fwd.name, bwd.name})
-            if c and c[1] == fwd.name and type(c[0]) is gast.Tuple and len(c[0].elts) == 2 and type(c[0].elts[1]) is gast.Name:
+            if c and c[1] == fwd.name and type(c[0]) is gast.Tuple and len(c[0].elts) == 2 \
+                    and type(c[0].elts[1]) is gast.Name:
                 v, res = c[0].elts
                 site = sites.setdefault(res.id, _Site(fwd, bwd, res.id, used))
                 body = site.body(fwd)
@@ -146,14 +148,18 @@ def _tidy(fn):
         if type(n) is gast.Name:
             count[n.id] = count.get(n.id, 0) + 1
     body = fn.body
-    packs = {s.targets[0].id: k for k, s in enumerate(body) if type(s) is gast.Assign and type(s.targets[0]) is gast.Name
+    packs = {s.targets[0].id: k for k,
+             s in enumerate(body) if type(s) is gast.Assign and type(s.targets[0]) is gast.Name
              and type(s.value) is gast.Tuple}
     drop = set()
     for k, s in enumerate(body):
-        if type(s) is gast.Assign and type(s.value) is gast.Name and s.value.id in packs and count[s.value.id] == 2 and \
+        if type(s) is gast.Assign and type(s.value) is gast.Name and s.value.id in packs and count[s.value.id] == 2 \
+                and \
                 packs[s.value.id] < k and type(s.targets[0]) is gast.Tuple and \
-                [getattr(e, "id", None) for e in s.targets[0].elts] == [getattr(e, "id", None) for e in body[packs[s.value.id]].value.elts]:
-            drop |= {k, packs[s.value.id]}  # `r = (a, b)` ... `a, b = r` with nothing else reading r: a and b are still there
+                [getattr(e, "id", None) for e in s.targets[0].elts] == [getattr(e, "id", None)
+                                                                        for e in body[packs[s.value.id]].value.elts]:
+            # `r = (a, b)` ... `a, b = r` with nothing else reading r: a and b are still there
+            drop |= {k, packs[s.value.id]}
     fn.body = [s for k, s in enumerate(body) if k not in drop]
     return fn
 
@@ -161,12 +167,14 @@ def _tidy(fn):
 def splice(defs, pairs):
     """``(defs, names of changed defs)``: ``defs`` (main first) with leaf pairs spliced in."""
     by_name = {d.name: d for d in defs}
-    pairs = [(by_name[f], by_name[b]) for f, b in pairs if f in by_name and b in by_name and _pair_ok(by_name[f], by_name[b])]
+    pairs = [(by_name[f], by_name[b]) for f,
+             b in pairs if f in by_name and b in by_name and _pair_ok(by_name[f], by_name[b])]
     pair_names = {d.name for fb in pairs for d in fb}
     changed, done = set(), set()
     while True:
         leaves = [(f, b) for f, b in pairs if f.name not in done and
-                  not any(type(n) is gast.Name and n.id in pair_names for d in (f, b) for n in nodes(gast.Module(body=d.body, type_ignores=[])))]
+                  not any(type(n) is gast.Name and n.id in pair_names for d in (f, b)
+                          for n in nodes(gast.Module(body=d.body, type_ignores=[])))]
         if not leaves:
             break
         for f, b in leaves:
@@ -180,5 +188,6 @@ def splice(defs, pairs):
             _tidy(d)
     loads = {d.name: {n.id for n in nodes(d) if type(n) is gast.Name} for d in defs}
     keep = [d for d in defs if d is defs[0] or d.name not in by_name or
-            not any(d.name in (f.name, b.name) for f, b in pairs) or any(d.name in loads[o.name] for o in defs if o is not d)]
+            not any(d.name in (f.name, b.name) for f, b in pairs)
+            or any(d.name in loads[o.name] for o in defs if o is not d)]
     return keep, changed

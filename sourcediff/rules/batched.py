@@ -260,7 +260,9 @@ def expand_reduced_bjvp(dg, ans, g, x, axis=None, keepdims=False): return bexpan
 def grad_like_bjvp(dg, ans, g, x): return bgrad_like(dg, x)
 
 @bjvp(matmul_dx)
-def matmul_dx_bjvp(dg, dx, dy, ans, g, x, y): return bmatmul_adj(dg, g, x, y, 0, 0), None, bmatmul_adj(dy, g, x, y, 0, 2)
+def matmul_dx_bjvp(dg, dx, dy, ans, g, x, y):
+    return bmatmul_adj(dg, g, x, y, 0, 0), None, bmatmul_adj(dy, g, x, y, 0, 2)
 
 @bjvp(matmul_dy)
-def matmul_dy_bjvp(dg, dx, dy, ans, g, x, y): return bmatmul_adj(dg, g, x, y, 1, 0), bmatmul_adj(dx, g, x, y, 1, 1), None
+def matmul_dy_bjvp(dg, dx, dy, ans, g, x, y):
+    return bmatmul_adj(dg, g, x, y, 1, 0), bmatmul_adj(dx, g, x, y, 1, 1), None
