@@ -52,7 +52,7 @@ def _plan(gs, xs):
     if lead < 0:
         plan = _SPREAD
     elif any(a != b and b != 1 for a, b in zip(gs[lead:], xs)):
-        _not_broadcast(gs, xs)
+        not_broadcast(gs, xs)
     else:
         ones = tuple(lead + i for i, (a, b) in enumerate(zip(gs[lead:], xs)) if b == 1 and a != 1)
         plan = (tuple(range(lead)) + ones, bool(ones) and not lead, bool(ones) and bool(lead))
@@ -62,10 +62,10 @@ def _plan(gs, xs):
     return plan
 
 
-def _not_broadcast(gs, xs):
-    """An adjoint of shape ``gs`` that no broadcast of shape ``xs`` made: `+` joined or `*` repeated
-    lists or tuples, whose derivative the operator rules do not describe."""
-    raise refusal("an adjoint of shape %s does not fit an operand of shape %s: `+` or `*` on a list or "
+def not_broadcast(gs, xs):
+    """A derivative (adjoint or tangent) of shape ``gs`` that no broadcast of shape ``xs`` made: `+` joined
+    or `*` repeated lists or tuples, whose derivative the operator rules do not describe."""
+    raise refusal("a derivative of shape %s does not fit a value of shape %s: `+` or `*` on a list or "
                   "tuple joins or repeats it, which sourcediff cannot differentiate" % (gs, xs),
                   hint="build the list with append or a comprehension, or use np.concatenate / np.tile")
 

@@ -41,10 +41,23 @@ def repeat_list(x):
     return np.sum(sum([x[0], x[1]] * 2) * x)
 
 
+def join_tuples(x, y):
+    t = (x, y) + (x * 2.0,)
+    return t[0] * t[2] + t[1]
+
+
 @pytest.mark.parametrize("f", [join_lists, repeat_list])
-def test_list_join_or_repeat_is_refused_not_wrong(f):
-    with pytest.raises(sd.SourcediffError, match="joins or repeats"):
-        sd.grad(f)(np.array([0.3, -0.5, 0.7]))
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_list_join_or_repeat_is_refused_not_wrong(f, mode):
+    with pytest.raises(sd.SourcediffError, match="join(s|ed) or repeat"):
+        sd.grad(f, mode=mode)(np.array([0.3, -0.5, 0.7]))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_tuple_join_is_refused_in_both_modes(mode):
+    """Forward mode crashed (a TypeError inside broadcast_like) where reverse mode refused."""
+    with pytest.raises(sd.SourcediffError, match="join(s|ed) or repeat"):
+        sd.grad(join_tuples, wrt=(0, 1), mode=mode)(1.5, 2.0)
 
 
 

@@ -15,7 +15,7 @@ import string
 
 import numpy as np
 
-from ..runtime import unbroadcast
+from ..runtime import not_broadcast, unbroadcast
 from .registry import jvp, nondiff, structured, vjp
 
 
@@ -24,6 +24,8 @@ def broadcast_like(g, x):
     xs = np.shape(x)
     if np.shape(g) == xs:
         return g
+    if isinstance(g, (list, tuple)):  # the tangent of a list or tuple that `+` joined or `*` repeated
+        not_broadcast(np.shape(g), xs)
     return np.zeros(xs, dtype=np.result_type(g, np.float64)) + g
 
 
@@ -478,8 +480,8 @@ def broadcast_like_jvp(dg, ans, g, x): return broadcast_like(dg, x)
 
 
 @vjp(expand_reduced)
-def expand_reduced_vjp(h, ans, g, x, axis=None,
-                       keepdims=False): return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
+def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False):
+    return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
 @jvp(expand_reduced)
 def expand_reduced_jvp(dg, ans, g, x, axis=None, keepdims=False): return expand_reduced(dg, x, axis, keepdims)
 
