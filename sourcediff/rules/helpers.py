@@ -188,7 +188,8 @@ def unpad(g, x, pad_width, mode="constant", reflect_type="even"):
     pad_mode(mode, reflect_type)
     n = np.size(x)
     src = np.reshape(np.arange(n), np.shape(x))
-    idx = np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") else np.pad(src, pad_width, mode=mode)
+    idx = (np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") else
+           np.pad(src, pad_width, mode=mode))
     keep = idx >= 0
     return np.reshape(np.bincount(idx[keep], weights=np.asarray(g)[keep], minlength=n), np.shape(x))
 
@@ -338,7 +339,8 @@ def norm_order(x, ord=None, axis=None, vector=False):
 
     Raises NotImplementedError for norms without a rule (matrix 1/2/inf/nuc norms, p < 1, inf).
     """
-    matrix = not vector and ((axis is None and np.ndim(x) == 2 and ord is not None) or (isinstance(axis, (tuple, list)) and len(axis) == 2))
+    matrix = not vector and ((axis is None and np.ndim(x) == 2 and ord is not None) or
+                             (isinstance(axis, (tuple, list)) and len(axis) == 2))
     if matrix:
         if ord in (None, "fro"):
             return 2.0
@@ -454,7 +456,8 @@ def broadcast_like_jvp(dg, ans, g, x): return broadcast_like(dg, x)
 
 
 @vjp(expand_reduced)
-def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False): return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
+def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False):
+    return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
 @jvp(expand_reduced)
 def expand_reduced_jvp(dg, ans, g, x, axis=None, keepdims=False): return expand_reduced(dg, x, axis, keepdims)
 
@@ -522,9 +525,11 @@ def untake_along_axis_jvp(dg, ans, g, indices, x, axis=-1): return untake_along_
 
 
 @vjp(unpad)
-def unpad_vjp(h, ans, g, x, pad_width, mode="constant", reflect_type="even"): return np.pad(h, pad_width, mode="constant" if mode == "empty" else mode)
+def unpad_vjp(h, ans, g, x, pad_width, mode="constant", reflect_type="even"):
+    return np.pad(h, pad_width, mode="constant" if mode == "empty" else mode)
 @jvp(unpad)
-def unpad_jvp(dg, ans, g, x, pad_width, mode="constant", reflect_type="even"): return unpad(dg, x, pad_width, mode, reflect_type)
+def unpad_jvp(dg, ans, g, x, pad_width, mode="constant", reflect_type="even"):
+    return unpad(dg, x, pad_width, mode, reflect_type)
 
 
 @vjp(undiff)

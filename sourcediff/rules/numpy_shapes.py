@@ -140,7 +140,8 @@ def dstack_vjp(g, ans, tup): return split_like(g, tup, 2)
 def split_vjp(g, ans, ary, indices_or_sections, axis=0): return join_like(fill_pieces(g, ans), ary, axis)
 
 @linear(np.hsplit)
-def hsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g, ans), ary, 0 if np.ndim(ary) == 1 else 1)
+def hsplit_vjp(g, ans, ary, indices_or_sections):
+    return join_like(fill_pieces(g, ans), ary, 0 if np.ndim(ary) == 1 else 1)
 
 @linear(np.vsplit)
 def vsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g, ans), ary, 0)
@@ -152,7 +153,8 @@ def dsplit_vjp(g, ans, ary, indices_or_sections): return join_like(fill_pieces(g
 def repeat_vjp(g, ans, a, repeats, axis=None): return untake(g, repeat_index(a, repeats, axis), a, axis)
 
 @linear(np.tile)
-def tile_vjp(g, ans, A, reps): return np.reshape(np.sum(np.reshape(g, tile_split_shape(A, reps)), axis=tile_sum_axes(A, reps)), np.shape(A))
+def tile_vjp(g, ans, A, reps):
+    return np.reshape(np.sum(np.reshape(g, tile_split_shape(A, reps)), axis=tile_sum_axes(A, reps)), np.shape(A))
 
 self_adjoint(np.flip, lambda d, ans, m, axis=None: np.flip(d, axis))
 self_adjoint(np.fliplr, lambda d, ans, m: np.fliplr(d))
@@ -175,7 +177,8 @@ def _pad_refusal(literal, given):
 # constant_values (and other pad options) are constants here
 @vjp(np.pad)
 @checked(_pad_refusal)
-def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even"): return unpad(g, array, pad_width, mode, reflect_type)
+def pad_vjp(g, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even"):
+    return unpad(g, array, pad_width, mode, reflect_type)
 @jvp(np.pad)
 @checked(_pad_refusal)
 def pad_jvp(darray, ans, array, pad_width, mode="constant", constant_values=0, reflect_type="even"):
@@ -184,7 +187,8 @@ def pad_jvp(darray, ans, array, pad_width, mode="constant", constant_values=0, r
 @vjp(np.sort)
 def sort_vjp(g, ans, a, axis=-1, kind=None, order=None): return untake_along_axis(g, np.argsort(a, axis=axis), a, axis)
 @jvp(np.sort)
-def sort_jvp(da, ans, a, axis=-1, kind=None, order=None): return np.take_along_axis(da, np.argsort(a, axis=axis), axis=axis)
+def sort_jvp(da, ans, a, axis=-1, kind=None, order=None):
+    return np.take_along_axis(da, np.argsort(a, axis=axis), axis=axis)
 
 @linear(np.take, args=("indices",), kwargs=("axis",))
 def take_vjp(g, ans, a, indices, axis=None, out=None, mode="raise"): return untake(g, indices, a, axis)
@@ -214,4 +218,5 @@ def diff_vjp(g, ans, a, n=1, axis=-1, prepend=None, append=None): return undiff(
 
 @linear(np.ediff1d, args=())
 @checked(_ends_refusal)
-def ediff1d_vjp(g, ans, ary, to_end=None, to_begin=None): return np.reshape(undiff(g, 1, -1, to_begin, to_end), np.shape(ary))
+def ediff1d_vjp(g, ans, ary, to_end=None, to_begin=None):
+    return np.reshape(undiff(g, 1, -1, to_begin, to_end), np.shape(ary))

@@ -260,16 +260,19 @@ def sc_correlate_vjp(g, ans, in1, in2, mode="full", method="auto"):
 # solve_triangular reads one triangle of a (without the diagonal when unit_diagonal): its adjoint lives there.
 
 @vjp(sp_linalg.solve_triangular)
-def sc_solve_triangular_vjp(g, ans, a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+def sc_solve_triangular_vjp(g, ans, a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                            check_finite=True):
     gb = sp_linalg.solve_triangular(a, g, 1 - sc_trans(trans), lower, unit_diagonal)
     ga = -np.outer(gb, ans) if np.ndim(b) == 1 else -np.matmul(gb, np.swapaxes(ans, -1, -2))
     ga = np.swapaxes(ga, -1, -2) if sc_trans(trans) else ga
     return ((np.tril(ga, -1 if unit_diagonal else 0) if lower else np.triu(ga, 1 if unit_diagonal else 0)), gb)
 @jvp(sp_linalg.solve_triangular)
-def sc_solve_triangular_jvp(da, db, ans, a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+def sc_solve_triangular_jvp(da, db, ans, a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                            check_finite=True):
     dt = np.tril(da, -1 if unit_diagonal else 0) if lower else np.triu(da, 1 if unit_diagonal else 0)
-    return (-sp_linalg.solve_triangular(a, np.matmul(np.swapaxes(dt, -1, -2) if sc_trans(trans) else dt, ans), trans, lower,
-                                        unit_diagonal), sp_linalg.solve_triangular(a, db, trans, lower, unit_diagonal))
+    return (-sp_linalg.solve_triangular(a, np.matmul(np.swapaxes(dt, -1, -2) if sc_trans(trans) else dt, ans), trans,
+                                        lower, unit_diagonal),
+            sp_linalg.solve_triangular(a, db, trans, lower, unit_diagonal))
 
 # cholesky: a = L L^T; dL = L Phi(L^-1 da L^-T) with Phi the lower triangle and half the diagonal.
 # The adjoint of a symmetric a is L^-T Phi(L^T gL) L^-1 symmetrised, then put on the triangle read.
@@ -284,7 +287,8 @@ def sc_cholesky_vjp(g, ans, a, lower=False, overwrite_a=False, check_finite=True
 @jvp(sp_linalg.cholesky)
 def sc_cholesky_jvp(da, ans, a, lower=False, overwrite_a=False, check_finite=True):
     ll = ans if lower else np.swapaxes(ans, -1, -2)
-    m = sp_linalg.solve_triangular(ll, np.swapaxes(sp_linalg.solve_triangular(ll, sc_sym_triangle(da, lower), 0, True), -1, -2), 0, True)
+    m = sp_linalg.solve_triangular(ll, np.swapaxes(sp_linalg.solve_triangular(ll, sc_sym_triangle(da, lower), 0, True),
+                                                   -1, -2), 0, True)
     dl = np.matmul(ll, np.tril(m) - 0.5 * m * np.eye(np.shape(m)[-1]))
     return dl if lower else np.swapaxes(dl, -1, -2)
 
