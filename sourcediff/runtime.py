@@ -75,8 +75,7 @@ def zeros_like(x):
     if x is None or x is UNSET or isinstance(x, (float, int, bool)):
         return 0.0
     if isinstance(x, np.ndarray) or np.isscalar(x):
-        return np.zeros_like(x,
-                             dtype=np.result_type(x, np.float64)
+        return np.zeros_like(x, dtype=np.result_type(x, np.float64)
                              if not np.issubdtype(np.asarray(x).dtype, np.inexact) else None)
     if is_struct(x):
         return struct_rebuild(x, [zeros_like(c) if _numeric(c) else c for c in struct_children(x)])
@@ -161,8 +160,8 @@ def setitem_vjp(g, idx, a=None):
         return rest.pop(idx, 0.0), rest
     part = g[idx]
     part = part.copy() if isinstance(part, np.ndarray) else part
-    if isinstance(g, np.ndarray) \
-            and any(isinstance(i, (np.ndarray, list)) for i in (idx if isinstance(idx, tuple) else (idx,))):
+    if isinstance(g, np.ndarray) and any(isinstance(i, (np.ndarray, list))
+                                         for i in (idx if isinstance(idx, tuple) else (idx,))):
         pos = np.arange(g.size).reshape(g.shape)[idx].ravel()  # where each written element lands
         if np.unique(pos).size < pos.size:  # a repeated index: the last write wins, the others get nothing
             keep = np.zeros(pos.size, bool)
@@ -295,8 +294,8 @@ def grad_like(g, x):
                                   for gi, xi in zip(kids, struct_children(x))])
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
-            g = list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) \
-                    or g else [0.0] * len(x)
+            g = (list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else
+                 [0.0] * len(x))
         return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}

@@ -59,7 +59,7 @@ def test_broadcasting_and_none(keys):
 
 def test_two_lambdas_on_one_line(keys):
     keys.extend([np.add.outer, np.subtract.outer])
-    a = elementwise(np.add.outer, lambda d, ans, x: d * 2.0); b = elementwise(np.subtract.outer, lambda d, ans, x: -d)  # noqa: E702
+    a, b = elementwise(np.add.outer, lambda d, ans, x: d * 2.0), elementwise(np.subtract.outer, lambda d, ans, x: -d)
     assert gast.dump(R.parsed(a[0])[3][0]) != gast.dump(R.parsed(b[0])[3][0])
     assert a[0](1.0, None, 0.0) == 2.0 and b[0](1.0, None, 0.0) == -1.0
 

@@ -4,19 +4,19 @@ from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, nump
 from . import runtime_rules, batched
 
 try:  # SciPy is optional: its rules exist where it imports
-    from . import scipy_rules
+    from . import scipy_rules, scipy_stats
 except ImportError:
-    scipy_rules = None
+    scipy_rules = scipy_stats = None
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
            "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched", "scipy_rules",
-           "rule_modules", "helper_modules"]
+           "scipy_stats", "rule_modules", "helper_modules"]
 
 
 def rule_modules():
     """The modules whose names generated code may bind (SciPy's where it imports)."""
     return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, runtime_rules,
-                        batched, scipy_rules) if m is not None]
+                        batched, scipy_rules, scipy_stats) if m is not None]
 
 
 def helper_modules():

@@ -34,6 +34,7 @@ import functools
 import linecache
 import sys
 
+from ..runtime import unbroadcast
 from .registry import checked, jvp, vjp
 
 
@@ -118,6 +119,7 @@ def _define(home, name, args, body, value):
                            returns=None, type_comment=None)
     src = ast.unparse(ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[])))
     glb = vars(sys.modules[home])
+    glb.setdefault("unbroadcast", unbroadcast)  # what broadcasting=True writes, whether or not ``home`` imports it
     exec(compile(src, "<rule %s.%s>" % (home, name), "exec"), glb)
     rule = glb[name]
     rule.sd_source = src

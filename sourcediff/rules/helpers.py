@@ -16,7 +16,8 @@ import string
 import numpy as np
 
 from ..runtime import not_broadcast, unbroadcast
-from .registry import jvp, nondiff, structured, vjp
+from .combinators import elementwise, linear
+from .registry import nondiff, structured
 
 
 def broadcast_like(g, x):
@@ -193,8 +194,8 @@ def unpad(g, x, pad_width, mode="constant", reflect_type="even"):
     pad_mode(mode, reflect_type)
     n = np.size(x)
     src = np.reshape(np.arange(n), np.shape(x))
-    idx = np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") \
-        else np.pad(src, pad_width, mode=mode)
+    idx = (np.pad(src, pad_width, mode="constant", constant_values=-1) if mode in ("constant", "empty") else
+           np.pad(src, pad_width, mode=mode))
     keep = idx >= 0
     return np.reshape(np.bincount(idx[keep], weights=np.asarray(g)[keep], minlength=n), np.shape(x))
 
@@ -344,9 +345,8 @@ def norm_order(x, ord=None, axis=None, vector=False):
 
     Raises NotImplementedError for norms without a rule (matrix 1/2/inf/nuc norms, p < 1, inf).
     """
-    matrix = not vector \
-            and ((axis is None and np.ndim(x) == 2 and ord is not None)
-                 or (isinstance(axis, (tuple, list)) and len(axis) == 2))
+    matrix = not vector and ((axis is None and np.ndim(x) == 2 and ord is not None) or
+                             (isinstance(axis, (tuple, list)) and len(axis) == 2))
     if matrix:
         if ord in (None, "fro"):
             return 2.0
@@ -374,13 +374,13 @@ def xlogy(a, x):
     return np.where(zero, 0.0, np.multiply(a, np.log(np.where(zero, 1.0, x))))[()]
 
 
-def masked(g, x):
-    """``g``, and 0 where ``x == 0``: ``xlogy(a, x)``'s derivative in ``a`` is ``xlogy(masked(g, x), x)``.
+def masked(v, x):
+    """``v``, and 0 where ``x == 0``: ``xlogy(a, x)``'s derivative in ``a`` is ``xlogy(masked(g, x), x)``.
     In the power rules ``a = x ** y`` is 0 wherever ``x`` is, so the ``log(0)`` there multiplies a zero
     change of ``a``: the product is 0 (``-inf * 0`` would make it nan)."""
-    if type(g) is float and type(x) in (float, int):
-        return 0.0 if x == 0 else g
-    return np.where(np.equal(x, 0), 0.0, g)[()]
+    if type(v) is float and type(x) in (float, int):
+        return 0.0 if x == 0 else v
+    return np.where(np.equal(x, 0), 0.0, v)[()]
 
 
 def xdivy(a, x):
@@ -442,22 +442,15 @@ nondiff(spaced_fraction)
 
 
 # norm_order is the float ord itself (or a constant): the rule's p moves with it
-@vjp(norm_order)
-def norm_order_vjp(g, ans, x, ord=None, axis=None, vector=False): return None, g
-@jvp(norm_order)
-def norm_order_jvp(dx, dord, ans, x, ord=None, axis=None, vector=False): return None, dord
+elementwise(norm_order, lambda d, ans, x, ord=None, axis=None, vector=False: (None, d))
 
 
-@vjp(spaced_like)
+@linear(spaced_like)
 def spaced_like_vjp(h, ans, d, like, axis): return unbroadcast(np.sum(h, axis=axis), d)
-@jvp(spaced_like)
-def spaced_like_jvp(dd, ans, d, like, axis): return spaced_like(dd, like, axis)
 
 
-@vjp(if_inexact)
+@linear(if_inexact)
 def if_inexact_vjp(h, ans, g, x): return if_inexact(h, x)
-@jvp(if_inexact)
-def if_inexact_jvp(dg, ans, g, x): return if_inexact(dg, x)
 
 
 nondiff(keepdims_shape, einsum_adjoint_spec, pad_mode, reduced_count, repeat_index, tile_split_shape,
@@ -467,111 +460,75 @@ nondiff(keepdims_shape, einsum_adjoint_spec, pad_mode, reduced_count, repeat_ind
 
 # --- rules of the helpers (and of the runtime's unbroadcast) ---------------------------------
 
-@vjp(unbroadcast)
+@linear(unbroadcast)
 def unbroadcast_vjp(h, ans, g, x): return broadcast_like(h, g)
-@jvp(unbroadcast)
-def unbroadcast_jvp(dg, ans, g, x): return unbroadcast(dg, x)
 
 
-@vjp(broadcast_like)
+@linear(broadcast_like)
 def broadcast_like_vjp(h, ans, g, x): return unbroadcast(h, g)
-@jvp(broadcast_like)
-def broadcast_like_jvp(dg, ans, g, x): return broadcast_like(dg, x)
 
 
-@vjp(expand_reduced)
+@linear(expand_reduced)
 def expand_reduced_vjp(h, ans, g, x, axis=None, keepdims=False):
     return unbroadcast(np.sum(h, axis=axis, keepdims=keepdims), g)
-@jvp(expand_reduced)
-def expand_reduced_jvp(dg, ans, g, x, axis=None, keepdims=False): return expand_reduced(dg, x, axis, keepdims)
 
 
 # matmul_dx / matmul_dy are bilinear: in (g, y) and in (g, x) respectively; the other operand gives only a shape
-@vjp(matmul_dx)
+@linear(matmul_dx)
 def matmul_dx_vjp(h, ans, g, x, y): return np.matmul(h, y), None, matmul_dy(g, h, y)
-@jvp(matmul_dx)
-def matmul_dx_jvp(dg, dx, dy, ans, g, x, y): return matmul_dx(dg, x, y), None, matmul_dx(g, x, dy)
 
 
-@vjp(matmul_dy)
+@linear(matmul_dy)
 def matmul_dy_vjp(h, ans, g, x, y): return np.matmul(x, h), matmul_dx(g, x, h), None
-@jvp(matmul_dy)
-def matmul_dy_jvp(dg, dx, dy, ans, g, x, y): return matmul_dy(dg, x, y), matmul_dy(g, dx, y), None
 
 
-@vjp(split_like)
+@linear(split_like)
 def split_like_vjp(h, ans, g, xs, axis=0): return join_like(fill_pieces(h, ans), g, axis)
-@jvp(split_like)
-def split_like_jvp(dg, ans, g, xs, axis=0): return split_like(dg, xs, axis)
 
 
-@vjp(join_like)
+@linear(join_like)
 def join_like_vjp(h, ans, hs, g, axis=0): return split_like(h, hs, axis)
-@jvp(join_like)
-def join_like_jvp(dhs, ans, hs, g, axis=0): return join_like(dhs, g, axis)
 
 
-@vjp(unstack)
+@linear(unstack)
 def unstack_vjp(h, ans, g, axis=0): return np.stack(fill_pieces(h, ans), axis=axis)
-@jvp(unstack)
-def unstack_jvp(dg, ans, g, axis=0): return unstack(dg, axis)
 
 
 # linear in hs; the entries it fills were constant zeros, so its adjoint is h as it is
-@vjp(fill_pieces)
+@linear(fill_pieces)
 def fill_pieces_vjp(h, ans, hs, xs): return h
-@jvp(fill_pieces)
-def fill_pieces_jvp(dhs, ans, hs, xs): return fill_pieces(dhs, xs)
 
 
-@vjp(fanout)
+@linear(fanout)
 def fanout_vjp(h, ans, g, xs): return fanin(h, g)
-@jvp(fanout)
-def fanout_jvp(dg, ans, g, xs): return fanout(dg, xs)
 
 
-@vjp(fanin)
+@linear(fanin)
 def fanin_vjp(h, ans, hs, g): return fanout(h, hs)
-@jvp(fanin)
-def fanin_jvp(dhs, ans, hs, g): return fanin(dhs, g)
 
 
-@vjp(untake)
+@linear(untake)
 def untake_vjp(h, ans, g, indices, x, axis=None): return np.take(h, indices, axis=axis)
-@jvp(untake)
-def untake_jvp(dg, ans, g, indices, x, axis=None): return untake(dg, indices, x, axis)
 
 
-@vjp(untake_along_axis)
+@linear(untake_along_axis)
 def untake_along_axis_vjp(h, ans, g, indices, x, axis=-1): return np.take_along_axis(h, indices, axis=axis)
-@jvp(untake_along_axis)
-def untake_along_axis_jvp(dg, ans, g, indices, x, axis=-1): return untake_along_axis(dg, indices, x, axis)
 
 
-@vjp(unpad)
-def unpad_vjp(h, ans, g, x, pad_width, mode="constant",
-              reflect_type="even"): return np.pad(h, pad_width, mode="constant" if mode == "empty" else mode)
-@jvp(unpad)
-def unpad_jvp(dg, ans, g, x, pad_width, mode="constant",
-              reflect_type="even"): return unpad(dg, x, pad_width, mode, reflect_type)
+@linear(unpad)
+def unpad_vjp(h, ans, g, x, pad_width, mode="constant", reflect_type="even"):
+    return np.pad(h, pad_width, mode="constant" if mode == "empty" else mode)
 
 
-@vjp(undiff)
+@linear(undiff)
 def undiff_vjp(h, ans, g, n=1, axis=-1, prepend=None, append=None): return np.diff(h, n=n, axis=axis)
-@jvp(undiff)
-def undiff_jvp(dg, ans, g, n=1, axis=-1, prepend=None, append=None): return undiff(dg, n, axis, prepend, append)
 
 
-@vjp(undiagonal)
+@linear(undiagonal)
 def undiagonal_vjp(h, ans, g, x, offset=0, axis1=0, axis2=1): return np.diagonal(h, offset, axis1, axis2)
-@jvp(undiagonal)
-def undiagonal_jvp(dg, ans, g, x, offset=0, axis1=0, axis2=1): return undiagonal(dg, x, offset, axis1, axis2)
 
 
-@vjp(polygamma)
-def polygamma_vjp(g, ans, x, n=0): return g * polygamma(x, n + 1)
-@jvp(polygamma)
-def polygamma_jvp(dx, ans, x, n=0): return dx * polygamma(x, n + 1)
+elementwise(polygamma, lambda d, ans, x, n=0: d * polygamma(x, n + 1))
 
 
 def diagonal_index(a):
@@ -606,31 +563,12 @@ def unshared(x, error):
 unshared.sd_scalar = True  # the float fast path keeps it: a number passes through
 
 
-@vjp(unshared)
-def unshared_vjp(g, ans, x, error=None): return g
-@jvp(unshared)
-def unshared_jvp(dx, ans, x, error=None): return dx
+elementwise(unshared, lambda d, ans, x, error=None: d)
 
 
-@vjp(of_type)
-def of_type_vjp(g, ans, x, kind=None, error=None): return g
-@jvp(of_type)
-def of_type_jvp(dx, ans, x, kind=None, error=None): return dx
+elementwise(of_type, lambda d, ans, x, kind=None, error=None: d)
 
 
-@vjp(xlogy)
-def xlogy_vjp(g, ans, a, x): return unbroadcast(xlogy(masked(g, x), x), a), unbroadcast(xdivy(g * a, x), x)
-@jvp(xlogy)
-def xlogy_jvp(da, dx, ans, a, x): return xlogy(masked(da, x), x), xdivy(dx * a, x)
-
-
-@vjp(masked)
-def masked_vjp(h, ans, g, x): return unbroadcast(masked(h, x), g)
-@jvp(masked)
-def masked_jvp(dg, ans, g, x): return masked(dg, x)
-
-
-@vjp(xdivy)
-def xdivy_vjp(g, ans, a, x): return unbroadcast(xdivy(g, x), a), unbroadcast(-xdivy(g * a, x * x), x)
-@jvp(xdivy)
-def xdivy_jvp(da, dx, ans, a, x): return xdivy(da, x), -xdivy(dx * a, x * x)
+elementwise(xlogy, lambda d, ans, a, x: (xlogy(masked(d, x), x), xdivy(d * a, x)), broadcasting=True)
+elementwise(masked, lambda d, ans, v, x: masked(d, x), broadcasting=True)
+elementwise(xdivy, lambda d, ans, a, x: (xdivy(d, x), -xdivy(d * a, x * x)), broadcasting=True)

@@ -21,22 +21,22 @@ jvp(_opt("linalg.matmul"))(matmul_jvp)
 @linear(np.dot)
 def dot_vjp(g, ans, a, b):
     s = np.ndim(a) == 0 or np.ndim(b) == 0
-    return (unbroadcast(g * b, a) if s
-            else np.transpose(np.tensordot(g, b, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b), 0)),
-                              tensordot_adjoint_perm(a, b, dot_axes(a, b), 0)),
-            unbroadcast(g * a, b) if s
-            else np.transpose(np.tensordot(a, g, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b), 1)),
-                              tensordot_adjoint_perm(a, b, dot_axes(a, b), 1)))
+    return (unbroadcast(g * b, a) if s else
+            np.transpose(np.tensordot(g, b, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b), 0)),
+                         tensordot_adjoint_perm(a, b, dot_axes(a, b), 0)),
+            unbroadcast(g * a, b) if s else
+            np.transpose(np.tensordot(a, g, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b), 1)),
+                         tensordot_adjoint_perm(a, b, dot_axes(a, b), 1)))
 
 @linear(np.inner)
 def inner_vjp(g, ans, a, b):
     s = np.ndim(a) == 0 or np.ndim(b) == 0
-    return (unbroadcast(g * b, a) if s
-            else np.transpose(np.tensordot(g, b, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b, "inner"), 0)),
-                              tensordot_adjoint_perm(a, b, dot_axes(a, b, "inner"), 0)),
-            unbroadcast(g * a, b) if s
-            else np.transpose(np.tensordot(a, g, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b, "inner"), 1)),
-                              tensordot_adjoint_perm(a, b, dot_axes(a, b, "inner"), 1)))
+    return (unbroadcast(g * b, a) if s else
+            np.transpose(np.tensordot(g, b, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b, "inner"), 0)),
+                         tensordot_adjoint_perm(a, b, dot_axes(a, b, "inner"), 0)),
+            unbroadcast(g * a, b) if s else
+            np.transpose(np.tensordot(a, g, axes=tensordot_adjoint_axes(a, b, dot_axes(a, b, "inner"), 1)),
+                         tensordot_adjoint_perm(a, b, dot_axes(a, b, "inner"), 1)))
 
 @linear((np.tensordot, _opt("linalg.tensordot")), kwargs=("axes",))
 def tensordot_vjp(g, ans, a, b, axes=2):
@@ -75,8 +75,8 @@ def einsum_vjp(g, ans, subscripts, x, y=None):
 @jvp(np.einsum)
 @checked(_einsum_refusal)
 def einsum_jvp(ds, dx, dy, ans, subscripts, x, y=None):
-    return None, np.einsum(subscripts, dx) if y is None else np.einsum(subscripts, dx, y), \
-        None if y is None else np.einsum(subscripts, x, dy)
+    return (None, np.einsum(subscripts, dx) if y is None else np.einsum(subscripts, dx, y),
+            None if y is None else np.einsum(subscripts, x, dy))
 
 @linear(np.kron)
 def kron_vjp(g, ans, a, b):
@@ -97,8 +97,8 @@ def linalg_cross_vjp(g, ans, x1, x2, axis=-1):
 
 @linear(np.trace, args=("offset", "axis1", "axis2"))
 def trace_vjp(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return np.moveaxis(np.expand_dims(np.expand_dims(g, -1), -1)
-                       * np.eye(np.size(a, axis1), np.size(a, axis2), k=offset), (-2, -1), (axis1, axis2))
+    return np.moveaxis(np.expand_dims(np.expand_dims(g, -1), -1) *
+                       np.eye(np.size(a, axis1), np.size(a, axis2), k=offset), (-2, -1), (axis1, axis2))
 
 @linear(_opt("linalg.trace"), args=(), kwargs=("offset",))
 def linalg_trace_vjp(g, ans, x, offset=0, dtype=None):
@@ -140,8 +140,8 @@ def solve_vjp(g, ans, a, b):
 @jvp(np.linalg.solve)
 def solve_jvp(da, db, ans, a, b):
     v = np.ndim(b) == 1
-    return np.reshape(np.linalg.solve(a, -np.matmul(da, np.expand_dims(ans, -1) if v else ans)),
-                      np.shape(ans)), np.linalg.solve(a, db)
+    return (np.reshape(np.linalg.solve(a, -np.matmul(da, np.expand_dims(ans, -1) if v else ans)), np.shape(ans)),
+            np.linalg.solve(a, db))
 
 # d|x|_p = sign(x) |x|^(p-1) / |x|_p^(p-1); the Frobenius norm is p = 2 over the matrix
 def _norm_refusal(literal, given, matrix=False):

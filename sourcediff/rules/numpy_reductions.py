@@ -51,8 +51,8 @@ def nanprod_jvp(da, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 # max/min: the adjoint is shared evenly among the tied maxima (NaNs never tie, so nanmax fits too)
 @vjp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_vjp(g, ans, a, axis=None, out=None, keepdims=False):
-    m = a == (ans if keepdims
-              else np.reshape(ans, keepdims_shape(a, axis)))  # m has a's shape: g, kept small, broadcasts against it
+    # m has a's shape: g, kept small, broadcasts against it
+    m = a == (ans if keepdims else np.reshape(ans, keepdims_shape(a, axis)))
     return (g if keepdims else np.reshape(g, keepdims_shape(a, axis))) / np.sum(m, axis=axis, keepdims=True) * m
 @jvp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
 def max_np_jvp(da, ans, a, axis=None, out=None, keepdims=False):
@@ -63,9 +63,8 @@ def max_np_jvp(da, ans, a, axis=None, out=None, keepdims=False):
 def ptp_vjp(g, ans, a, axis=None, out=None, keepdims=False):
     hi = a == np.max(a, axis=axis, keepdims=True)
     lo = a == np.min(a, axis=axis, keepdims=True)
-    return expand_reduced(g, a, axis, keepdims) \
-        * (hi / np.sum(hi, axis=axis, keepdims=True)
-                                       - lo / np.sum(lo, axis=axis, keepdims=True))
+    return expand_reduced(g, a, axis, keepdims) * (hi / np.sum(hi, axis=axis, keepdims=True)
+                                                   - lo / np.sum(lo, axis=axis, keepdims=True))
 @jvp(np.ptp)
 def ptp_jvp(da, ans, a, axis=None, out=None, keepdims=False):
     hi = a == np.max(a, axis=axis, keepdims=True)
@@ -75,25 +74,25 @@ def ptp_jvp(da, ans, a, axis=None, out=None, keepdims=False):
 
 @vjp(np.var)
 def var_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return expand_reduced(g, a, axis, keepdims) \
-        * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
+    return (expand_reduced(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True))
+            / (reduced_count(a, axis) - ddof))
 @jvp(np.var)
 def var_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    return np.sum(2.0 * da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
-                  keepdims=keepdims) / (reduced_count(a, axis) - ddof)
+    return (np.sum(2.0 * da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+            / (reduced_count(a, axis) - ddof))
 
 # The std of one element is 0 whatever it is: its derivative is 0 (a - mean is 0 there), not 0 / 0.
 # Elsewhere std == 0 (all elements equal) is a kink, like |x| at 0: nan.
 @vjp(np.std)
 def std_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     s = 1.0 if reduced_count(a, axis) == 1 else ans
-    return expand_reduced(g / s, a, axis, keepdims) \
-        * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_count(a, axis) - ddof)
+    return (expand_reduced(g / s, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True))
+            / (reduced_count(a, axis) - ddof))
 @jvp(np.std)
 def std_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     s = 1.0 if reduced_count(a, axis) == 1 else ans
-    return np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
-                  keepdims=keepdims) / ((reduced_count(a, axis) - ddof) * s)
+    return (np.sum(da * (a - np.mean(a, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims)
+            / ((reduced_count(a, axis) - ddof) * s))
 
 # nanvar / nanstd: var / std over the non-NaN entries (NaN entries get a zero derivative)
 @vjp(np.nanvar)
@@ -105,8 +104,8 @@ def nanvar_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 def nanvar_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     ok = np.logical_not(np.isnan(a))
     d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
-    return np.sum(2.0 * np.where(ok, da, 0.0) * d, axis=axis,
-                  keepdims=keepdims) / (np.sum(ok, axis=axis, keepdims=keepdims) - ddof)
+    return (np.sum(2.0 * np.where(ok, da, 0.0) * d, axis=axis, keepdims=keepdims)
+            / (np.sum(ok, axis=axis, keepdims=keepdims) - ddof))
 
 @vjp(np.nanstd)
 def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
@@ -117,8 +116,8 @@ def nanstd_vjp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
 def nanstd_jvp(da, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     ok = np.logical_not(np.isnan(a))
     d = np.where(ok, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
-    return np.sum(np.where(ok, da, 0.0) * d, axis=axis,
-                  keepdims=keepdims) / ((np.sum(ok, axis=axis, keepdims=keepdims) - ddof) * ans)
+    return (np.sum(np.where(ok, da, 0.0) * d, axis=axis, keepdims=keepdims)
+            / ((np.sum(ok, axis=axis, keepdims=keepdims) - ddof) * ans))
 
 # The adjoint of a cumulative sum is the reversed cumulative sum (of the flattened g for axis=None).
 @linear(np.cumsum, args=(), kwargs=("axis",))
