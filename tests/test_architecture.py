@@ -1,4 +1,5 @@
-"""The package's import graph has no cycle: module-level and function-level imports alike.
+"""The package's architecture: its import graph has no cycle (module-level and function-level imports alike),
+no module is over 700 lines and no class over 250.
 
 An edge ``a -> b`` is any ``import``/``from ... import`` statement in ``a`` (anywhere in the file) that
 names ``b``; ``from pkg import name`` names the submodule ``pkg.name`` when there is one, else ``pkg``.
@@ -104,3 +105,18 @@ def test_layers_import_downwards(lower, upper):
             seen.add(m)
             todo += edges[m]
     assert "sourcediff." + upper not in seen
+
+
+MAX_MODULE_LINES, MAX_CLASS_LINES = 700, 250
+
+
+def test_no_module_is_over_700_lines():
+    long = {m: n for m, f in modules().items() if (n := len(f.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, "modules over %d lines: %s" % (MAX_MODULE_LINES, long)
+
+
+def test_no_class_is_over_250_lines():
+    long = {"%s.%s" % (m, c.name): c.end_lineno - c.lineno + 1 for m, f in modules().items()
+            for c in ast.walk(ast.parse(f.read_text())) if isinstance(c, ast.ClassDef)
+            and c.end_lineno - c.lineno + 1 > MAX_CLASS_LINES}
+    assert not long, "classes over %d lines: %s" % (MAX_CLASS_LINES, long)
