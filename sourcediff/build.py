@@ -21,7 +21,7 @@ import numpy as np
 
 from . import cache, codegen, frontend, pipeline, runtime
 from .user import CHECKPOINT, USER_JVP, USER_VJP
-from .frontend import GlobalsView, deep_recursion, globals_view, viewed
+from .frontend import GENERATED_TEMPORARIES, GlobalsView, deep_recursion, globals_view, viewed
 from .rules import helper_modules
 
 
@@ -128,7 +128,7 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
             env = _helpers()
             bindings = {n: _rebind(how, n, env, cells) for n, how in entry["bind"].items()}
             code = marshal.loads(base64.b64decode(entry["code"]))
-            codegen.TEMPORARIES[entry["file"]] = {d: frozenset(t) for d, t in entry["temps"].items()}
+            GENERATED_TEMPORARIES[entry["file"]] = {d: frozenset(t) for d, t in entry["temps"].items()}
             out = codegen.instantiate(code, entry["file"], entry["source"], globs, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
             return _origin(out, code, fn)
@@ -137,7 +137,7 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
     with deep_recursion():
         src, name, bindings, shaped, temps = source(fn, wrt, kind, mode, optimize, many, shapes)
         code, filename = codegen.compile_module(src, name, sorted(bindings))
-    codegen.TEMPORARIES[filename] = temps
+    GENERATED_TEMPORARIES[filename] = temps
     out = _origin(codegen.instantiate(code, filename, src, globs, bindings), code, fn)
     out.source, out.sd_shaped = src, shaped
     if k:

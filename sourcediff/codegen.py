@@ -73,16 +73,6 @@ def _negative_bases(tree):
             n.left = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-n.left.value))
 
 
-TEMPORARIES = {}  # file name of a compiled module -> {def name: its compiler temporaries}
-
-
-def temporaries_of(fn):
-    """The compiler temporaries of a generated function (``fn`` or the one a derivative wraps), else none."""
-    fn = getattr(fn, "sd_generated", fn)
-    code = getattr(fn, "__code__", None)
-    return TEMPORARIES.get(code.co_filename, {}).get(fn.__name__, ()) if code is not None else ()
-
-
 def compile_module(src, main, names):
     """(code object, file name) of the factory that binds ``names`` around the defs of ``src``."""
     factory = "def __sd_make__(%s):\n%s\n    return %s\n" % (", ".join(names), "".join(_indented(src)).rstrip("\n"),

@@ -572,3 +572,13 @@ class Func:
         fn.sd_free = free
         self.bound[node.name] = fn
         return fn
+
+
+GENERATED_TEMPORARIES = {}  # file name of a compiled module -> {def name: its compiler temporaries}
+
+
+def temporaries_of(fn):
+    """The compiler temporaries of a generated function (``fn`` or the one a derivative wraps), else none."""
+    fn = getattr(fn, "sd_generated", fn)
+    code = getattr(fn, "__code__", None)
+    return GENERATED_TEMPORARIES.get(code.co_filename, {}).get(fn.__name__, ()) if code is not None else ()

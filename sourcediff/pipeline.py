@@ -36,7 +36,7 @@ from .shapes import given_of
 from .splice import splice
 from .context import Gen
 from .forward import Forward
-from .frontend import Func, deep_recursion
+from .frontend import Func, deep_recursion, temporaries_of
 from .lower import classify, validate, walk
 from .names import Names, assign, call, const, load, names_in, nodes
 from .reverse import Reverse
@@ -91,7 +91,7 @@ def run_front_end(fn, foreign):
     if foreign:
         func.reach_globals()
     names = Names(names_in(func.node))  # every name the source uses: fresh names avoid them
-    names.temps += sorted(codegen.temporaries_of(fn))  # generated code (a derivative of a derivative): its own
+    names.temps += sorted(temporaries_of(fn))  # generated code (a derivative of a derivative): its own
     for p in FRONT_END:
         if p.on(None):
             p.run(func, names)

@@ -44,7 +44,14 @@ def texts(seed):
             outcome = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
         break
     text = "".join("# ---- text %d\n%s" % (i, s) for i, s in enumerate(_SEEN)) + "# ---- outcome: %s\n" % outcome
-    return seed, re.sub(r"\S*sdprog_\d+_\d+\.py", "PROGRAM.py", text)  # temporary file names vary (and are reused)
+    return seed, normalised(text)
+
+
+def normalised(text):
+    """``text`` without what varies from run to run: temporary program file names (reused when a program's
+    source repeats) and the hashes of generated module names made from texts holding them."""
+    text = re.sub(r"\S*sdprog_\d+_\d+\.py", "PROGRAM.py", text)
+    return re.sub(r"<sourcediff (\S+) [0-9a-f]{10}>", r"<sourcediff \1 HASH>", text)
 
 
 def main(argv=None):
@@ -71,7 +78,7 @@ def main(argv=None):
     differ = []
     for seed, text in results:
         old = pathlib.Path(a.compare, "%d.py" % seed)
-        before = old.read_text() if old.exists() else ""
+        before = normalised(old.read_text()) if old.exists() else ""
         if text != before:
             differ.append(seed)
             if len(differ) <= 3:

@@ -72,7 +72,7 @@ def test_temporaries_of_spliced_callees_are_the_callers_temporaries(tmp_path):
 def test_a_derivative_of_a_derivative_keeps_the_inner_temporaries_from_memory_and_from_disk(tmp_path, monkeypatch):
     """The inner derivative's temporaries stay temporaries for the outer one (one-use values written into their
     read, as the inner optimizer would), whether the inner one was generated here or read from the disk cache."""
-    from sourcediff import cache, codegen, pipeline
+    from sourcediff import cache, frontend, pipeline
     monkeypatch.setenv("SOURCEDIFF_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("SOURCEDIFF_CACHE", raising=False)
     texts = []
@@ -82,7 +82,7 @@ def test_a_derivative_of_a_derivative_keeps_the_inner_temporaries_from_memory_an
         vg = sd.vjp(g)
         vg(np.array([0.3, 0.5]), np.array([1.0, -2.0]))
         texts.append(vg.source)
-        inner = codegen.temporaries_of(g)
+        inner = frontend.temporaries_of(g)
         assert {"t0", "t3"} <= set(inner)  # np.tanh(h) and dh_inner * 3.0 in f_grad
         assert set(inner) <= set(pipeline.run_front_end(g.sd_generated, False)[1].temps)
     assert texts[0] == texts[1]
