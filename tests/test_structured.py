@@ -403,3 +403,14 @@ def test_second_derivatives_through_attribute_reads(compose):
         got = _paired(*sd.jvp(g, wrt=0)(x, p, e)[1], v, u)
         want = (s(x + 1e-6 * e) - s(x - 1e-6 * e)) / 2e-6
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_hessian_with_respect_to_a_namedtuple_and_an_array_is_refused_not_a_crash():
+    """Its array block needs the batched tangent of the gradient's NamedTuple (bgrad_like built it from a
+    generator: a TypeError, soak program 201019); the NamedTuple's own block has no array shape: refused."""
+    x, p = np.array([0.3, -0.8]), PA(np.array([1.2, 0.4]), 0.7)
+    with pytest.raises(sd.SourcediffError, match="structured value"):
+        sd.hessian(weighted, wrt=(0, 1))(x, p)
+    from sourcediff.rules.batched import bgrad_like
+    t = bgrad_like((np.ones((2, 2)), np.ones(2)), p)
+    assert isinstance(t, PA) and t.w.shape == (2, 2) and np.shape(t.b) == (2,)
