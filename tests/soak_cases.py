@@ -200,33 +200,4 @@ def main(x0, x1, x2, a0):
 """,
      [-1.3973212264191124, -0.5352557179177656, -0.6320710170298958, array([[0.03540403569846284],
        [0.9172415055063419 ]])]),
-    (1633168, """\
-import math
-import numpy as np
-from scipy import special, stats
-
-
-def h0(p0, p1):
-    v0 = p0
-    for k in range(4):
-        if v0 >= 0.0:
-            continue
-    return (v0) ** 3
-
-
-def main(x0, a0, c0=0.25):
-    c0 = math.cos((c0 * math.exp(-c0 * c0)))
-    if 0.5 > np.sum(special.log_softmax(np.stack([(a0[0, 0] + np.zeros(1)), (a0[1, 0] + np.zeros(1))]))):
-        if np.sum(a0) < 0.0:
-            v1 = math.cos(x0)
-            c0 -= 0.5 * math.tanh(math.tanh(h0(a0[0, 0], ((v1 + np.zeros(3)) - x0))))
-        else:
-            if (1.5 + (x0 / 2.0) * (x0 / 2.0)) ** (0.5 * math.tanh(c0)) > 1.0:
-                return h0((math.sin(a0[1, 0]) + (x0 + c0)), np.array([np.mean(a0), (a0[0, 0] / (1.5 + x0 * x0)), x0]))
-            x0 = math.cos(c0)
-    c0 = sum(x0 for j2 in range(2))
-    return stats.norm.cdf(math.cos((a0[0, 0] - 2.0)), 0.5, 1.0 + math.sin((a0[0, 0]) ** 2) * math.sin((a0[0, 0]) ** 2))
-""",
-     [1.1733539040906464, array([[ 0.9012982451015903],
-       [-0.6414654423577578]])]),
 ]

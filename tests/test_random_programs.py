@@ -29,8 +29,7 @@ def test_random_program(prog):
 # 137536 a mean's number seed spread over a reassigned parameter (a broadcast step lost its multiplicity);
 # 429008 sin(cos(p**9)) twice nested: its finite differences settle only at h = 1e-10 (gradient 453799,
 # 453799.07 in 60-digit mpmath; h = 1e-6 gives -256);
-# 21856 a second derivative of 0.0 ** y in reverse over reverse (nan);
-# 1633168 reverse over reverse through np.array of a list whose adjoint is a sparse zero (a crash).
+# 21856 a second derivative of 0.0 ** y in reverse over reverse (nan).
 def test_soak_regressions():
     import pytest
     from soak_cases import CASES

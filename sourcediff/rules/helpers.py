@@ -434,11 +434,7 @@ def spaced_like(d, like, axis):
 
 
 def if_inexact(g, ans):
-    """``g`` where ``ans`` holds floats; zero where it holds integers (a cast to them is piecewise constant).
-    A container's sparse zero (``0.0`` read from a tuple of adjoints) becomes zeros of ``ans``'s shape, which
-    the ``np.reshape`` of the ``np.asarray`` rule needs."""
-    if type(g) is float and g == 0.0 and np.ndim(ans):
-        return np.zeros(np.shape(ans))
+    """``g`` where ``ans`` holds floats; zero where it holds integers (a cast to them is piecewise constant)."""
     return g if np.result_type(ans).kind in "fc" else 0.0 * g
 
 
