@@ -289,9 +289,7 @@ def grad_like(g, x):
     if is_complex(x):
         refuse_complex("an argument of")
     if is_struct(x):  # the same type again: children that are no numbers, arrays or containers are kept
-        kids = _kids(g, x) or [0.0] * len(struct_children(x))
-        return struct_rebuild(x, [grad_like(gi, xi) if _numeric(xi) else xi
-                                  for gi, xi in zip(kids, struct_children(x))])
+        return struct_map(grad_like, g, x)
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
             g = (list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else
@@ -483,6 +481,13 @@ def struct_rebuild(x, children):
         return t._make(children)
     import dataclasses
     return dataclasses.replace(x, **dict(zip(_FIELDS[t], children)))
+
+
+def struct_map(fn, t, x):
+    """``x``'s type again, each child ``xi`` that is a number, array or container given ``fn(ti, xi)`` with its
+    part ``ti`` of ``t`` (a gradient or tangent of ``x``, 0.0 when zero), the other children kept."""
+    kids = _kids(t, x) or [0.0] * len(struct_children(x))
+    return struct_rebuild(x, [fn(ti, xi) if _numeric(xi) else xi for ti, xi in zip(kids, struct_children(x))])
 
 
 def _numeric(c):

@@ -15,8 +15,7 @@ Every helper here takes the zero marker (or a list of batched tangents where Num
 import numpy as np
 
 from ..primitives import elementwise
-from ..runtime import (_kids, _numeric, grad_like, is_struct, struct_children, struct_rebuild,
-                       unbroadcast)
+from ..runtime import grad_like, is_struct, struct_map, unbroadcast
 from ..runtime_batched import _bzero, _nbatch, bpack
 from .helpers import expand_reduced, if_inexact, keepdims_shape, matmul_dx, matmul_dy
 from .numpy_rules import _opt
@@ -176,9 +175,7 @@ def bexpand_reduced(t, x, axis=None, keepdims=False):
 def bgrad_like(t, x):
     """Batched ``grad_like``: the tangent of a gradient in its argument's structure, shape and dtype."""
     if is_struct(x):  # as grad_like: the same type again, children that are no numbers kept
-        kids = _kids(t, x) or [0.0] * len(struct_children(x))
-        return struct_rebuild(x, [bgrad_like(ti, xi) if _numeric(xi) else xi
-                                  for ti, xi in zip(kids, struct_children(x))])
+        return struct_map(bgrad_like, t, x)
     if isinstance(x, (tuple, list)):
         t = t if isinstance(t, (tuple, list)) else [0.0] * len(x)
         return type(x)(bgrad_like(ti, xi) for ti, xi in zip(t, x))
