@@ -41,8 +41,9 @@ class Steps:
         elif k in _CONTAINERS:
             self.gen.bind_rt("tindex")
             keys = p.extra if k == "dict" else [const(i) for i in range(len(args))]
-            for a, key in zip(args, keys):
-                self.adj.acc(a, call("tindex", g, clone(key)), st, out)
+            for a, key in zip(args, keys):  # the part's value for its shape, where it may be an array
+                like = [] if self.gen.scalar or not isinstance(a, gast.Name) else [load(a.id)]
+                self.adj.acc(a, call("tindex", g, clone(key), *like), st, out)
         elif k == "getitem":
             self._into(args[0], "getitem_vjp", st, out, lambda cur: [cur, load(args[0].id), index_value(p.extra), g])
         elif field_read(k):

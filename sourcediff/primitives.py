@@ -239,7 +239,8 @@ _helper("reduced_count", shape_args=(0,))
 _helper("shape_of", SHAPE_HELPER)
 _helper("matmul_dx", SHAPE_HELPER, READS_ONLY)
 _helper("matmul_dy", SHAPE_HELPER, READS_ONLY)
-for _h in ("tindex", "getitem_vjp", "getitem_copy", "add", "grad_like", "tsetitem", "seed_one",
+_helper("tindex", PURE_CALL, shape_args=(2,))
+for _h in ("getitem_vjp", "getitem_copy", "add", "grad_like", "tsetitem", "seed_one",
            "bzeros", "bpad", "bfix", "bstack", "btindex", "btsetitem", "bdirs"):
     _helper(_h, PURE_CALL)
 

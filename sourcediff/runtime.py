@@ -110,11 +110,14 @@ def add(a, b):
 _ARITH = (np.ndarray, np.generic, float, int)
 
 
-def tindex(t, idx):
-    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join (or sparse)."""
-    if isinstance(t, float):
-        return 0.0
-    return t.get(idx, 0.0) if isinstance(t, dict) else t[idx]
+def tindex(t, idx, like=None):
+    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join (or sparse). Given ``like``
+    (the part's value or its shape stand-in), a zero part of an array is zeros of its shape: the rules that
+    change shapes (``reshape``, ``stack``, ``matmul``...) need an adjoint of their result's shape."""
+    part = 0.0 if isinstance(t, float) else t.get(idx, 0.0) if isinstance(t, dict) else t[idx]
+    if like is not None and type(part) is float and part == 0.0 and isinstance(like, np.ndarray):
+        return zeros_like(like)
+    return part
 
 
 def tsetitem(t, x, idx, v):

@@ -469,6 +469,8 @@ class ProgramGen:
             opts += ["zip_loop"]
         if depth > 0:
             opts += ["dict_loop"]
+        if depth > 0 and sc.arrays():
+            opts += ["parts"]
         if loop:
             opts += ["break", "continue"]
         if ret_ok and depth < 2:
@@ -480,6 +482,8 @@ class ProgramGen:
             return self.dict_loop(sc)
         if kind == "rows":
             return self.row_writes(sc)
+        if kind == "parts":
+            return self.parts(sc)
         if kind == "assign_s":
             v = self.fresh()
             e = self.sexpr(sc)
@@ -590,6 +594,20 @@ class ProgramGen:
             return [(0, "if %s:" % self.cond(sc, loop)), (1, kind)]
         # return
         return [(0, "if %s:" % self.cond(sc, loop)), (1, "return %s" % self.sexpr(sc))]
+
+    def parts(self, sc):
+        """A list of a reshaped/stacked/multiplied array and a number, of which only the number is read on:
+        the array part's adjoint is the sparse zero a rule that changes shapes must not meet bare."""
+        ch = self.ch
+        a = ch.choice(sc.arrays())
+        n = int(np.prod(sc.vars[a][1]))
+        part = ch.choice(["np.reshape(%s, (-1,))" % a, "np.stack([%s, %s])" % (a, a), "np.ravel(%s)" % a,
+                          "np.reshape(%s, (-1,)) @ np.ones((%d, 2))" % (a, n),
+                          "np.array([%s, %s])" % (self.sexpr(sc, 1), self.sexpr(sc, 1))])
+        line = "%s = [%s, %s]" % (self.fresh("P"), part, self.sexpr(sc, 2))
+        v = self.fresh()
+        sc.vars[v] = "s"
+        return [(0, line), (0, "%s = %s[1]" % (v, line.split(" = ")[0]))]
 
     def effect(self, sc):
         """A call that writes into an owned array (``out=``, ``np.copyto``, ``.sort()``, ``.fill()``,

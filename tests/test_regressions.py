@@ -139,3 +139,50 @@ def test_a_folded_negative_base_keeps_its_parentheses(mode):
     v, g = sd.value_and_grad(negative_base, wrt=(0, 1), mode=mode)(0.5, 2.0)
     assert v == negative_base(0.5, 2.0) == 0.5625 + 2.0 * -0.421875
     assert g == (0.0, -0.421875)  # by hand: d/dx1 of x1 * (-0.75) ** 3
+
+
+# A list element whose value never reaches the result has the sparse adjoint 0.0; a rule that changes
+# shapes (reshape, stack, np.array of a list, matmul) crashed on it (first order and in compositions).
+def unused_reshaped_part(x):
+    parts = [np.reshape(x, (-1,)), np.sum(x * x)]
+    return parts[1]
+
+
+def unused_stacked_part(x):
+    parts = [np.stack([x, 2.0 * x]), np.sum(np.sin(x))]
+    return parts[1] * 2.0
+
+
+def unused_array_of_list(x):
+    parts = [np.array([x[0], x[1]]), np.sum(x ** 3)]
+    return parts[1]
+
+
+def unused_matmul_part(x):
+    d = {"a": x @ np.ones((4, 2)), "b": np.sum(np.cos(x))}
+    return d["b"]
+
+
+def constant_part_reshaped(x, a):
+    parts = [x, a]
+    return np.sum(np.reshape(parts[1], (-1,)) * np.reshape(x, (-1,)) ** 2)
+
+
+SPARSE = [unused_reshaped_part, unused_stacked_part, unused_array_of_list, unused_matmul_part, constant_part_reshaped]
+
+
+def _grad_fd(f, x, h=1e-5):
+    g = sd.grad(f)
+    return np.array([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(x.size)]).T
+
+
+@pytest.mark.parametrize("f", SPARSE)
+def test_sparse_part_meets_shape_changing_rules(f):
+    x = np.array([0.3, -0.5, 0.7, 1.1])
+    fx = (lambda x: f(x, np.full(4, 1.5))) if f is constant_part_reshaped else f
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(sd.grad(fx, mode=mode)(x), _fd(fx, x), rtol=1e-7, atol=1e-9)
+    H, v = _grad_fd(fx, x), np.array([1.0, -2.0, 0.5, 3.0])
+    np.testing.assert_allclose(sd.hessian(fx)(x), H, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(sd.jvp(sd.grad(fx))(x, v)[1], H @ v, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(sd.vjp(sd.grad(fx))(x, v)[1], H.T @ v, rtol=1e-5, atol=1e-7)

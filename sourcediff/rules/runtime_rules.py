@@ -23,7 +23,7 @@ def grad_like_jvp(dg, ans, g, x):
 
 
 @jvp(tindex)
-def tindex_jvp(dt, ans, t, idx):
+def tindex_jvp(dt, ans, t, idx, like=None):  # a sparse zero stays one: in batched mode 0.0 is every direction's
     return tindex(dt, idx)
 
 
@@ -69,13 +69,13 @@ def grad_like_vjp(h, ans, g, x):  # a number g spread over an array x: h sums ba
 
 
 @vjp(tindex)
-def tindex_vjp(h, ans, t, idx):
+def tindex_vjp(h, ans, t, idx, like=None):
     return getitem_vjp(None, t, idx, h)
 
 
 @vjp(getitem_vjp)
 def getitem_vjp_vjp(h, ans, acc, x, idx, g):
-    return h, None, None, tindex(h, idx)
+    return h, None, None, tindex(h, idx, g)
 
 
 @vjp(getitem_copy)
