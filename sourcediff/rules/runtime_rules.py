@@ -23,8 +23,8 @@ def grad_like_jvp(dg, ans, g, x):
 
 
 @jvp(tindex)
-def tindex_jvp(dt, ans, t, idx, like=None):  # a sparse zero stays one: in batched mode 0.0 is every direction's
-    return tindex(dt, idx)
+def tindex_jvp(dt, ans, t, idx, like=None):  # batched mode runs it per direction: zeros of ans's shape are right
+    return tindex(dt, idx, ans)
 
 
 @jvp(getitem_vjp)
