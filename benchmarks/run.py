@@ -392,6 +392,67 @@ def run_transform_probe(repeats=5):
 
 
 # ---------------------------------------------------------------------------
+# transformation time against function size, each size in a fresh subprocess
+# ---------------------------------------------------------------------------
+CURVE_SIZES = (200, 400, 800)
+CURVE_TARGET_MS_PER_STMT = 1.0  # at the largest size
+W4_TOTAL_TARGET_MS = 15.0  # sd.grad(mlp_loss) + its first call, fresh process, empty cache dir
+
+
+def probe_curve_main(n):
+    """Child process: time sd.grad + the first call of a straight-line function of n statements; one JSON line."""
+    res = {}
+    try:
+        s = W.require_sd()
+        with tempfile.TemporaryDirectory(prefix="sourcediff-curve-") as d:
+            f = W.straight_line_function(n, d)
+            x, y = np.linspace(0.1, 1.0, 5), np.linspace(0.2, 2.0, 5)
+            t0 = time.perf_counter()
+            g = s.grad(f, wrt=(0, 1))
+            g(x, y)
+            res["s"] = time.perf_counter() - t0
+    except W.Unavailable as u:
+        res["error"] = u.reason
+    except Exception as e:  # noqa: BLE001
+        res["error"] = W._short_exc(e)
+    print("PROBE " + json.dumps(res))
+
+
+def run_transform_curve(repeats=3):
+    """sd.grad + first call of straight-line NumPy functions (cache off), best of `repeats` fresh processes each."""
+    print("transformation time against function size (straight-line NumPy code, SOURCEDIFF_CACHE=0, "
+          "fresh process each, best of %d):" % repeats)
+    env = dict(os.environ, SOURCEDIFF_CACHE="0")
+    out = {}
+    for n in CURVE_SIZES:
+        got = []
+        for _ in range(repeats):
+            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--_probe-curve", str(n)], env=env,
+                               capture_output=True, text=True, timeout=600)
+            line = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
+            got.append(json.loads(line[-1][6:]) if line else {"error": " ".join(p.stderr.split())[-300:]})
+        ok = [g["s"] for g in got if "s" in g]
+        if not ok:
+            out[n] = {"error": got[0].get("error", "?")}
+            print("  %4d statements: n/a (%s)" % (n, out[n]["error"]))
+            continue
+        out[n] = {"s": min(ok), "ms_per_stmt": min(ok) / n * 1e3}
+        print("  %4d statements: %7.3f s  (%.2f ms per statement)" % (n, out[n]["s"], out[n]["ms_per_stmt"]))
+    return out
+
+
+def _curve_summary(curve):
+    """Summary lines (text, passed) for the curve: the ms per statement at the largest size."""
+    big = curve.get(CURVE_SIZES[-1], {})
+    if "s" not in big:
+        return [("curve  transformation at %d statements: n/a" % CURVE_SIZES[-1], False)]
+    ok = big["ms_per_stmt"] <= CURVE_TARGET_MS_PER_STMT
+    steps = " -> ".join("%d: %.2f s" % (n, curve[n]["s"]) for n in CURVE_SIZES if "s" in curve.get(n, {}))
+    return [("curve  transformation %s; at %d statements %.2f ms/stmt  target <= %.1f  %s" % (
+        steps, CURVE_SIZES[-1], big["ms_per_stmt"], CURVE_TARGET_MS_PER_STMT, "PASS" if ok else "FAIL"), ok)]
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 class Cfg:
@@ -413,11 +474,18 @@ def main(argv=None):
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 when a target is missed or any gradient is wrong")
     ap.add_argument("--list", action="store_true", help="list workloads and exit")
+    ap.add_argument("--no-curve", action="store_true",
+                    help="skip the transformation-time curve (straight-line functions of %s statements)"
+                    % "/".join(map(str, CURVE_SIZES)))
     ap.add_argument("--_probe-transform", dest="probe", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--_probe-curve", dest="probe_curve", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
 
     if a.probe:
         probe_transform_main()
+        return 0
+    if a.probe_curve:
+        probe_curve_main(a.probe_curve)
         return 0
     if a.check:
         import check_handwritten
@@ -456,6 +524,8 @@ def main(argv=None):
         probe = None
         if case.transform_probe and not a.no_transform:
             probe = run_transform_probe()
+        if case.transform_probe and not a.no_curve:
+            report["curve"] = run_transform_curve(1 if a.quick else 3)
         hand, sdr = rows[0], next((r for r in rows if r.name == SD), None)
         if sdr is None or sdr.status == "unavailable":
             verdict, ratio = "n/a", None
@@ -494,6 +564,15 @@ def main(argv=None):
                 print("%-6s sd.grad %-23s = %5.1f ms  target <  %2.0f ms  %s" % (
                     case.key, label, ms, limit, "PASS" if ok else "FAIL"))
                 any_bad |= not ok
+        total = probe.get("cold (empty cache dir)", {}).get("total_ms")
+        if total is not None:
+            ok = total < W4_TOTAL_TARGET_MS
+            print("%-6s sd.grad %-23s = %5.1f ms  target <  %2.0f ms  %s" % (
+                case.key, "+ first call, cold", total, W4_TOTAL_TARGET_MS, "PASS" if ok else "FAIL"))
+            any_bad |= not ok
+    for line, ok in _curve_summary(report["curve"]) if report.get("curve") else []:
+        print(line)
+        any_bad |= not ok
     wrong = [(c.key, r["rows"]) for c, _, _ in summary for r in [report["cases"][c.key]]]
     for key, rws in wrong:
         for name, info in rws.items():

@@ -705,3 +705,32 @@ CASES: List[Case] = [
 ]
 
 WORKLOAD_IDS = sorted({c.wid for c in CASES}, key=lambda s: int(s[1:]))
+
+
+# ===========================================================================
+# transformation-time curve: straight-line NumPy functions of n statements
+# ===========================================================================
+_CURVE_OPS = ("np.sin({a}) * {b}", "{a} + np.exp(-{b} * 0.1)", "np.tanh({a}) - {b}", "{a} * {b} + 0.5",
+              "np.log1p({a} * {a}) + {b}", "np.cos({b}) * {a}")
+
+
+def straight_line_source(n):
+    """A function ``f(x, y)`` of ``n`` NumPy statements, each reading the two before it (as code generators
+    such as SymPy's ``cse`` or a model exporter write it), returning the sum of the last."""
+    lines = ["import numpy as np", "", "", "def f(x, y):", "    v0 = x", "    v1 = y"]
+    for i in range(2, n + 2):
+        lines.append("    v%d = %s" % (i, _CURVE_OPS[i % len(_CURVE_OPS)].format(a="v%d" % (i - 1), b="v%d" % (i - 2))))
+    lines.append("    return np.sum(v%d)" % (n + 1))
+    return "\n".join(lines) + "\n"
+
+
+def straight_line_function(n, directory):
+    """``straight_line_source(n)`` written to ``directory`` and imported (sourcediff reads a function's file)."""
+    import importlib.util
+    path = os.path.join(directory, "sd_curve_%d.py" % n)
+    with open(path, "w") as fh:
+        fh.write(straight_line_source(n))
+    spec = importlib.util.spec_from_file_location("sd_curve_%d" % n, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.f

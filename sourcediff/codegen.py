@@ -46,15 +46,20 @@ def comment(text):
 
 def to_source(node):
     """Python source text of a gast (or ast) node."""
-    notes = [n for n in nodes(node) if is_comment(n)] if isinstance(node, gast.AST) else []
+    every = nodes(node) if isinstance(node, gast.AST) else []
+    notes = [n for n in every if is_comment(n)]
     for k, n in enumerate(notes):  # for the printer only: the k-th comment reads the name _MARK % k
         n.value = gast.Name(id=_MARK % k, ctx=gast.Load(), annotation=None, type_comment=None)
+    bases = _negative_bases_gast(every)
     try:
         tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
     finally:
         for n in notes:
             n.value = gast.Constant(value=None, kind=None)
-    _negative_bases(tree)
+        for n, left in bases:
+            n.left = left
+    if not isinstance(node, gast.AST):
+        _negative_bases(tree)
     try:
         src = astor.to_source(tree)
     except Exception:  # astor lags behind new node types
@@ -71,6 +76,18 @@ def _negative_bases(tree):
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) and isinstance(n.left, ast.Constant) and \
                 type(n.left.value) in (int, float) and n.left.value < 0:
             n.left = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-n.left.value))
+
+
+def _negative_bases_gast(every):
+    """``_negative_bases`` on gast nodes ``every``, for the printer only: [(node, its own base)] to put back."""
+    out, seen = [], set()
+    for n in every:
+        if type(n) is gast.BinOp and type(n.op) is gast.Pow and type(n.left) is gast.Constant and \
+                type(n.left.value) in (int, float) and n.left.value < 0 and id(n) not in seen:
+            seen.add(id(n))
+            out.append((n, n.left))
+            n.left = gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-n.left.value, kind=None))
+    return out
 
 
 def compile_module(src, main, names):

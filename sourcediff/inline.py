@@ -18,7 +18,7 @@ import gast
 from . import primitives as P
 from .names import clone, ids, nodes
 from .rules.registry import VJP
-from .rules.variants import base_rule, rule_parts
+from .rules.variants import Variant, base_rule, rule_parts
 
 _MATH = {n for n in dir(math) if not n.startswith("_")}
 _NUMBER_IDENTITY = P.names(P.NUMBER_IDENTITY)  # unbroadcast(e, x) and broadcast_like(e, x) are e on numbers
@@ -48,6 +48,25 @@ def _instance(n, env, scalar):
         if t is gast.Attribute and type(copy.value) is gast.Name and copy.value.id == "np" and copy.attr in _MATH:
             copy.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)
     return copy
+
+
+_NAMES = {}  # rule (or variant: its rule and what it drops) -> (its locals, sorted; the names it reads from outside)
+
+
+def _names_of(rule):
+    """The names ``rule``'s body stores (each inlined call gives them fresh names) and the free names its
+    statements read (bound in the generated module), found once per rule and variant."""
+    key = (rule.rule, rule.drops) if isinstance(rule, Variant) else rule
+    got = _NAMES.get(key)
+    if got is None:
+        params, _, body, _ = rule_parts(rule)
+        local = set().union(*[ids(s, gast.Store) for s in body])
+        whole = rule_parts(base_rule(rule))  # a variant binds the helpers it leaves out too: the same bindings
+        free = {n.id for n in nodes(gast.Module(body=list(whole[2]) + [gast.Expr(value=o) for o in whole[3]],
+                                                type_ignores=[]))
+                if isinstance(n, gast.Name) and n.id not in local and n.id not in params}
+        got = _NAMES[key] = (sorted(local), free)
+    return got
 
 
 def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=None):
@@ -82,13 +101,9 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
             if p not in defaults:
                 raise where("missing argument `%s` for this call" % p)
             env[p] = clone(defaults[p])
-    local = set().union(*[ids(s, gast.Store) for s in body])
-    for n in sorted(local):
+    local, free = _names_of(rule)
+    for n in local:
         env[n] = gen.names.temp()
-    whole = rule_parts(base_rule(rule))  # a variant binds the helpers it leaves out too: the same bindings either way
-    free = {n.id
-            for n in nodes(gast.Module(body=list(whole[2]) + [gast.Expr(value=o) for o in whole[3]], type_ignores=[]))
-            if isinstance(n, gast.Name) and n.id not in env and n.id not in params}
     for n in free:
         gen.bind(n,
                  rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n]

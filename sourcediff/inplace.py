@@ -53,8 +53,8 @@ def _new(e):
 
 
 def _is_acc(s):
-    if not (getanno(s, "accumulator", False) and type(s) is gast.Assign and type(s.value) is gast.BinOp
-            and type(s.value.op) in (gast.Add, gast.Sub)):
+    if not (type(s) is gast.Assign and type(s.value) is gast.BinOp and type(s.value.op) in (gast.Add, gast.Sub)
+            and getanno(s, "accumulator", False)):
         return False
     tg, left = s.targets[0], s.value.left
     return type(tg) is gast.Name and type(left) is gast.Name and left.id == tg.id
@@ -62,13 +62,14 @@ def _is_acc(s):
 
 def inplace(fn):
     """Turn the qualifying marked accumulations of ``fn`` into ``+=``; returns ``fn``."""
-    accs = [s for s in nodes(fn) if _is_acc(s)]
+    every = nodes(fn)  # one walk for all below: nothing changes before the rewrite
+    accs = [s for s in every if _is_acc(s)]
     cand = {s.targets[0].id for s in accs} - {a.id for a in fn.args.args}
     if not cand:
         return fn
     unsafe = set()  # names read somewhere that could keep their array (judged per parent: nodes are shared)
-    in_return = {id(n) for r in nodes(fn) if type(r) is gast.Return and r.value is not None for n in nodes(r.value)}
-    for n in nodes(fn):
+    in_return = {id(n) for r in every if type(r) is gast.Return and r.value is not None for n in nodes(r.value)}
+    for n in every:
         t = type(n)
         if t is gast.Assign and type(n.targets[0]) is gast.Name and not _new(n.value):
             cand.discard(n.targets[0].id)
@@ -87,15 +88,24 @@ def inplace(fn):
                     unsafe.add(k.id)
     cand -= unsafe
     if cand:
-        _Rewrite(cand).visit(fn)
+        _rewrite(every, cand)
     return fn
 
 
-class _Rewrite(gast.NodeTransformer):
-    def __init__(self, names):
-        self.names = names
+def _rewrite(every, names):
+    """``v = v + e`` to ``v += e`` for the accumulators ``names``, in every statement list among the nodes
+    ``every`` (statements sit only in lists; a list met twice, through a shared node, is rewritten once)."""
+    for n in every:
+        if type(n) in _BLOCKS:
+            for f in n._fields:
+                v = getattr(n, f, None)
+                if type(v) is list:
+                    for i, s in enumerate(v):
+                        if _is_acc(s) and s.targets[0].id in names:
+                            v[i] = gast.copy_location(gast.AugAssign(target=s.targets[0], op=s.value.op,
+                                                                     value=s.value.right), s)
 
-    def visit_Assign(self, s):
-        if _is_acc(s) and s.targets[0].id in self.names:
-            return gast.copy_location(gast.AugAssign(target=s.targets[0], op=s.value.op, value=s.value.right), s)
-        return s
+
+_BLOCKS = (gast.FunctionDef, gast.If, gast.For, gast.While, gast.With, gast.Try, gast.ExceptHandler, gast.Module,
+           gast.AsyncFunctionDef, gast.AsyncFor, gast.AsyncWith, gast.ClassDef) + \
+    ((gast.TryStar,) if hasattr(gast, "TryStar") else ()) + ((gast.match_case,) if hasattr(gast, "match_case") else ())

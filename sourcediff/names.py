@@ -63,18 +63,34 @@ def clone(node):
     return new
 
 
+# fields that hold a string, number or flag, never a node: the walks below skip them
+_LEAF_FIELDS = frozenset(("id", "attr", "arg", "kind", "type_comment", "module", "level", "is_async", "conversion",
+                          "tag", "simple"))
+_KIDS = {}  # node class -> the fields a walk looks into
+_NAME_KIDS = {}  # the same without contexts and operators, which hold no names
+_NAME_SKIP = _LEAF_FIELDS | {"ctx", "op"}
+
+
+def _kids(cls, table, skip):
+    fields = table[cls] = tuple(f for f in cls._fields if f not in skip)
+    return fields
+
+
 def nodes(node):
     """Every node under ``node`` (itself included), depth first, as a list: ``gast.walk``
     without its per-field generator overhead (this is the compiler's hottest loop)."""
-    out, todo, AST = [], [node], gast.AST
+    out, todo, AST, kids = [], [node], gast.AST, _KIDS
     add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
     while todo:
         n = pop()
         add(n)
         d = n.__dict__
-        for f in n._fields:
+        fields = kids.get(type(n))
+        if fields is None:
+            fields = _kids(type(n), kids, _LEAF_FIELDS)
+        for f in fields:
             v = d.get(f)
-            if v is None or type(v) is str:
+            if v is None:
                 continue
             if type(v) is list:
                 if v:
@@ -84,9 +100,35 @@ def nodes(node):
     return out
 
 
+def name_nodes(node):
+    """The ``gast.Name`` nodes under ``node``, in no particular order (``nodes`` less the other nodes, faster)."""
+    out, todo, AST, kids, Name = [], [node], gast.AST, _NAME_KIDS, gast.Name
+    add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
+    while todo:
+        n = pop()
+        if type(n) is Name:
+            add(n)
+            if n.annotation is None:
+                continue
+        d = n.__dict__
+        fields = kids.get(type(n))
+        if fields is None:
+            fields = _kids(type(n), kids, _NAME_SKIP)
+        for f in fields:
+            v = d.get(f)
+            if v is None:
+                continue
+            if type(v) is list:
+                if v:
+                    extend([x for x in v if isinstance(x, AST)])
+            elif isinstance(v, AST):
+                push(v)
+    return out
+
+
 def ids(node, ctx=None):
     """The set of names read or written (``ctx`` = ``gast.Load``/``gast.Store``) under ``node``."""
-    return {n.id for n in nodes(node) if type(n) is gast.Name and (ctx is None or isinstance(n.ctx, ctx))}
+    return {n.id for n in name_nodes(node) if ctx is None or isinstance(n.ctx, ctx)}
 
 
 def names_in(node):

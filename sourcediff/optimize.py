@@ -25,7 +25,7 @@ import gast
 
 from . import primitives as P
 from .annotations import getanno, is_comment
-from .names import clone, const, ids, load, nodes
+from .names import clone, const, ids, load, name_nodes, nodes
 
 _PURE_ATTRS = {m: False for m, how in P.by_name(P.METHOD_WRITES).items() if how == P.LIST_STEP}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -33,7 +33,7 @@ _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
 
 
 def _names(node, ctx):
-    return [n.id for n in nodes(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)]
+    return [n.id for n in name_nodes(node) if isinstance(n.ctx, ctx)]
 
 
 def _pure(e, pure_calls):
@@ -156,18 +156,43 @@ def _keep_float(e, unit):
 
 def _count(fn):
     """One walk: ``(stores, others, augs, fold)``: Counters of the names stored, otherwise used
-    (read, or a parameter) and targeted by augmented assignments (read too), and whether ``_Fold``
-    would change anything (a fold starts at a node that folds as it is)."""
-    stores, others, augs, fold = Counter(), Counter(), Counter(), False
-    for n in nodes(fn):
-        t = type(n)
-        if t is gast.Name:
-            (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
-        elif t is gast.AugAssign:
-            augs[n.target.id] += 1
-        elif not fold and (t is gast.BinOp and _fold_bin(n) is not n or t is gast.UnaryOp and _fold_un(n) is not n):
-            fold = True
+    (read, or a parameter) and targeted by augmented assignments (read too), and where ``_Fold``
+    would change anything (a fold starts at a node that folds as it is): the positions in ``fn.body``
+    of the statements to fold, with None for a part of ``fn`` outside its body."""
+    stores, others, augs, fold = Counter(), Counter(), Counter(), []
+    for where, part in _parts(fn):
+        found = False
+        for n in nodes(part):
+            t = type(n)
+            if t is gast.Name:
+                (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
+            elif t is gast.AugAssign:
+                augs[n.target.id] += 1
+            elif not found and (t is gast.BinOp and _fold_bin(n) is not n or t is gast.UnaryOp and _fold_un(n) is not n):
+                found = True
+                fold.append(where)
     return stores, others, augs, fold
+
+
+def _parts(fn):
+    """``(position in fn.body or None, node)`` for the nodes under ``fn``, in ``nodes``' order."""
+    for f in fn._fields:
+        v = getattr(fn, f, None)
+        if f == "body":
+            yield from enumerate(v)
+        elif isinstance(v, list):
+            yield from ((None, x) for x in v if isinstance(x, gast.AST))
+        elif isinstance(v, gast.AST):
+            yield None, v
+
+
+def _fold(fn, where):
+    """Run ``_Fold`` on the statements of ``fn.body`` at positions ``where`` (all of ``fn`` when one is None)."""
+    if None in where:
+        _Fold().visit(fn)
+        return
+    for i in where:
+        fn.body[i] = _Fold().visit(fn.body[i])
 
 
 def _assign_counts(fn):
@@ -297,17 +322,26 @@ def _negations(fn):
     scan(fn.body)
     if not cands:
         return False
-    counts, loads = _assign_counts(fn), Counter(_names(fn, gast.Load))
-    changed = False
+    counts, loads = Counter(), Counter()
+    for n in name_nodes(fn):
+        if type(n.ctx) is gast.Store:
+            counts[n.id] += 1
+        elif type(n.ctx) is gast.Load:
+            loads[n.id] += 1
+    counts.update(a.id for a in fn.args.args)
+    where, gone = {}, set()  # block -> {statement: position}; the statements taken out (removed at the end)
     for stmts, s in cands:
         v, w = s.targets[0].id, s.value.operand.id
         if counts.get(v) != 1 or counts.get(w) != 1 or loads[v] != 1 or loads[w] != 1:
             continue
-        i = next(k for k, x in enumerate(stmts) if x is s)
-        j = next((k for k in range(i + 1, len(stmts)) if v in ids(stmts[k], gast.Load)), None)
+        if id(stmts) not in where:
+            where[id(stmts)] = {id(x): k for k, x in enumerate(stmts)}
+        i = where[id(stmts)][id(s)]
+        j = next((k for k in range(i + 1, len(stmts)) if id(stmts[k]) not in gone and v in ids(stmts[k], gast.Load)),
+                 None)
         if j is None or type(stmts[j]) not in (gast.Assign, gast.AugAssign, gast.Return) or \
                 getanno(stmts[j], "primal", False) \
-                or any(w in ids(x, gast.Store) for x in stmts[i + 1:j]):
+                or any(w in ids(x, gast.Store) for x in stmts[i + 1:j] if id(x) not in gone):
             continue
         use = clone(stmts[j])
         for n in nodes(use):
@@ -316,10 +350,12 @@ def _negations(fn):
                 if type(a) is gast.Name and a.id == v and type(b) is gast.Constant and type(b.value) in (int, float):
                     n.left, n.right = load(w), const(-b.value)
                     stmts[j] = use
-                    del stmts[i]
-                    changed = True
+                    gone.add(id(s))
                     break
-    return changed
+    for stmts, _ in cands:
+        if gone and any(id(x) in gone for x in stmts):
+            stmts[:] = [x for x in stmts if id(x) not in gone]
+    return bool(gone)
 
 
 def _scan(stmts, info):
@@ -363,7 +399,8 @@ def _dce(fn, pure_calls, loads):
         for s in reversed(stmts):
             if isinstance(s, gast.Assign):
                 tg = s.targets[0]
-                names = _names(tg, gast.Store) if not isinstance(tg, gast.Subscript) else [None]
+                names = [tg.id] if type(tg) is gast.Name and type(tg.ctx) is gast.Store else \
+                    _names(tg, gast.Store) if not isinstance(tg, gast.Subscript) else [None]
                 if None not in names and not any(loads[n] for n in names) and _pure(s.value, pure_calls):
                     loads.subtract(_names(s.value, gast.Load))
                     changed[0] = True
@@ -407,7 +444,7 @@ def optimize(fn, pure_calls=()):
     for _ in range(50):
         stores, _, _, fold = _count(fn)
         if fold:
-            _Fold().visit(fn)  # folding changes no name's stores
+            _fold(fn, fold)  # folding changes no name's stores
         stores.update(params)
         changed = _propagate(fn, stores)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))

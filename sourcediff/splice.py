@@ -169,6 +169,8 @@ def splice(defs, pairs):
     by_name = {d.name: d for d in defs}
     pairs = [(by_name[f], by_name[b]) for f,
              b in pairs if f in by_name and b in by_name and _pair_ok(by_name[f], by_name[b])]
+    if not pairs:
+        return list(defs), set()  # nothing to splice: every def stays
     pair_names = {d.name for fb in pairs for d in fb}
     changed, done = set(), set()
     while True:
