@@ -354,8 +354,8 @@ def grad_like(g, x):
         return struct_map(grad_like, g, x)
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
-            g = (list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or foreign(g) or g else
-                 [0.0] * len(x))
+            spread_it = isinstance(g, (np.ndarray, np.generic)) or foreign(g) or g
+            g = list(np.broadcast_to(g, np.shape(x))) if spread_it else [0.0] * len(x)
         return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}
@@ -577,7 +577,7 @@ def _kids(t, x):
         return list(t)
     if is_struct(t):
         return struct_children(t)
-    if isinstance(x, tuple) and (isinstance(t, (np.ndarray, np.generic, int, float)) or foreign(t)):  # np.asarray(p): as for a tuple
+    if isinstance(x, tuple) and (isinstance(t, (np.ndarray, np.generic, int, float)) or foreign(t)):  # np.asarray(p)
         return list(np.broadcast_to(t, np.shape(x)))
     raise AssertionError("sourcediff bug: %r as the derivative of a %s" % (t, type(x).__name__))
 

@@ -88,7 +88,7 @@ def expand_reduced(g, x, axis=None, keepdims=False):
         g = g.reshape(keepdims_shape(x, axis)) if arr else np.reshape(g, keepdims_shape(x, axis))
     if foreign(x):  # another library's array, lazy and in the chunks of x for Dask
         return spread(g, x)
-    if math.prod(shape) > 4096:
+    if math.prod(shape) > 4096 or foreign(g):
         return np.broadcast_to(g, shape)
     out = np.empty(shape, g.dtype if arr else np.result_type(g))
     out[...] = g
