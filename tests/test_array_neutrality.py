@@ -43,6 +43,11 @@ def masked(w, X):
     return np.sum(z[np.arange(8) % 3 == 0] ** 2) + np.sum(np.where(z > 0, z, 0.1 * z))
 
 
+def joins(w, X):
+    z = np.concatenate([X @ w, X[:, 0] * w[1]])
+    return np.sum(z ** 2) + np.sum(np.stack([X[:, 1], X @ w], axis=1) * W3[:2])
+
+
 def writes(w, X):
     y = X @ w
     y[0] = y[1] * 2.0
@@ -65,7 +70,7 @@ def while_loop(w, X):
     return s
 
 
-PROGRAMS = [broadcasting, reductions, matmul, indexing, masked, writes, taped_loop, while_loop]
+PROGRAMS = [broadcasting, reductions, matmul, indexing, masked, joins, writes, taped_loop, while_loop]
 IDS = [f.__name__ for f in PROGRAMS]
 RNG = np.random.default_rng(3)
 XN, WN = RNG.normal(size=(8, 3)) * 0.5, RNG.normal(size=3)

@@ -106,8 +106,14 @@ def split_like(g, xs, axis=0):
         sizes = [np.size(x) for x in xs]
     else:
         sizes = [np.shape(x)[axis] if np.ndim(x) == np.ndim(g) else 1 for x in xs]
-    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis) if not foreign(g) else _cut(g, sizes, axis)
     return tuple(np.reshape(p, np.shape(x)) for p, x in zip(pieces, xs))
+
+
+def _cut(g, sizes, axis):
+    """``np.split`` by slicing, for array types without it (Dask: a lazy slice per piece)."""
+    lead, ends = (slice(None),) * (axis % np.ndim(g)), np.cumsum([0] + list(sizes))
+    return [g[lead + (slice(int(a), int(b)),)] for a, b in zip(ends[:-1], ends[1:])]
 
 
 def join_like(hs, g, axis=0):
