@@ -2,6 +2,7 @@
 import functools
 import inspect
 import itertools
+import math
 from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Union
 
 import numpy as np
@@ -162,9 +163,23 @@ def grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = T
 
 
 @_decorator
-def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> Callable:
-    """A function returning ``(f(*args), gradient)`` from one primal sweep."""
-    return _grad(f, wrt, mode, optimize, "value_and_grad")
+def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True,
+                   compute: bool = False) -> Callable:
+    """A function returning ``(f(*args), gradient)`` from one primal sweep. On Dask arrays both are lazy;
+    ``compute=True`` returns them computed, by one ``dask.compute`` (the work they share is done once)."""
+    fn = _grad(f, wrt, mode, optimize, "value_and_grad")
+    return _computing(fn) if compute else fn
+
+
+def _computing(fn):
+    """``fn`` with the Dask collections in its result computed (``duck.concrete``)."""
+    from .duck import concrete
+
+    @functools.wraps(fn)
+    def computed(*args, **kw):
+        return concrete(fn(*args, **kw))
+    computed.sd_generated = getattr(fn, "sd_generated", fn)  # differentiating it again transforms the same code
+    return computed
 
 
 def _grad(f, wrt, mode, optimize, kind):
@@ -384,18 +399,21 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
     if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
         return _jac_fwd_each(_derivative(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
     jv = _derivative(f, idx, "bjvp", "forward", optimize, True)
-    shape, n = np.shape(x), int(np.size(x))
+    shape = np.shape(x)
+    n = int(math.prod(shape))
     step, rows, val = max(1, min(n, CHUNK // max(n, 1))), [], None
     for lo in range(0, n, step):
         b = min(step, n - lo)
         seed = np.zeros((b, n))
         seed[np.arange(b), lo + np.arange(b)] = 1.0
+        if runtime.foreign(x):  # the seed of another library's array is of that library (CuPy: on its device)
+            seed = np.asarray(seed, like=x)
         val, tan = jv(*args, *[seed.reshape((b,) + shape) if k == i else 0.0 for k in idx])
         if part is not None:
             val, tan = val[part], runtime.tindex(tan, part)
         t = _rows(tan, val, b)
         if out_shape == ():  # a gradient: the output must be a scalar
-            if np.size(val) != 1:
+            if math.prod(np.shape(val)) != 1:
                 raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
                                       **_at(f),
                                       hint=_NON_SCALAR_HINT)
@@ -405,7 +423,7 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
         runtime.check_leaf(x)
     if out_shape == ():
         g = np.concatenate(rows).reshape(shape) if rows else np.zeros(shape)
-        return g if isinstance(x, np.ndarray) else float(g)
+        return g if isinstance(x, np.ndarray) or runtime.foreign(g) else float(g)
     O = np.shape(val)
     J = np.concatenate(rows) if rows else np.zeros((0,) + O)
     return np.moveaxis(J, 0, -1).reshape(O + shape).astype(_dtype(x, val), copy=False)
@@ -420,7 +438,7 @@ def _rows(t, v, b):
         return np.stack([_rows(ti, vi, b) for ti, vi in zip(t, v)], axis=1)
     if isinstance(t, float) and t == 0.0:
         return np.zeros((b,) + np.shape(v))
-    t = np.asarray(t)
+    t = t if runtime.foreign(t) else np.asarray(t)  # another library's tangent stays its own (Dask: lazy)
     if t.shape != (b,) + np.shape(v):
         raise AssertionError("sourcediff bug: a batched tangent of shape %s for a value of shape %s"
                              % (t.shape, np.shape(v)))

@@ -10,6 +10,8 @@ from typing import Callable
 
 import numpy as np
 
+from .duck import foreign, spread, zeros_as
+
 
 def unbroadcast(g, x):
     """Sum the adjoint ``g`` down to the shape of ``x`` (undo NumPy broadcasting).
@@ -24,20 +26,26 @@ def unbroadcast(g, x):
         if type(g) is float and type(x) is float:
             return g
         gs, xs = np.shape(g), np.shape(x)
-    if gs == xs:  # the common case: nothing was broadcast
+    if gs == xs or _unknown_alike(gs, xs):  # the common case: nothing was broadcast
         return g
     if not xs:
         s = np.sum(g)
-        return float(s) if isinstance(x, (int, float)) else s
+        return float(s) if isinstance(x, (int, float)) and not foreign(s) else s  # a lazy sum stays lazy
     plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
     if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
-        return np.array(np.broadcast_to(g, xs))
+        return np.array(np.broadcast_to(g, xs)) if not (foreign(x) or foreign(g)) else spread(g, x)
     axes, keep, reshape = plan
     if type(g) is np.ndarray:
         g = _add_reduce(g, axes, keepdims=keep)
     else:  # another array type's own sum may take no keepdims: pass it only when it is True
         g = np.sum(g, axis=axes, keepdims=True) if keep else np.sum(g, axis=axes)
     return g.reshape(xs) if reshape else g
+
+
+def _unknown_alike(gs, xs):
+    """Shapes with unknown sizes (NaN: a Dask array after a boolean mask) in the same places, the others equal:
+    a broadcast against another operand of known size would have made them known, so none happened."""
+    return len(gs) == len(xs) and any(a != a for a in gs) and all(a == b or a != a and b != b for a, b in zip(gs, xs))
 
 
 _PLANS, _SPREAD = {}, "spread"
@@ -77,6 +85,8 @@ def zeros_like(x):
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.zeros_like(x, dtype=np.result_type(x, np.float64)
                              if not np.issubdtype(np.asarray(x).dtype, np.inexact) else None)
+    if foreign(x):
+        return zeros_as(x)
     if is_struct(x):
         return struct_rebuild(x, [zeros_like(c) if _numeric(c) else c for c in struct_children(x)])
     if isinstance(x, tuple):
@@ -133,6 +143,10 @@ def getitem_vjp(acc, x, idx, g):
     Container adjoints stay sparse (a missing key, a 0.0 entry); ``grad_like`` fills them in.
     """
     fresh = acc is None or isinstance(acc, float)
+    if foreign(x) or foreign(g) and isinstance(x, np.ndarray):  # of the foreign library (Dask: lazy)
+        ref = x if foreign(x) else g
+        out = zeros_as(ref, x.shape, x.dtype)
+        return scatter_add(out if fresh else out + acc, idx, g)
     if isinstance(x, np.ndarray):
         out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype) \
             if fresh else np.array(acc, copy=True)
@@ -151,6 +165,44 @@ def getitem_vjp(acc, x, idx, g):
     return tuple(out) if isinstance(x, tuple) else out
 
 
+def scatter_add(out, idx, g):
+    """``out`` (a fresh array of another library, written in place) with ``g`` added at ``idx``: by item
+    assignment where ``idx`` picks no element twice (Dask has no ``np.add.at``), else ``np.add.at``;
+    refused (located) where that array type supports neither."""
+    try:
+        if unique_index(idx, out.shape):
+            out[idx] = out[idx] + g
+        else:
+            np.add.at(out, idx, g)
+    except (TypeError, NotImplementedError, ValueError, IndexError) as e:
+        raise refusal("the adjoint of indexing a %s in {f} (index %s) needs a scatter-add, which this array "
+                      "type does not support (%s: %s)" % (type(out).__name__, _describe(idx), type(e).__name__, e),
+                      hint="index with slices, integers or a NumPy mask; for a lazy mask m, np.where(m, x, 0.0) "
+                           "in place of x[m]")
+    return out
+
+
+def _describe(idx):
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return "(%s)" % ", ".join(type(p).__name__ for p in parts)
+
+
+def unique_index(idx, shape):
+    """Does ``x[idx]`` (``x`` of ``shape``) read each element at most once? Integers, slices, ``None``,
+    ``...`` and boolean masks do; one integer array (or list) does where its entries differ; anything
+    else (several integer arrays together) is not known to."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    ints = [(k, p) for k, p in enumerate(parts) if isinstance(p, list) or hasattr(p, "dtype") and p.dtype.kind in "iu"
+            and np.ndim(p) > 0]
+    if not ints:
+        return True
+    if len(ints) > 1 or foreign(ints[0][1]) or any(p is Ellipsis or p is None for p in parts):
+        return False
+    k, p = ints[0]
+    p = np.asarray(p).ravel() % shape[k]  # an index array of NumPy's (never the data): which entries it picks
+    return np.unique(p).size == p.size
+
+
 def setitem_vjp(g, idx, a=None):
     """Adjoint of ``v[idx] = a``: (``g[idx]`` summed down to ``a``'s shape where the write broadcast
     it, a copy of ``g`` with ``[idx]`` zeroed)."""
@@ -162,7 +214,10 @@ def setitem_vjp(g, idx, a=None):
         rest = dict(g)
         return rest.pop(idx, 0.0), rest
     part = g[idx]
-    part = part.copy() if isinstance(part, np.ndarray) else part
+    part = part.copy() if isinstance(part, np.ndarray) or foreign(part) else part
+    if foreign(g) and not unique_index(idx, g.shape):
+        raise refusal("{f} writes a %s with an index that may repeat an element; its adjoint on this array type "
+                      "is not supported" % type(g).__name__, hint="write with slices, integers or a boolean mask")
     if isinstance(g, np.ndarray) and any(isinstance(i, (np.ndarray, list))
                                          for i in (idx if isinstance(idx, tuple) else (idx,))):
         pos = np.arange(g.size).reshape(g.shape)[idx].ravel()  # where each written element lands
@@ -171,8 +226,9 @@ def setitem_vjp(g, idx, a=None):
             keep[pos.size - 1 - np.unique(pos[::-1], return_index=True)[1]] = True
             part = part * keep.reshape(np.shape(part))
     rest = g.copy() if hasattr(g, "copy") else list(g)
-    rest[idx] = zeros_like(part) if not isinstance(rest, np.ndarray) else 0
-    if isinstance(part, np.ndarray) and (isinstance(a, (np.ndarray, float, int)) or np.isscalar(a)):
+    rest[idx] = 0 if isinstance(rest, np.ndarray) or foreign(rest) else zeros_like(part)
+    if (isinstance(part, np.ndarray) or foreign(part)) and (isinstance(a, (np.ndarray, float, int)) or np.isscalar(a)
+                                                            or foreign(a)):
         part = unbroadcast(part, a)
     return part, rest
 
@@ -199,12 +255,12 @@ def getitem_copy(x, idx):
     if isinstance(x, float):  # the zero tangent of a join (forward over reverse)
         return 0.0
     v = x[idx]
-    return v.copy() if isinstance(v, np.ndarray) else v
+    return v.copy() if isinstance(v, np.ndarray) or foreign(v) else v
 
 
 def snapshot(x):
     """A copy of a result that the adjoint sweep is about to restore in place."""
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) or foreign(x):
         return x.copy()
     if isinstance(x, (list, dict)):
         return type(x)(x)
@@ -269,7 +325,7 @@ def refuse_complex(what):
 
 def is_complex(v):
     """Does ``v`` hold complex numbers (a complex number or array)?"""
-    return isinstance(v, complex) or isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind == "c"
+    return isinstance(v, complex) or (isinstance(v, (np.ndarray, np.generic)) or foreign(v)) and v.dtype.kind == "c"
 
 
 def grad_like(g, x):
@@ -280,6 +336,8 @@ def grad_like(g, x):
             return g
         if x.dtype.kind == "c" or is_complex(g):
             refuse_complex("an argument, or the gradient of an argument, of")
+        if foreign(g):  # the gradient of a NumPy argument on another library's data: of that library (lazy)
+            return foreign_grad(g, x)
         if np.shape(g) != x.shape:
             g = np.broadcast_to(g, x.shape) + np.zeros(x.shape)
         return np.asarray(g, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
@@ -288,21 +346,34 @@ def grad_like(g, x):
             return g
         if is_complex(g):
             refuse_complex("the gradient of an argument of")
-        return float(g) if np.ndim(g) == 0 else g
+        return float(g) if np.ndim(g) == 0 and not foreign(g) else g
+    if foreign(x):
+        if is_complex(x) or is_complex(g):
+            refuse_complex("an argument, or the gradient of an argument, of")
+        return foreign_grad(g, x)
     if is_complex(x):
         refuse_complex("an argument of")
     if is_struct(x):  # the same type again: children that are no numbers, arrays or containers are kept
         return struct_map(grad_like, g, x)
     if isinstance(x, (tuple, list)):
         if not isinstance(g, (tuple, list)):  # an array (np.sin(xs) of a list xs) or a number spread over it
-            g = (list(np.broadcast_to(g, np.shape(x))) if isinstance(g, (np.ndarray, np.generic)) or g else
-                 [0.0] * len(x))
+            spread_it = isinstance(g, (np.ndarray, np.generic)) or foreign(g) or g
+            g = list(np.broadcast_to(g, np.shape(x))) if spread_it else [0.0] * len(x)
         return type(x)(grad_like(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):
         g = g if isinstance(g, dict) else {}
         return {k: grad_like(g.get(k, 0.0), v) for k, v in x.items()}
     check_leaf(x)
     return g
+
+
+def foreign_grad(g, x):
+    """``grad_like`` where ``g`` or ``x`` is another library's array: ``g`` spread over ``x``'s shape and
+    cast to its float type, staying of its library (a Dask gradient stays lazy)."""
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    if not foreign(g) or g.shape != x.shape:
+        g = spread(g, x)
+    return g if g.dtype == dtype else g.astype(dtype)
 
 
 def check_leaf(x):
@@ -323,13 +394,14 @@ def seed_one(y):
         return 1.0
     if is_complex(y):
         refuse_complex("the value returned by")
-    if not isinstance(y, (int, np.ndarray, np.generic)) or isinstance(y, bool):
+    array = isinstance(y, np.ndarray) or foreign(y)  # a 0-d Dask array is a number, computed later
+    if not (array or isinstance(y, (int, np.generic))) or isinstance(y, bool):
         raise refusal("grad needs a function that returns a number; {f} returns %s" % type(y).__name__,
                       hint="return a float or a size-1 array")
-    if np.size(y) != 1:
+    if math.prod(np.shape(y)) != 1:
         raise refusal("grad needs a function with a scalar output; {f} returns shape %s" % (np.shape(y),),
                       hint="use sd.vjp, sd.jvp or sd.jacobian for non-scalar outputs, or reduce with np.sum")
-    return np.ones_like(y, dtype=np.result_type(y, np.float64)) if isinstance(y, np.ndarray) else 1.0
+    return np.ones_like(y, dtype=np.result_type(y.dtype, np.float64)) if array else 1.0
 
 
 _SHAPES = {}
@@ -496,6 +568,7 @@ def struct_map(fn, t, x):
 def _numeric(c):
     """Is ``c`` a value gradients describe (a number, an array, a container of those)?"""
     return isinstance(c, (int, float, complex, np.ndarray, np.number, list, tuple, dict)) and not isinstance(c, bool) \
+        or foreign(c) \
         or is_struct(c)
 
 
@@ -507,7 +580,7 @@ def _kids(t, x):
         return list(t)
     if is_struct(t):
         return struct_children(t)
-    if isinstance(x, tuple) and isinstance(t, (np.ndarray, np.generic, int, float)):  # np.asarray(p): as for a tuple
+    if isinstance(x, tuple) and (isinstance(t, (np.ndarray, np.generic, int, float)) or foreign(t)):  # np.asarray(p)
         return list(np.broadcast_to(t, np.shape(x)))
     raise AssertionError("sourcediff bug: %r as the derivative of a %s" % (t, type(x).__name__))
 

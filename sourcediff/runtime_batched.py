@@ -4,6 +4,7 @@ Generated batched code binds them by name from ``sourcediff.runtime``, which imp
 """
 import numpy as np
 
+from .duck import foreign, spread, zeros_as
 from .runtime import is_struct, refusal, tindex, zeros_like
 
 # A batched tangent of a value v is an array of shape (B,) + np.shape(v) (one row per direction),
@@ -25,7 +26,7 @@ def bzeros(x):
 
 def _nbatch(t):
     """B of a batched tangent, or None when it is zero in every direction."""
-    if isinstance(t, np.ndarray):
+    if isinstance(t, np.ndarray) or foreign(t):
         return t.shape[0]
     for v in (t.values() if isinstance(t, dict) else t if isinstance(t, (list, tuple)) else ()):
         n = _nbatch(v)
@@ -63,7 +64,7 @@ def bfix(t, ans):
 
 
 def _bslice(t, x, b):
-    if isinstance(t, np.ndarray):
+    if isinstance(t, np.ndarray) or foreign(t):
         return t[b]
     if isinstance(t, (list, tuple)):
         xs = x if isinstance(x, (list, tuple)) and len(x) == len(t) else [None] * len(t)
@@ -91,21 +92,23 @@ def bstack(rs, ans):
     if isinstance(ans, dict):
         return {k: bstack([tindex(r, k) for r in rs], a) for k, a in ans.items()}
     shape = np.shape(ans)
+    if foreign(ans):  # another library's zeros where a direction has none (Dask: lazy, in the chunks of ans)
+        return np.stack([spread(0.0 if _bzero(r) else r, ans) for r in rs])
     return np.stack([np.broadcast_to(0.0 if _bzero(r) else r, shape) for r in rs])
 
 
 def _moves_front(parts):
     """Whether NumPy puts the advanced-index dimensions of ``x[parts]`` first: they are split by a
     slice, None or ``...``, so a batch axis in front would land behind them."""
-    if not any(isinstance(p, (list, np.ndarray)) for p in parts):
+    if not any(isinstance(p, (list, np.ndarray)) or foreign(p) for p in parts):
         return False
-    adv = [i for i, p in enumerate(parts) if isinstance(p, (list, np.ndarray, int, np.integer, np.bool_))]
+    adv = [i for i, p in enumerate(parts) if isinstance(p, (list, np.ndarray, int, np.integer, np.bool_)) or foreign(p)]
     return adv[-1] - adv[0] + 1 != len(adv)
 
 
 def btindex(t, idx):
     """``tindex`` of a batched tangent: an array keeps its batch axis in front (``t[:, idx]``)."""
-    if not isinstance(t, np.ndarray):
+    if not (isinstance(t, np.ndarray) or foreign(t)):
         return tindex(t, idx)
     parts = idx if isinstance(idx, tuple) else (idx,)
     if _moves_front(parts):
@@ -115,7 +118,7 @@ def btindex(t, idx):
 
 def btsetitem(t, x, idx, v):
     """``tsetitem`` of batched tangents: a copy of ``t`` (zero when None or 0.0) with ``[idx] = v``."""
-    if not isinstance(x, np.ndarray):
+    if not (isinstance(x, np.ndarray) or foreign(x)):
         t = bzeros(x) if _bzero(t) else t.copy()
         t[idx] = v
         return t
@@ -123,11 +126,17 @@ def btsetitem(t, x, idx, v):
     if _bzero(t) and _bzero(v):
         return 0.0
     if _bzero(t):
-        t = np.zeros(v.shape[:1] + x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+        t = zeros_as(x, v.shape[:1] + x.shape) if foreign(x) else \
+            np.zeros(v.shape[:1] + x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
     else:
         t = t.copy()
     parts = idx if isinstance(idx, tuple) else (idx,)
-    if _moves_front(parts):
+    if _moves_front(parts) and foreign(t):  # t[b] is a new array (Dask's): write each row, then stack them
+        rows = [t[b].copy() for b in range(len(t))]
+        for b, r in enumerate(rows):
+            r[idx] = 0.0 if _bzero(v) else v[b]
+        t = np.stack(rows)
+    elif _moves_front(parts):
         for b in range(len(t)):
             t[b][idx] = 0.0 if _bzero(v) else v[b]
     elif _bzero(v):

@@ -10,7 +10,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 sys.path.insert(0, EXAMPLES)  # as when an example runs as a script: its folder's _plot module is importable
-NAMES = ["walkthrough", "inverse_problem", "projectile", "mlp", "tensor_walkthrough", "loops_and_branches", "scipy_mle"]
+NAMES = ["walkthrough", "inverse_problem", "projectile", "mlp", "tensor_walkthrough", "loops_and_branches", "scipy_mle",
+         "distributed_logistic"]
 
 
 def load(name):

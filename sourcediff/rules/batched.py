@@ -14,6 +14,7 @@ Every helper here takes the zero marker (or a list of batched tangents where Num
 """
 import numpy as np
 
+from ..duck import foreign, zeros_as
 from ..primitives import elementwise
 from ..runtime import grad_like, is_struct, struct_map, unbroadcast
 from ..runtime_batched import _bzero, _nbatch, bpack
@@ -56,12 +57,17 @@ def bsum(t, a, axis=None, keepdims=False, mean=False):
     return (np.mean if mean else np.sum)(t, axis=_axes(axis, t.ndim - 1), keepdims=keepdims)
 
 
+def _arr(v):
+    """``v`` as an array: a list as NumPy's, another library's array (Dask: lazy) as it is."""
+    return v if isinstance(v, np.ndarray) or foreign(v) else np.asarray(v)
+
+
 def bmatmul(t, x, y, which):
     """The batched tangent of ``x @ y`` from the tangent ``t`` of ``x`` (which=0) or of ``y`` (which=1)."""
     t = bpack(t)
     if _bzero(t):
         return 0.0
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = _arr(x), _arr(y)
     if which == 0 and y.ndim <= 2:
         return np.matmul(t, y)  # y has no batch dimensions: one product covers every direction
     if which == 1 and x.ndim <= 2 and y.ndim == 1:
@@ -133,12 +139,13 @@ def bmoveaxis(t, source, destination):
 
 def bjoin(ts, xs, axis=0, new=False):
     """Batched ``np.concatenate`` (``np.stack`` with new=True) of the tangents ``ts`` of ``xs``."""
-    if isinstance(ts, np.ndarray):  # joining the rows of one array
+    if isinstance(ts, np.ndarray) or foreign(ts):  # joining the rows of one array
         ts = [ts[:, i] for i in range(ts.shape[1])]
     n = _nbatch(ts)
     if n is None:
         return 0.0
-    parts = [np.zeros((n,) + np.shape(x)) if _bzero(t) else bpack(t) for t, x in zip(ts, xs)]
+    parts = [(zeros_as(x, (n,) + x.shape) if foreign(x) else np.zeros((n,) + np.shape(x))) if _bzero(t) else bpack(t)
+             for t, x in zip(ts, xs)]
     if axis is None:
         return np.concatenate([p.reshape(n, -1) for p in parts], axis=1)
     return (np.stack if new else np.concatenate)(parts, axis=_axes(axis, np.ndim(xs[0]) + new))
@@ -156,7 +163,8 @@ def bunbroadcast(t, x):
         return 0.0
     xs = np.shape(x)
     if t.ndim < len(xs) + 1:  # a smaller tangent: spread over x
-        return np.array(np.broadcast_to(_pad(t, len(xs)), t.shape[:1] + xs))
+        t = np.broadcast_to(_pad(t, len(xs)), t.shape[:1] + xs)
+        return t if foreign(t) else np.array(t)
     if t.ndim > len(xs) + 1:
         t = np.sum(t, axis=tuple(range(1, t.ndim - len(xs))))
     axes = tuple(i + 1 for i, (a, b) in enumerate(zip(t.shape[1:], xs)) if b == 1 and a != 1)
@@ -169,6 +177,8 @@ def bexpand_reduced(t, x, axis=None, keepdims=False):
     if _bzero(t):
         return 0.0
     t = t if keepdims else np.reshape(t, t.shape[:1] + keepdims_shape(x, axis))
+    if foreign(x):  # zeros of x's type (Dask: in x's chunks) under the batch axis
+        return np.expand_dims(zeros_as(x, dtype=np.result_type(t.dtype, x.dtype)), 0) + t
     return np.broadcast_to(t, t.shape[:1] + np.shape(x))
 
 
@@ -182,10 +192,11 @@ def bgrad_like(t, x):
     if isinstance(x, dict):
         t = t if isinstance(t, dict) else {}
         return {k: bgrad_like(t.get(k, 0.0), v) for k, v in x.items()}
-    if _bzero(t) or not isinstance(x, np.ndarray):
+    if _bzero(t) or not (isinstance(x, np.ndarray) or foreign(x)):
         return t
     t = np.broadcast_to(_pad(t, x.ndim), t.shape[:1] + x.shape)
-    return np.array(t, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+    return t.astype(dtype) if foreign(t) else np.array(t, dtype=dtype)
 
 
 def bmatmul_adj(t, g, x, y, which, wrt):

@@ -15,6 +15,7 @@ import string
 
 import numpy as np
 
+from ..duck import foreign, spread
 from ..runtime import not_broadcast, unbroadcast
 from .combinators import elementwise, linear
 from .registry import nondiff, structured
@@ -27,6 +28,8 @@ def broadcast_like(g, x):
         return g
     if isinstance(g, (list, tuple)):  # the tangent of a list or tuple that `+` joined or `*` repeated
         not_broadcast(np.shape(g), xs)
+    if foreign(x) or foreign(g):  # another library's zeros (Dask: lazy, in the chunks of x)
+        return spread(g, x)
     return np.zeros(xs, dtype=np.result_type(g, np.float64)) + g
 
 
@@ -83,7 +86,9 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     arr = type(g) is np.ndarray
     if not keepdims and axis is not None:  # after a full reduction g is a number: it broadcasts as it is
         g = g.reshape(keepdims_shape(x, axis)) if arr else np.reshape(g, keepdims_shape(x, axis))
-    if math.prod(shape) > 4096:
+    if foreign(x):  # another library's array, lazy and in the chunks of x for Dask
+        return spread(g, x)
+    if math.prod(shape) > 4096 or foreign(g):
         return np.broadcast_to(g, shape)
     out = np.empty(shape, g.dtype if arr else np.result_type(g))
     out[...] = g
@@ -101,8 +106,14 @@ def split_like(g, xs, axis=0):
         sizes = [np.size(x) for x in xs]
     else:
         sizes = [np.shape(x)[axis] if np.ndim(x) == np.ndim(g) else 1 for x in xs]
-    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis) if not foreign(g) else _cut(g, sizes, axis)
     return tuple(np.reshape(p, np.shape(x)) for p, x in zip(pieces, xs))
+
+
+def _cut(g, sizes, axis):
+    """``np.split`` by slicing, for array types without it (Dask: a lazy slice per piece)."""
+    lead, ends = (slice(None),) * (axis % np.ndim(g)), np.cumsum([0] + list(sizes))
+    return [g[lead + (slice(int(a), int(b)),)] for a, b in zip(ends[:-1], ends[1:])]
 
 
 def join_like(hs, g, axis=0):
