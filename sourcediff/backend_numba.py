@@ -69,13 +69,15 @@ class Unsupported(Exception):
 
 # -- the rewrite ----------------------------------------------------------------------------------
 def _guard_floats(fdef):
-    """The parameters the float fast path's first line requires to be floats (and the line removed)."""
+    """(the parameters the float fast path's first line requires to be floats, the generic function it calls
+    otherwise), the line removed; None where ``fdef`` has no such line."""
     first = fdef.body[0] if fdef.body else None
     if not (isinstance(first, ast.If) and isinstance(first.test, ast.UnaryOp)
             and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "type" for n in ast.walk(first.test))):
         return None
     fdef.body = fdef.body[1:]
-    return [n.args[0].id for n in ast.walk(first.test) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "type"]
+    names = [n.args[0].id for n in ast.walk(first.test) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "type"]
+    return names, first.body[0].value.func.id
 
 
 def _is_tape_init(s):
@@ -212,7 +214,8 @@ def _binding(name, cells, globs):
 
 
 def numba_source(fn):
-    """(module text for Numba, main name, float parameters of a fast path or None, checked globals)."""
+    """(module text for Numba, main name, (float parameters, generic function) of a fast path or None, checked
+    globals)."""
     tree = ast.parse(fn.source)
     defs = [d for d in tree.body if isinstance(d, ast.FunctionDef)]
     if len(defs) != len(tree.body):
@@ -308,15 +311,16 @@ class Compiled:
     """A derivative's compiled version in front of its Python version ``py`` (see the module docstring)."""
 
     def __init__(self, py):
-        self.py, self.jitted, self.floats, self.checked, self.off = py, None, None, {}, None
+        self.py, self.jitted, self.floats, self.checked, self.off, self.odd = py, None, None, {}, None, False
         self.__name__ = py.__name__
         try:
             text, main, floats, self.checked = numba_source(py)
             self.text = text
             mod = _load(text)
-            self.jitted = getattr(mod, main)
+            self.jitted = self.generic = getattr(mod, main)
             params = py.__code__.co_varnames[:py.__code__.co_argcount]
-            self.floats = [params.index(p) for p in floats] if floats else None
+            if floats:
+                self.floats, self.generic = [params.index(p) for p in floats[0]], getattr(mod, floats[1])
         except Unsupported as e:
             self._fall_back(str(e))
         except Exception as e:  # a bug of the rewrite: the Python version still gives the right numbers
@@ -332,12 +336,19 @@ class Compiled:
         return all(globs.get(n) == v and type(globs.get(n)) is type(v) for n, v in self.checked.items())
 
     def __call__(self, *args):
-        if self.off is not None or not all(map(_eligible, args)) or \
-                self.floats is not None and not all(type(args[i]) is float for i in self.floats) or \
-                self.checked and not self._current():
+        if self.off is not None or self.checked and not self._current():
             return self.py(*args)
+        if not all(map(_eligible, args)):
+            if not self.odd:  # once: later calls may bring other types
+                self.odd = True
+                warnings.warn("sourcediff: the Numba version of %s takes numbers and real NumPy arrays, not %s; "
+                              "using the Python version for such calls" % (self.py.__name__, ", ".join(
+                                  sorted({type(a).__name__ for a in args if not _eligible(a)}))),
+                              RuntimeWarning, stacklevel=3)
+            return self.py(*args)
+        run = self.jitted if self.floats is None or all(type(args[i]) is float for i in self.floats) else self.generic
         try:
-            out = self.jitted(*args)
+            out = run(*args)
         except Exception as e:
             if _numba_error(e):
                 self._fall_back(_construct(e))

@@ -161,6 +161,30 @@ def _expand_reduced(g, x, axis=None, keepdims=False):
         return lambda g, x, axis=None, keepdims=False: np.full(x.shape, g)
 
 
+@overload(runtime.getitem_vjp)
+def _getitem_vjp(acc, x, idx, g):
+    """``x[i]`` of an array, ``i`` an integer or a tuple of them (one per axis): a new array, like Python's."""
+    if not _arr(x) or not (isinstance(x.dtype, (types.Float, types.Integer)) or x.dtype == types.boolean):
+        return None
+    whole = isinstance(idx, types.UniTuple) and isinstance(idx.dtype, types.Integer) and idx.count == x.ndim
+    if not (isinstance(idx, types.Integer) and (x.ndim == 1 and _num(g) or _arr(g) and g.ndim == x.ndim - 1)
+            or whole and _num(g)):
+        return None
+    dt = as_dtype(x.dtype) if isinstance(x.dtype, types.Float) else np.dtype(np.float64)
+    if _none(acc) or isinstance(acc, types.Float):
+        def fresh(acc, x, idx, g):
+            out = np.zeros(x.shape, dt)
+            out[idx] += g
+            return out
+        return fresh
+    if _arr(acc) and acc.ndim == x.ndim:
+        def more(acc, x, idx, g):
+            out = acc.copy()
+            out[idx] += g
+            return out
+        return more
+
+
 @overload(H.matmul_dx)
 def _matmul_dx(g, x, y):
     if _arr(g) and _arr(x) and _arr(y) and g.ndim == x.ndim == y.ndim == 2:
@@ -173,7 +197,7 @@ def _matmul_dy(g, x, y):
         return lambda g, x, y: np.ascontiguousarray(x.T) @ g
 
 
-_FUNCS = [runtime.unbroadcast, runtime.shape_of, runtime.stand_in, runtime.seed_one, runtime.zeros_like, runtime.add,
+_FUNCS = [runtime.getitem_vjp, runtime.unbroadcast, runtime.shape_of, runtime.stand_in, runtime.seed_one, runtime.zeros_like, runtime.add,
           runtime.grad_like, H.expand_reduced, H.matmul_dx, H.matmul_dy]
 OVERLOADED = {id(f): (f.__module__, f.__name__) for f in _FUNCS}  # what a generated module imports by name
 
