@@ -23,11 +23,13 @@ compiled result holds a NaN or an infinity (where ``math`` raises, Numba gives a
 never gives other numbers than the Python backend (up to rounding: Numba's sums add in order).
 """
 import ast
+import copy
 import builtins
 import hashlib
 import importlib.util
 import math
 import os
+import sys
 import tempfile
 import threading
 import types
@@ -158,6 +160,74 @@ def _reversed(e):
     return ast.Call(func=ast.Name(id="_sd_reversed", ctx=ast.Load()), args=[e], keywords=[])
 
 
+# -- elementwise code as one loop --------------------------------------------------------------
+ELEMENTWISE = {"sin", "cos", "tan", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "tanh", "sinh", "cosh",
+               "arctan", "arcsin", "arccos", "arcsinh", "arctanh", "square", "negative", "absolute", "abs", "sign"}
+_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def _elementwise(e):
+    """Is ``e`` made of names, numbers, arithmetic and elementwise NumPy functions only?"""
+    if isinstance(e, ast.Name) or isinstance(e, ast.Constant) and type(e.value) in (int, float):
+        return True
+    if isinstance(e, ast.BinOp):
+        return isinstance(e.op, _OPS) and _elementwise(e.left) and _elementwise(e.right)
+    if isinstance(e, ast.UnaryOp):
+        return isinstance(e.op, (ast.USub, ast.UAdd)) and _elementwise(e.operand)
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and isinstance(e.func.value, ast.Name) and \
+        e.func.value.id == "np" and e.func.attr in ELEMENTWISE and not e.keywords and all(map(_elementwise, e.args))
+
+
+def _outputs(ret, params, arrays):
+    """The names ``return`` gives (each ``grad_like(name, param)`` or a name computed from the arrays), or None."""
+    elts = ret.elts if isinstance(ret, ast.Tuple) else [ret]
+    out = []
+    for e in elts:
+        if isinstance(e, ast.Call) and getattr(e.func, "id", None) == "grad_like" and len(e.args) == 2 and \
+                isinstance(e.args[0], ast.Name) and isinstance(e.args[1], ast.Name) and e.args[1].id in params:
+            out.append(e.args[0].id)
+        elif isinstance(e, ast.Name) and e.id in arrays:
+            out.append(e.id)
+        else:
+            return None
+    return out
+
+
+def fused(fdef):
+    """``fdef``'s body as one loop over the elements, for calls whose arguments are all float arrays of one
+    shape (``Compiled`` checks): where every statement is elementwise (``_elementwise``), what NumPy does
+    array by array is the same arithmetic element by element, without the temporaries. None elsewhere."""
+    params = [a.arg for a in fdef.args.args]
+    body, ret = fdef.body[:-1], fdef.body[-1]
+    if not params or fdef.args.defaults or not isinstance(ret, ast.Return) or ret.value is None:
+        return None
+    arrays = set(params)
+    for st in body:
+        tgt = st.targets[0] if isinstance(st, ast.Assign) and len(st.targets) == 1 else \
+            st.target if isinstance(st, ast.AugAssign) and isinstance(st.op, (ast.Add, ast.Sub)) else None
+        if not isinstance(tgt, ast.Name) or tgt.id in params or not _elementwise(st.value):
+            return None
+        if {n.id for n in ast.walk(st.value) if isinstance(n, ast.Name)} & arrays:
+            arrays.add(tgt.id)
+    outs = _outputs(ret.value, params, arrays)
+    if outs is None:
+        return None
+    scalar = {p: "%s__e" % p for p in params}
+    loop = ["_n = %s.size" % params[0]] + ["%s__f = %s.reshape(-1)" % (p, p) for p in params]
+    loop += ["_o%d = np.empty(_n)" % i for i in range(len(outs))] + ["for _k in range(_n):"]
+    loop += ["    %s = %s__f[_k]" % (scalar[p], p) for p in params]
+    for st in body:
+        for n in ast.walk(st):
+            if isinstance(n, ast.Name) and n.id in scalar:
+                n.id = scalar[n.id]
+        loop.append("    " + ast.unparse(st))
+    loop += ["    _o%d[_k] = %s" % (i, o if o not in scalar else scalar[o]) for i, o in enumerate(outs)]
+    res = ["_o%d.reshape(%s.shape)" % (i, params[0]) for i in range(len(outs))]
+    loop.append("return " + (", ".join(res) if isinstance(ret.value, ast.Tuple) else res[0]))
+    text = "def %s__fused(%s):\n%s\n" % (fdef.name, ", ".join(params), "".join("    %s\n" % ln for ln in loop))
+    return ast.parse(text).body[0]
+
+
 def _free_names(tree):
     """The names the module's functions read but neither define nor assign."""
     defined = {d.name for d in tree.body} | {"_sd_reversed", "_sd_range_head"}
@@ -227,6 +297,10 @@ def numba_source(fn):
     for d in defs:
         d.decorator_list = []
         _rewrite_def(d)
+    loop = fused(copy.deepcopy(main)) if floats is None else None
+    if loop is not None:
+        defs.append(loop)
+        tree.body.append(loop)
     cells = _reachable(fn)
     lines, checked = [], {}
     for n in _free_names(tree):
@@ -249,7 +323,8 @@ def _load(text):
     import numba
     from . import cache
     from .version import VERSION
-    h = hashlib.sha256(("%s;%s;%s" % (VERSION, numba.__version__, text)).encode()).hexdigest()[:40]
+    from .build import _OWN  # Numba's cache does not see the overloads change: sourcediff's own code is in the name
+    h = hashlib.sha256(("%s;%s;%s;%s" % (VERSION, _OWN, numba.__version__, text)).encode()).hexdigest()[:40]
     with _LOCK:
         mod = _MODULES.get(h)
         if mod is not None:
@@ -266,6 +341,7 @@ def _load(text):
             os.replace(str(tmp), str(path))
         spec = importlib.util.spec_from_file_location("sourcediff_numba_%s" % h, str(path))
         mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod  # Numba's disk cache imports it by name
         spec.loader.exec_module(mod)
         _MODULES[h] = mod
         return mod
@@ -296,6 +372,13 @@ def _eligible(a):
     return t is np.ndarray and a.dtype.kind in _NUMERIC
 
 
+def _one_shape(args):
+    """Are ``args`` float64 arrays of one shape, laid out contiguously (what a fused loop takes)?"""
+    a0 = args[0]
+    return all(type(a) is np.ndarray and a.dtype == np.float64 and a.shape == a0.shape and a.flags.c_contiguous
+               for a in args)
+
+
 def _finite(v):
     t = type(v)
     if t is float:
@@ -312,12 +395,14 @@ class Compiled:
 
     def __init__(self, py):
         self.py, self.jitted, self.floats, self.checked, self.off, self.odd = py, None, None, {}, None, False
+        self.fused = None
         self.__name__ = py.__name__
         try:
             text, main, floats, self.checked = numba_source(py)
             self.text = text
             mod = _load(text)
             self.jitted = self.generic = getattr(mod, main)
+            self.fused = getattr(mod, main + "__fused", None)
             params = py.__code__.co_varnames[:py.__code__.co_argcount]
             if floats:
                 self.floats, self.generic = [params.index(p) for p in floats[0]], getattr(mod, floats[1])
@@ -347,6 +432,8 @@ class Compiled:
                               RuntimeWarning, stacklevel=3)
             return self.py(*args)
         run = self.jitted if self.floats is None or all(type(args[i]) is float for i in self.floats) else self.generic
+        if self.fused is not None and _one_shape(args):
+            run = self.fused
         try:
             out = run(*args)
         except Exception as e:
