@@ -176,7 +176,7 @@ def run_case(case, cfg):
     data = case.make_data()
     builders = [(HAND, case.hand)] + [
         (n, b) for n, b in case.contenders
-        if cfg.peers or n.startswith(SD)]
+        if cfg.peers or n.startswith((SD, HAND))]
     rows = []
     ref = None
     for name, build in builders:
@@ -453,6 +453,44 @@ def _curve_summary(curve):
 
 
 # ---------------------------------------------------------------------------
+# the Numba backend's targets (issue 16)
+# ---------------------------------------------------------------------------
+NUMBA_VS_JAX = ("W2", "W3", "W5", "W6", "W7")  # sourcediff+numba faster than jax.jit (W7: jax cannot jit it)
+NUMBA_VS_HAND = {"W2": 1.2, "W5": 1.2}  # sourcediff+numba / hand-written Numba gradient at most this
+
+
+def _median(report, key, name):
+    row = report["cases"].get(key, {}).get("rows", {}).get(name)
+    return row["median_s"] if row and row["status"] == "ok" else None
+
+
+def numba_summary(report):
+    """PASS/FAIL lines for the Numba backend's targets, and its compile times; returns whether one failed."""
+    print("-" * 100)
+    print("Numba backend (%s): run time ratios in this run; compile = transformation + Numba compile at the first "
+          "call, cold cache" % W.SD_NUMBA)
+    bad = False
+    checks = [(k, "jax", 1.0, "jax.jit" if k != "W7" else "jax (eager: jax.jit cannot trace while/break)")
+              for k in NUMBA_VS_JAX] + [(k, "hand-written numba", t, "hand-written Numba") for k, t in
+                                        NUMBA_VS_HAND.items()]
+    for key, other, limit, label in checks:
+        if key not in report["cases"]:
+            continue
+        mine, ref = _median(report, key, W.SD_NUMBA), _median(report, key, other)
+        if mine is None or ref is None:
+            print("%-6s sourcediff+numba / %-45s n/a (a row did not run)" % (key, label))
+            continue
+        ok = mine / ref < limit if limit == 1.0 else mine / ref <= limit
+        bad |= not ok
+        print("%-6s sourcediff+numba / %-45s = %6.2fx  target %s %.1f  %s" % (
+            key, label, mine / ref, "<" if limit == 1.0 else "<=", limit, "PASS" if ok else "FAIL"))
+    for key, sec in W.NUMBA_COMPILE_S.items():
+        print("%-6s sourcediff+numba compile %8.0f ms" % (key, sec * 1e3))
+    report["numba_compile_s"] = dict(W.NUMBA_COMPILE_S)
+    return bad
+
+
+# ---------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------
 class Cfg:
@@ -579,6 +617,7 @@ def main(argv=None):
             if info["status"] == "wrong":
                 any_bad = True
                 print("!!! %s: %s computed a WRONG gradient (%s)" % (key, name, info["note"]))
+    any_bad |= numba_summary(report)
     print("total wall time %.1f s" % (time.perf_counter() - t_start))
     if a.json:
         with open(a.json, "w") as f:

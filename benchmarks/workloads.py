@@ -667,6 +667,184 @@ def _w6_torch(d):
 
 
 # ===========================================================================
+# the Numba backend: sourcediff+numba rows, hand-written Numba gradients (W2, W5)
+# ===========================================================================
+SD_NUMBA = "sourcediff+numba"
+NUMBA_COMPILE_S: Dict[str, float] = {}  # case key -> transformation + Numba compile (first call), cold cache
+
+
+def _numba():
+    try:
+        import numba
+    except ImportError as e:
+        raise Unavailable("not installed", "numba not installed (%s)" % e)
+    return numba
+
+
+def _sd_numba(key, make):
+    """A ``sourcediff+numba`` contender: ``make(sd) -> (fn, args)``; its build and first call (transformation
+    plus Numba compile) timed on an empty cache directory, so the compile time is a cold one."""
+    def build(d):
+        import tempfile
+        import time
+        import warnings
+        s = require_sd()
+        _numba()
+        old = os.environ.get("SOURCEDIFF_CACHE_DIR")
+        os.environ["SOURCEDIFF_CACHE_DIR"] = tempfile.mkdtemp(prefix="sourcediff-bench-numba-")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)  # a fallback to Python is an error here
+                t0 = time.perf_counter()
+                fn, args = make(s, d)
+                fn(*args)
+                NUMBA_COMPILE_S[key] = time.perf_counter() - t0
+        finally:
+            if old is None:
+                os.environ.pop("SOURCEDIFF_CACHE_DIR", None)
+            else:
+                os.environ["SOURCEDIFF_CACHE_DIR"] = old
+        return Contender(fn, args)
+    return build
+
+
+_W1_NUMBA = _sd_numba("W1", lambda s, d: (s.grad(w1_f, wrt=(0, 1), backend="numba"), d["args"]))
+_W1X_NUMBA = _sd_numba("W1.x1", lambda s, d: (s.grad(w1_f, wrt=0, backend="numba"), d["args"]))
+_W2_NUMBA = _sd_numba("W2", lambda s, d: (s.grad(w2_f, wrt=(0, 1), backend="numba"), d["args"]))
+_W3_NUMBA = _sd_numba("W3", lambda s, d: (descend, (s.grad(w3_loss, backend="numba"),)))
+_W4_NUMBA = _sd_numba("W4", lambda s, d: (s.grad(mlp_loss, backend="numba"), (d["params"], d["x"], d["y"])))
+_W5_NUMBA = _sd_numba("W5", lambda s, d: (s.grad(w5_f, backend="numba"), (d["x"],)))
+_W6_NUMBA = _sd_numba("W6", lambda s, d: (s.grad(rnn_loss, wrt=(0, 1, 2), backend="numba"), _rnn_args(d)))
+
+
+def _w2_hand_numba(d):
+    """W2's hand-written gradient as a Numba user writes it: the states in a preallocated array."""
+    numba = _numba()
+
+    @numba.njit(cache=True)
+    def grad(y, a):
+        ys = np.empty(100)
+        for i in range(100):
+            ys[i] = y
+            y = math.sin(y) * a + y * 0.5
+        gy, ga = 1.0, 0.0
+        for i in range(99, -1, -1):
+            ga += gy * math.sin(ys[i])
+            gy = gy * (math.cos(ys[i]) * a + 0.5)
+        return gy, ga
+    grad(*d["args"])
+    return Contender(grad, d["args"])
+
+
+def _w5_hand_numba(d):
+    """W5's hand-written gradient in Numba: one fused loop over the elements."""
+    numba = _numba()
+
+    @numba.njit(cache=True)
+    def grad(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            xi = x[i]
+            x2 = xi * xi
+            out[i] = math.exp(-x2) * (math.cos(xi) - 2.0 * xi * math.sin(xi)) + 2.0 * xi / (1.0 + x2)
+        return out
+    grad(d["x"][:2])
+    return Contender(grad, (d["x"],))
+
+
+# ===========================================================================
+# W7: data-dependent control flow -- Newton iterations to a tolerance (while + break) per data point
+# ===========================================================================
+W7_N = 200
+W7_TOL = 1e-12
+
+
+def w7_loss(p, q, a, y):
+    """Each x_i solves x**3 + p*x = q*a[i] by Newton's method, iterated until the step is below a tolerance;
+    the loss is the squared error of the solutions against y."""
+    total = 0.0
+    for i in range(len(a)):
+        x = 1.0
+        while True:
+            step = (x * x * x + p * x - q * a[i]) / (3.0 * x * x + p)
+            x = x - step
+            if abs(step) < 1e-12:
+                break
+        total = total + (x - y[i]) ** 2
+    return total
+
+
+def w7_hand_grad(p, q, a, y):
+    """By hand: solve as the loss does, then the implicit function theorem per point
+    (dx/dp = -x / (3x**2 + p), dx/dq = a / (3x**2 + p))."""
+    gp = gq = 0.0
+    for i in range(len(a)):
+        x = 1.0
+        while True:
+            step = (x * x * x + p * x - q * a[i]) / (3.0 * x * x + p)
+            x = x - step
+            if abs(step) < W7_TOL:
+                break
+        r = 2.0 * (x - y[i]) / (3.0 * x * x + p)
+        gp -= r * x
+        gq += r * a[i]
+    return gp, gq
+
+
+def make_w7_data(n=W7_N, seed=3):
+    rng = np.random.default_rng(seed)
+    return {"args": (2.0, 1.5, rng.uniform(0.1, 3.0, n), rng.uniform(0.0, 1.0, n))}
+
+
+def _w7_sd(d):
+    s = require_sd()
+    return Contender(s.grad(w7_loss, wrt=(0, 1)), d["args"])
+
+
+_W7_NUMBA = _sd_numba("W7", lambda s, d: (s.grad(w7_loss, wrt=(0, 1), backend="numba"), d["args"]))
+
+
+def _w7_loss_generic(np_):
+    def loss(p, q, a, y):
+        total = 0.0
+        for i in range(len(a)):
+            x = 1.0
+            while True:
+                step = (x * x * x + p * x - q * a[i]) / (3.0 * x * x + p)
+                x = x - step
+                if abs(step) < 1e-12:
+                    break
+            total = total + (x - y[i]) ** 2
+        return total
+    return loss
+
+
+def _w7_autograd(d):
+    autograd, anp = _peer("autograd")
+    return Contender(autograd.grad(_w7_loss_generic(anp), argnum=(0, 1)), d["args"])
+
+
+def _w7_jax(d):
+    """jax.jit cannot trace ``while`` on a traced value (it needs lax.while_loop, whose reverse mode JAX does
+    not have): jax.grad runs eagerly, op by op."""
+    jax, jnp = _peer("jax")
+    g = jax.grad(_w7_loss_generic(jnp), argnums=(0, 1))
+    args = d["args"][:2] + tuple(jnp.asarray(v) for v in d["args"][2:])
+    return Contender(_jax_block(jax, g), args, _t2np, traced_memory=False)
+
+
+def _w7_torch(d):
+    torch = _peer("torch")
+
+    def g(p0, q0, a, y):
+        p = torch.tensor(p0, dtype=torch.float64, requires_grad=True)
+        q = torch.tensor(q0, dtype=torch.float64, requires_grad=True)
+        _w7_loss_generic(torch)(p, q, a, y).backward()
+        return p.grad.item(), q.grad.item()
+    return Contender(g, d["args"], traced_memory=False)
+
+
+# ===========================================================================
 # registry
 # ===========================================================================
 def _peers(autograd_b, jax_b, torch_b):
@@ -676,31 +854,35 @@ def _peers(autograd_b, jax_b, torch_b):
 CASES: List[Case] = [
     Case("W1", "W1", "W1  x1*x2 + sin(x1) on floats, grad wrt (x1, x2)", 3.0,
          _w1_data, lambda d: Contender(w1_hand, d["args"]),
-         [("sourcediff", _w1_sd((0, 1)))] + _peers(_w1_autograd((0, 1)), _w1_jax((0, 1)),
+         [("sourcediff", _w1_sd((0, 1))), (SD_NUMBA, _W1_NUMBA)] + _peers(_w1_autograd((0, 1)), _w1_jax((0, 1)),
                                                    _w1_torch((0, 1)))),
     Case("W1", "W1.x1", "W1' x1*x2 + sin(x1) on floats, grad wrt x1 only", 3.0,
          _w1_data, lambda d: Contender(w1_hand_x1, d["args"]),
-         [("sourcediff", _w1_sd(0))] + _peers(_w1_autograd(0), _w1_jax(0), _w1_torch(0))),
+         [("sourcediff", _w1_sd(0)), (SD_NUMBA, _W1X_NUMBA)] + _peers(_w1_autograd(0), _w1_jax(0), _w1_torch(0))),
     Case("W2", "W2", "W2  100-step scalar loop y = sin(y)*a + 0.5*y, grad wrt (y, a)", 1.5,
          _w2_data, lambda d: Contender(w2_hand, d["args"]),
-         [("sourcediff", _w2_sd)] + _peers(_w2_autograd, _w2_jax, _w2_torch)),
+         [("sourcediff", _w2_sd), (SD_NUMBA, _W2_NUMBA), ("hand-written numba", _w2_hand_numba)] + _peers(_w2_autograd, _w2_jax, _w2_torch)),
     Case("W3", "W3", "W3  1000 gradient-descent steps on (p(x)-42)**2 (whole loop timed)", 1.5,
          _w3_data, _w3_hand,
-         [("sourcediff", _w3_sd)] + _peers(_w3_autograd, _w3_jax, _w3_torch),
+         [("sourcediff", _w3_sd), (SD_NUMBA, _W3_NUMBA)] + _peers(_w3_autograd, _w3_jax, _w3_torch),
          time_unit="ms"),
     Case("W4", "W4", "W4  MLP 784-256-10 tanh + log-sum-exp cross-entropy, batch 128, grad wrt params dict",
          1.10, make_mlp_data, _w4_hand,
-         [("sourcediff", _w4_sd)] + _peers(_w4_autograd, _w4_jax, _w4_torch),
+         [("sourcediff", _w4_sd), (SD_NUMBA, _W4_NUMBA)] + _peers(_w4_autograd, _w4_jax, _w4_torch),
          transform_probe=True, time_unit="ms"),
     Case("W5", "W5", "W5  sum(sin(x)*exp(-x**2) + log1p(x*x)), x: 1e6 float64", 1.10,
          make_w5_data, _w5_hand,
-         [("sourcediff", _w5_sd)] + _peers(_w5_autograd, _w5_jax, _w5_torch),
+         [("sourcediff", _w5_sd), (SD_NUMBA, _W5_NUMBA), ("hand-written numba", _w5_hand_numba)] + _peers(_w5_autograd, _w5_jax, _w5_torch),
          time_unit="ms"),
     Case("W6", "W6", "W6  tanh RNN T=50 hidden=64 batch=16 in=32, loss sum(h_T**2), grad wrt (Wx, Wh, b)",
          1.15, make_rnn_data, _w6_hand,
-         [("sourcediff", _w6_sd), ("sourcediff+checkpoint", _w6_sd_ckpt)]
+         [("sourcediff", _w6_sd), ("sourcediff+checkpoint", _w6_sd_ckpt), (SD_NUMBA, _W6_NUMBA)]
          + _peers(_w6_autograd, _w6_jax, _w6_torch),
          memory=["hand-written", "sourcediff", "sourcediff+checkpoint", "autograd"],
+         time_unit="ms"),
+    Case("W7", "W7", "W7  Newton to a tolerance (while + break) per point, 200 points, grad wrt (p, q)", 1.5,
+         make_w7_data, lambda d: Contender(w7_hand_grad, d["args"]),
+         [("sourcediff", _w7_sd), (SD_NUMBA, _W7_NUMBA)] + _peers(_w7_autograd, _w7_jax, _w7_torch),
          time_unit="ms"),
 ]
 

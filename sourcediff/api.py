@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Un
 
 import numpy as np
 
-from . import build, pipeline, runtime
+from . import backend_numba, build, pipeline, runtime
 from .user import CHECKPOINT, USER_JVP, USER_VJP
 from .display import Source, show_text
 from .errors import SourcediffError
@@ -76,15 +76,31 @@ def _mode(mode):
     return mode
 
 
-def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
+def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, backend="python"):
     if isinstance(f, CHECKPOINT):
         f = f.fn
-    key = (f, wrt, kind, mode, bool(optimize), many, shapes)
+    key = (f, wrt, kind, mode, bool(optimize), many, shapes) + ((backend,) if backend != "python" else ())
     fn = _MEMO.get(key)
     if fn is None:
-        fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes)
+        if backend != "python":
+            fn = backend_numba.compiled(_derivative(f, wrt, kind, mode, optimize, many, shapes))
+        else:
+            fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes)
         _MEMO[key] = fn
     return fn
+
+
+def _backend(backend):
+    """``backend`` checked (``pipeline.Options`` validates it; Numba must be importable for "numba")."""
+    pipeline.Options(backend=backend)
+    return backend_numba.check_backend(backend)
+
+
+def _on(backend, gen, make):
+    """The reverse derivative ``gen`` as ``backend`` runs it: specialised to shapes by ``make(key)``."""
+    if backend == "numba":
+        return backend_numba.specialising(gen, make, SPECIALISE_MAX)
+    return _specialising(gen, make)
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
@@ -157,17 +173,18 @@ def _scalar(x):
 
 
 @_decorator
-def grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> Callable:
+def grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True,
+         backend: str = "python") -> Callable:
     """A function with ``f``'s signature returning df/d(wrt); ``f`` must return a scalar."""
-    return _grad(f, wrt, mode, optimize, "grad")
+    return _grad(f, wrt, mode, optimize, "grad", backend)
 
 
 @_decorator
 def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True,
-                   compute: bool = False) -> Callable:
+                   backend: str = "python", compute: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` from one primal sweep. On Dask arrays both are lazy;
     ``compute=True`` returns them computed, by one ``dask.compute`` (the work they share is done once)."""
-    fn = _grad(f, wrt, mode, optimize, "value_and_grad")
+    fn = _grad(f, wrt, mode, optimize, "value_and_grad", backend)
     return _computing(fn) if compute else fn
 
 
@@ -182,19 +199,20 @@ def _computing(fn):
     return computed
 
 
-def _grad(f, wrt, mode, optimize, kind):
+def _grad(f, wrt, mode, optimize, kind, backend="python"):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
-        out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key))
+        out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key))
         return _finish(out, f, gen.source)
+    run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
 
     @functools.wraps(f)
     def fwd(*args, **kw):
         args = _bind(f, args, kw)
         if all(_scalar(args[i]) for i in idx):
-            out = gen(*args)
+            out = run(*args)
             if type(out) is not float:  # a tangent made complex on the way to a real value
                 _real(f, out)
             if all(isinstance(args[i], float) for i in idx):
@@ -203,8 +221,8 @@ def _grad(f, wrt, mode, optimize, kind):
                 return out[0], _like_args(out[1], args, idx, many)
             return _like_args(out, args, idx, many)
         _real(f, args)
-        grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize), args[i])
-                      for i in idx)
+        grads = tuple(runtime.grad_like(_jac_fwd(f, args, idx, i, out_shape=(), optimize=optimize, backend=backend),
+                                        args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
             return f(*args), g
@@ -244,13 +262,14 @@ def _arity(f):
     return _arity(f.__func__) - 1 if inspect.ismethod(f) and inspect.isfunction(f.__func__) else -1
 
 
-def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
+def jvp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") -> Callable:
     """``(*args, tangents) -> (value, directional derivative)``, forward mode."""
     if f is None:
-        return lambda g: jvp(g, wrt)
+        return lambda g: jvp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _derivative(f, idx, "jvp", "forward", True, True)
+    run = _derivative(f, idx, "jvp", "forward", True, True, backend=_backend(backend))
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -261,7 +280,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         for i in idx:
             _check_arg(args[i])
         _real(f, args, ts)
-        val, tan = gen(*args, *ts)
+        val, tan = run(*args, *ts)
         _real(f, val, tan)
         return val, _like(tan, val)
     out = _finish(functools.wraps(f)(jvp_fn), f, gen.source)
@@ -269,14 +288,14 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
     return out
 
 
-def vjp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
+def vjp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") -> Callable:
     """``(*args, seed) -> (value, cotangents)``, reverse mode."""
     if f is None:
-        return lambda g: vjp(g, wrt)
+        return lambda g: vjp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     generic = _derivative(f, idx, "vjp", "reverse", True, many)
-    gen = _specialising(generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key))
+    gen = _on(_backend(backend), generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key))
 
     def vjp_fn(*args, **kw):
         *args, seed = args
@@ -388,7 +407,7 @@ def _map(x, leaf):
 CHUNK = 2 ** 22  # a batched sweep carries at most this many seed elements (directions x input size)
 
 
-def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
+def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None, backend="python"):
     """The forward-mode Jacobian of ``f`` (output ``part`` of it, when given) w.r.t. ``args[i]``,
     shape O + I; with ``out_shape=()`` the gradient of a scalar output. An array or number goes
     through the batched jvp, a chunk of directions per sweep; a container, whose tangents would
@@ -397,8 +416,9 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None):
     if runtime.is_struct(x) and out_shape != ():
         _no_jacobian(x)
     if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
-        return _jac_fwd_each(_derivative(f, idx, "jvp", "forward", optimize, True), args, idx, x, i, out_shape, part)
-    jv = _derivative(f, idx, "bjvp", "forward", optimize, True)
+        return _jac_fwd_each(_derivative(f, idx, "jvp", "forward", optimize, True, backend=backend), args, idx, x, i,
+                             out_shape, part)
+    jv = _derivative(f, idx, "bjvp", "forward", optimize, True, backend=backend)
     shape = np.shape(x)
     n = int(math.prod(shape))
     step, rows, val = max(1, min(n, CHUNK // max(n, 1))), [], None
@@ -471,22 +491,23 @@ def _no_jacobian(x):
 
 
 @_decorator
-def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
+def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse", backend: str = "python") -> Callable:
     """The Jacobian: for input shape I and output shape O, an array of shape O + I (forward mode:
     one batched sweep per chunk of input directions; reverse mode: one sweep per output element)."""
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     _mode(mode)
+    _backend(backend)
     if mode == "forward":
         jv = _derivative(f, idx, "bjvp", "forward", True, True)
 
         def jac(*args, **kw):
             args = _bind(f, args, kw)
             _real(f, args)
-            out = tuple(_jac_fwd(f, args, idx, i) for i in idx)
+            out = tuple(_jac_fwd(f, args, idx, i, backend=backend) for i in idx)
             return out if many else out[0]
         return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
-    vj = _derivative(f, idx, "vjp", "reverse", True, True)
+    vj = _derivative(f, idx, "vjp", "reverse", True, True, backend=backend)
 
     def jac(*args, **kw):
         args = _bind(f, args, kw)
@@ -509,10 +530,11 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse") -> Callable:
 
 
 @_decorator
-def hessian(f: Callable, wrt: Wrt = None) -> Callable:
+def hessian(f: Callable, wrt: Wrt = None, backend: str = "python") -> Callable:
     """The Hessian, by forward mode over the generated reverse code."""
     f = _generated(f)
     idx, many = _wrt(f, wrt)
+    _backend(backend)
     if many and len(idx) > 1:
         g = grad(f, wrt=wrt)
         inner = _derivative(f, idx, "grad", "reverse", True, True)
@@ -520,10 +542,10 @@ def hessian(f: Callable, wrt: Wrt = None) -> Callable:
         def hess(*args, **kw):
             args = _bind(f, args, kw)
             _real(f, args)
-            return tuple(tuple(_hess_block(inner, args, k, j, idx) for j in idx) for k in range(len(idx)))
+            return tuple(tuple(_hess_block(inner, args, k, j, idx, backend) for j in idx) for k in range(len(idx)))
         return _not_again(_finish(functools.wraps(f)(hess), f, g.source), "hessian")
     inner = _derivative(f, idx, "grad", "reverse", True, False)
-    jac = jacobian(inner, wrt=idx[0], mode="forward")
+    jac = jacobian(inner, wrt=idx[0], mode="forward", backend=backend)
 
     def hess(*args, **kw):
         args = _bind(f, args, kw)
@@ -532,8 +554,8 @@ def hessian(f: Callable, wrt: Wrt = None) -> Callable:
     return _not_again(_finish(functools.wraps(f)(hess), f, jac.source), "hessian")
 
 
-def _hess_block(inner, args, k, j, idx):
-    return _jac_fwd(inner, args, (j,), j, part=k)
+def _hess_block(inner, args, k, j, idx, backend="python"):
+    return _jac_fwd(inner, args, (j,), j, part=k, backend=backend)
 
 
 def source(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> str:

@@ -1,12 +1,13 @@
 """The ``sourcediff`` command line: print a function's derivative source.
 
     sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] [--no-optimize]
-                          [--output FILE] [--check V1,V2,... | --check-args-file ARGS.npz] [--diff] [--no-color]
+                          [--backend python|numba] [--output FILE] [--check V1,V2,... | --check-args-file ARGS.npz] [--diff] [--no-color]
     python -m sourcediff ...        # the same
 
 ``--output`` writes a standalone module (``sourcediff.export``); ``--check`` compares the
 derivative with central differences at the given arguments (exit 1 on a mismatch); ``--diff``
-shows each line beside its derivative statements; on a terminal the source is highlighted
+shows each line beside its derivative statements; ``--backend numba`` prints the module Numba
+compiles (the derivative rewritten for it) and checks the compiled derivative; on a terminal the source is highlighted
 (Pygments) unless ``--no-color`` or ``NO_COLOR`` is set.
 
 FILE is imported as a fresh module (its ``if __name__ == "__main__"`` block does
@@ -55,6 +56,8 @@ def _parser():
     p.add_argument("--mode", choices=("forward", "reverse"), default=None, help="derivative mode (default: reverse)")
     p.add_argument("--wrt", metavar="NAME[,NAME...]", default=None,
                    help="parameters to differentiate with respect to: names or positions (default: the first)")
+    p.add_argument("--backend", choices=("python", "numba"), default="python",
+                   help="what runs the derivative: Python (default) or Numba (needs sourcediff[numba])")
     p.add_argument("--lowered", action="store_true", help="print the three-address form (sourcediff.lower) instead")
     p.add_argument("--no-optimize", action="store_true", help="skip the optimisation passes")
     p.add_argument("--output", metavar="FILE", default=None,
@@ -167,13 +170,13 @@ def _check_args(func, args):
     return [float(v) if v.ndim == 0 else v for v in values]
 
 
-def check(func, wrt, mode, values):
+def check(func, wrt, mode, values, backend="python"):
     """Print the derivative beside central differences at ``values``; 0 when they agree, 1 otherwise."""
     import numpy as np
     import sourcediff
     from sourcediff import api
     idx, _ = api._wrt(func, wrt)
-    got = sourcediff.grad(func, wrt=tuple(idx), mode=mode)(*values)
+    got = sourcediff.grad(func, wrt=tuple(idx), mode=mode, backend=backend)(*values)
     params = api._params(func)
     print("%-16s %22s %22s %12s" % ("argument", mode + " mode", "central differences", "error"))
     ok = True
@@ -189,6 +192,19 @@ def check(func, wrt, mode, values):
     return 0 if ok else 1
 
 
+def _numba_text(func, wrt, mode, optimize):
+    """The module Numba compiles for the derivative (``backend_numba``), or the reason it would fall back."""
+    from . import api, backend_numba
+    backend_numba.require()
+    idx, many = api._wrt(func, wrt)
+    gen = api._derivative(func, idx, "grad", api._mode(mode), optimize, many)
+    try:
+        return backend_numba.numba_source(gen)[0].replace("cache=CACHE", "cache=True")
+    except backend_numba.Unsupported as e:
+        print("sourcediff: note: Numba cannot compile this derivative (%s); it runs as Python:" % e, file=sys.stderr)
+        return gen.source
+
+
 def _run(argv):
     args = _parser().parse_args(argv)
     path, names = parse_target(args.target)
@@ -197,7 +213,7 @@ def _run(argv):
     import sourcediff
     mode = args.mode or "reverse"
     if args.check is not None or args.check_args_file is not None:
-        return check(func, wrt, mode, _check_args(func, args))
+        return check(func, wrt, mode, _check_args(func, args), args.backend)
     if args.output:
         sourcediff.export(func, args.output, wrt=wrt, mode=mode, optimize=not args.no_optimize)
         print("sourcediff: wrote %s" % args.output, file=sys.stderr)
@@ -209,6 +225,8 @@ def _run(argv):
         text = sourcediff.lower(func)
     else:
         text = sourcediff.source(func, wrt=wrt, mode=mode, optimize=not args.no_optimize)
+        if args.backend == "numba":
+            text = _numba_text(func, wrt, mode, not args.no_optimize)
     text = str(text)
     text = text if text.endswith("\n") else text + "\n"
     if args.diff and not args.lowered:
@@ -235,7 +253,7 @@ def main(argv=None):
     except UsageError as e:
         if e.usage:
             print("usage: sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] "
-                  "[--no-optimize] [--output FILE] [--check V1,V2,...] [--diff] [--no-color]", file=sys.stderr)
+                  "[--no-optimize] [--backend python|numba] [--output FILE] [--check V1,V2,...] [--diff] [--no-color]", file=sys.stderr)
         print("sourcediff: error: %s" % e, file=sys.stderr)
         return 2
     except SourcediffError as e:

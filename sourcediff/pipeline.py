@@ -53,6 +53,13 @@ class Options:
     suffix: str = ""  # appended to every generated function's name (``_generic`` beside a fast path)
     guard: Optional[Tuple] = None  # (float parameters, generic function): the fast path's first line
     shapes: Optional[Tuple] = None  # one ``runtime.shape_key`` entry per parameter: specialised to them
+    backend: str = "python"  # what runs the generated Python: itself, or Numba compiling it (``backend_numba``)
+
+    def __post_init__(self):
+        if self.backend not in ("python", "numba"):
+            from .errors import SourcediffError
+            raise SourcediffError("backend must be 'python' or 'numba', not %r" % (self.backend,),
+                                  hint="pass backend='python' (the default) or backend='numba'")
 
 
 @dataclasses.dataclass(frozen=True)
