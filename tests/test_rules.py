@@ -358,6 +358,37 @@ def SPD(rng, shape):
     return m @ np.swapaxes(m, -1, -2) + 2 * np.eye(shape[-1])
 
 
+def SPREAD(rng, shape):
+    """Matrices with well-separated real eigenvalues and singular values (about 1, 2, 3, ...)."""
+    return rng.uniform(-0.3, 0.3, shape) + np.eye(shape[-2], shape[-1]) * np.arange(1.0, shape[-1] + 1)
+
+
+def SEP(rng, shape):
+    """Vectors of well-separated values (about 1, 2, 3, ...) along the last axis."""
+    return rng.uniform(-0.3, 0.3, shape) + np.arange(1.0, shape[-1] + 1)
+
+
+def decomp_specs():
+    """The specs of the decomposition rules (``sourcediff/rules/numpy_decomp.py``)."""
+    from sourcediff.rules import numpy_decomp as D
+    la = np.linalg
+    return {
+        D.sym_triangle: [C(A((3, 3))), C(A((2, 3, 3)), False)], D.one_triangle: [C(A((3, 3))), C(A((3, 3)), False)],
+        D.gap_inverse: [C(A((3,), SEP)), C(A((2, 4), SEP))], D.diag_matrix: [C(A((3,))), C(A((2, 3)))],
+        D.diag_part: [C(A((3, 3))), C(A((2, 3, 3)))],
+        la.eigh: [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 3)), "U"), C(A((3, 3)), UPLO="U")],
+        la.eigvalsh: [C(A((3, 3))), C(A((2, 3, 3)), "U")],
+        la.eig: [C(A((3, 3), SPREAD)), C(A((2, 3, 3), SPREAD))], la.eigvals: [C(A((3, 3), SPREAD))],
+        la.svd: [C(A((3, 3), SPREAD)), C(A((4, 3), SPREAD), False), C(A((3, 4), SPREAD), full_matrices=False),
+                 C(A((2, 3, 3), SPREAD)), C(A((4, 3)), compute_uv=False), C(A((3, 3), SPREAD), True, False)],
+        la.cholesky: [C(A((3, 3), SPD)), C(A((2, 3, 3), SPD)), V(C(A((3, 3), SPD), upper=True))],
+        la.qr: [C(A((3, 3), SPREAD)), C(A((4, 3), SPREAD)), C(A((2, 4, 2), SPREAD)), C(A((3, 3), SPREAD), "complete")],
+        la.slogdet: [C(A((3, 3), WC)), C(A((2, 3, 3), WC)), C(-A((3, 3), WC)(np.random.default_rng(0)))],
+        la.pinv: [C(A((3, 3), WC)), C(A((4, 3), SPREAD)), C(A((3, 4), SPREAD)), C(A((2, 4, 3), SPREAD))],
+        la.matrix_power: [C(A((3, 3)), 3), C(A((3, 3), WC), -2), C(A((3, 3)), 0), C(A((2, 2, 2)), 1)],
+    }
+
+
 def scipy_specs():
     """The specs of the SciPy rules (``sourcediff/rules/scipy_rules.py``)."""
     from scipy import linalg as sl, signal as ss, special as sc, stats as st
@@ -433,6 +464,7 @@ def scipy_specs():
     }
 
 
+SPECS.update(decomp_specs())
 try:  # SciPy is optional: its rules and specs exist where it imports
     importlib.import_module("scipy")
 except ImportError:
@@ -469,7 +501,8 @@ def key_name(k):
     if inspect.ismethod(k) and type(k.__self__).__module__.startswith("scipy.stats"):
         return "scipy.stats.%s.%s" % (type(k.__self__).__name__[:-4], k.__name__)
     if not _NAMES:
-        for prefix, mod in (("helpers.", H), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
+        from sourcediff.rules import numpy_decomp
+        for prefix, mod in (("helpers.", H), ("numpy_decomp.", numpy_decomp), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
                             ("math.", math), ("", builtins)) + _scipy_modules():
             for n, v in vars(mod).items():
                 if not n.startswith("_") and callable(v):
@@ -493,8 +526,8 @@ def is_float(x):
 
 
 def rand_like(x, rng, scale=1.0):
-    if isinstance(x, (tuple, list)):
-        return type(x)(rand_like(e, rng, scale) for e in x)
+    if isinstance(x, (tuple, list)):  # a NamedTuple result (EighResult) gets a plain tuple
+        return (tuple if hasattr(x, "_fields") else type(x))(rand_like(e, rng, scale) for e in x)
     if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         return float(rng.normal()) * scale
     return rng.normal(size=np.shape(x)) * scale
