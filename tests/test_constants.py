@@ -15,7 +15,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import runtime
-from sourcediff.rules import helpers as H, registry as R, scipy_rules as SC
+from sourcediff.rules import helpers as H, numpy_decomp as D, registry as R, scipy_rules as SC
 
 from helpers import check
 
@@ -57,6 +57,9 @@ SAMPLES = {
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
 }
+SAMPLES.update({D.distinct: [(np.array([1.0, 2.0, 3.5]), np.ones(3)), (np.array([1.0, 2.0]), 0.0)],
+                D.real_spectrum: [(np.array([1.0, 2.0]),)], D.full_svd: [(np.ones((3, 2)), False), (M, True)],
+                D.qr_shape: [(np.ones((3, 2)), "reduced")], D.spectral: [(M, "nuc"), (V, 2.5), (V, None)]})
 if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
     SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
 OPERATORS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,

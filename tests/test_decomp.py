@@ -31,6 +31,14 @@ def eig_values(a):
     return np.sum(np.abs(w))
 
 
+def norms(a):
+    return np.linalg.norm(a, "nuc") + np.linalg.norm(a, 2) * np.linalg.norm(a, -2) + np.linalg.norm(a[0], 3)
+
+
+def norm_of_order(a, p):
+    return np.linalg.norm(a, p)
+
+
 def svd_all(a):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     return np.sum(s ** 2) + np.sum(u[:, 0] * u[:, 0] ** 2) + vh[0, 1] * s[1]
@@ -87,6 +95,7 @@ def spd(rng, n):
 CASES = {"eigh_both": lambda r: r.normal(size=(3, 3)), "eigh_values": lambda r: r.normal(size=(3, 3)),
          "eig_both": lambda r: spread(r, 3, 3), "svd_all": lambda r: spread(r, 4, 3),
          "svd_default": lambda r: spread(r, 3, 3), "nuclear": lambda r: spread(r, 3, 4),
+         "norms": lambda r: spread(r, 3, 3),
          "chol_logdet": lambda r: spd(r, 3), "qr_prod": lambda r: spread(r, 4, 3),
          "pinv_power": lambda r: spread(r, 4, 3)}
 
@@ -163,3 +172,13 @@ def test_second_derivative_of_eigenvalues(mod):
     e[4] = 1.0
     want = num_second(lambda t: mod.eigh_values(a + t * e.reshape(3, 3)), 0.0)
     assert abs(h[4, 4] - want) < 1e-4 * (1 + abs(want))
+
+
+@pytest.mark.parametrize("rows,p", [(3, 1), (3, -1), (3, np.inf), (None, 0.5), (None, -2), (None, np.inf)])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_norm_orders_without_rules_are_refused_when_they_run(mod, rows, p, mode):
+    """An order the call gives as a variable (or a negative literal) is refused at its first call."""
+    a = spread(np.random.default_rng(0), 3, 3)
+    with pytest.raises(sd.SourcediffError, match="norm ord=.* has no derivative rule") as e:
+        sd.grad(mod.norm_of_order, mode=mode)(a if rows else a[0], p)
+    _located(e, "def norm_of_order")

@@ -49,6 +49,16 @@ def WC(rng, shape):
     return rng.uniform(-1, 1, shape) + 3 * np.eye(shape[-1])
 
 
+def SPREAD(rng, shape):
+    """Matrices with well-separated real eigenvalues and singular values (about 1, 2, 3, ...)."""
+    return rng.uniform(-0.3, 0.3, shape) + np.eye(shape[-2], shape[-1]) * np.arange(1.0, shape[-1] + 1)
+
+
+def SEP(rng, shape):
+    """Vectors of well-separated values (about 1, 2, 3, ...) along the last axis."""
+    return rng.uniform(-0.3, 0.3, shape) + np.arange(1.0, shape[-1] + 1)
+
+
 class A:
     """A random float argument of ``shape`` drawn from ``d``."""
     def __init__(self, shape=(), d=R):
@@ -267,10 +277,13 @@ SPECS = {
                       V(C(A((2, 3, 3), WC), A((3,)))), V(C(A((2, 3, 3), WC), A((3, 2))))],
     np.linalg.norm: [C(A((3,))), C(A((3,)), 1), C(A((3,)), 3), C(A((2, 3))), C(A((2, 3)), "fro"),
                      C(A((2, 3)), None, 1), C(A((2, 3)), axis=0, keepdims=True), C(A((2, 3, 4)), None, (1, 2)),
-                     C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0)],
+                     C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0),
+                     C(A((3, 2), SPREAD), "nuc"), C(A((3, 3), SPREAD), 2), C(A((2, 3), SPREAD), -2),
+                     C(A((2, 3, 2), SPREAD), 2, (0, 2), True), C(A((3, 2, 2), SPREAD), "nuc", (2, 1))],
     opt("linalg.vector_norm"): [C(A((2, 3))), C(A((2, 3)), axis=1), C(A((2, 3)), ord=3, axis=0, keepdims=True),
                             C(A((2, 3, 2)), axis=(0, 2))],
-    opt("linalg.matrix_norm"): [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True)],
+    opt("linalg.matrix_norm"): [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True), C(A((2, 3, 2), SPREAD), ord="nuc"),
+                                C(A((2, 2, 3), SPREAD), keepdims=True, ord=2), C(A((3, 3), SPREAD), ord=-2)],
     # reductions
     np.sum: reduction(), np.nansum: reduction(), np.mean: reduction(), np.nanmean: reduction(),
     np.prod: reduction(P) + [C(A((2, 3), N), axis=1)], np.nanprod: reduction(P),
@@ -358,16 +371,6 @@ def SPD(rng, shape):
     return m @ np.swapaxes(m, -1, -2) + 2 * np.eye(shape[-1])
 
 
-def SPREAD(rng, shape):
-    """Matrices with well-separated real eigenvalues and singular values (about 1, 2, 3, ...)."""
-    return rng.uniform(-0.3, 0.3, shape) + np.eye(shape[-2], shape[-1]) * np.arange(1.0, shape[-1] + 1)
-
-
-def SEP(rng, shape):
-    """Vectors of well-separated values (about 1, 2, 3, ...) along the last axis."""
-    return rng.uniform(-0.3, 0.3, shape) + np.arange(1.0, shape[-1] + 1)
-
-
 def decomp_specs():
     """The specs of the decomposition rules (``sourcediff/rules/numpy_decomp.py``)."""
     from sourcediff.rules import numpy_decomp as D
@@ -376,6 +379,8 @@ def decomp_specs():
         D.sym_triangle: [C(A((3, 3))), C(A((2, 3, 3)), False)], D.one_triangle: [C(A((3, 3))), C(A((3, 3)), False)],
         D.gap_inverse: [C(A((3,), SEP)), C(A((2, 4), SEP))], D.diag_matrix: [C(A((3,))), C(A((2, 3)))],
         D.diag_part: [C(A((3, 3))), C(A((2, 3, 3)))],
+        D.spectral_grad: [C(A((3,)), A((2, 3, 2), SPREAD), 2, (0, 2)), C(A(()), A((3, 3), SPREAD), "nuc")],
+        D.spectral_tangent: [C(A((3, 2), SPREAD), A((3, 2), SPREAD), -2, None, 1.0)],
         la.eigh: [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 3)), "U"), C(A((3, 3)), UPLO="U")],
         la.eigvalsh: [C(A((3, 3))), C(A((2, 3, 3)), "U")],
         la.eig: [C(A((3, 3), SPREAD)), C(A((2, 3, 3), SPREAD))], la.eigvals: [C(A((3, 3), SPREAD))],
@@ -385,6 +390,8 @@ def decomp_specs():
         la.qr: [C(A((3, 3), SPREAD)), C(A((4, 3), SPREAD)), C(A((2, 4, 2), SPREAD)), C(A((3, 3), SPREAD), "complete")],
         la.slogdet: [C(A((3, 3), WC)), C(A((2, 3, 3), WC)), C(-A((3, 3), WC)(np.random.default_rng(0)))],
         la.pinv: [C(A((3, 3), WC)), C(A((4, 3), SPREAD)), C(A((3, 4), SPREAD)), C(A((2, 4, 3), SPREAD))],
+        la.lstsq: [C(A((4, 3), SPREAD), A((4,))), C(A((4, 3), SPREAD), A((4, 2))), C(A((3, 3), WC), A((3,)), None),
+                   C(A((2, 4), SPREAD), A((2,)))],
         la.matrix_power: [C(A((3, 3)), 3), C(A((3, 3), WC), -2), C(A((3, 3)), 0), C(A((2, 2, 2)), 1)],
     }
 

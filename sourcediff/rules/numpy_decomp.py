@@ -24,7 +24,7 @@ import numpy as np
 from ..runtime import refusal
 from .combinators import linear
 from .helpers import fill_pieces
-from .registry import checked, jvp, nondiff, structured, vjp
+from .registry import checked, jvp, nondiff, refuse, structured, vjp
 
 
 # --- helpers (each with its own rules, or nondiff) -------------------------------------------------------
@@ -309,3 +309,104 @@ def matrix_power_jvp(da, ans, a, n):
     top = np.concatenate([a, da], -1)
     low = np.concatenate([np.zeros_like(da), a], -1)
     return np.linalg.matrix_power(np.concatenate([top, low], -2), n)[..., :np.shape(a)[-1], np.shape(a)[-1]:]
+
+# lstsq(a, b) = (x, residuals, rank, s) at constant rank: x = pinv(a) b (pinv's derivative), the residuals
+# |b - a x|^2 move by 2 r^T (db - da x) (a^T r = 0), the singular values as svd's; a 1-D b is one column.
+@vjp(np.linalg.lstsq)
+def lstsq_vjp(g, ans, a, b, rcond=None):
+    gx, gres, grank, gs = fill_pieces(g, ans)
+    p = np.linalg.pinv(a)
+    bc = np.expand_dims(b, -1) if np.ndim(b) == 1 else b
+    xc = np.expand_dims(ans[0], -1) if np.ndim(b) == 1 else ans[0]
+    gxc = np.expand_dims(gx, -1) if np.ndim(b) == 1 else gx
+    rg = 2.0 * (bc - np.matmul(a, xc)) * (gres if np.size(ans[1]) else 0.0)
+    gp = np.matmul(gxc, np.swapaxes(bc, -1, -2))
+    usv = np.linalg.svd(a, False)
+    return (-np.matmul(np.swapaxes(p, -1, -2), np.matmul(gp, np.swapaxes(p, -1, -2))) +
+            np.matmul(np.swapaxes(gp, -1, -2) - np.matmul(a, np.matmul(p, np.swapaxes(gp, -1, -2))),
+                      np.matmul(p, np.swapaxes(p, -1, -2))) +
+            np.matmul(np.matmul(np.swapaxes(p, -1, -2), p),
+                      np.swapaxes(gp, -1, -2) - np.matmul(np.matmul(np.swapaxes(gp, -1, -2), p), a)) -
+            np.matmul(rg, np.swapaxes(xc, -1, -2)) + np.matmul(usv[0] * np.expand_dims(gs, -2), usv[2]),
+            np.reshape(np.matmul(np.swapaxes(p, -1, -2), gxc) + rg, np.shape(b)))
+@jvp(np.linalg.lstsq)
+def lstsq_jvp(da, db, ans, a, b, rcond=None):
+    p = np.linalg.pinv(a)
+    bc = np.expand_dims(b, -1) if np.ndim(b) == 1 else b
+    xc = np.expand_dims(ans[0], -1) if np.ndim(b) == 1 else ans[0]
+    dbc = np.expand_dims(db, -1) if np.ndim(b) == 1 else db
+    r = bc - np.matmul(a, xc)
+    dt = np.swapaxes(da, -1, -2)
+    dp = (-np.matmul(p, np.matmul(da, p)) + np.matmul(np.matmul(p, np.swapaxes(p, -1, -2)),
+                                                      dt - np.matmul(np.matmul(dt, a), p)) +
+          np.matmul(dt - np.matmul(p, np.matmul(a, dt)), np.matmul(np.swapaxes(p, -1, -2), p)))
+    usv = np.linalg.svd(a, False)
+    return ([np.reshape(np.matmul(dp, bc), np.shape(ans[0])),
+             np.reshape(-2.0 * np.sum(r * np.matmul(da, xc), -2), np.shape(ans[1])) if np.size(ans[1]) else
+             np.zeros_like(ans[1]), np.zeros_like(ans[2]),
+             diag_part(np.matmul(np.swapaxes(usv[0], -1, -2), np.matmul(da, np.swapaxes(usv[2], -1, -2))))],
+            [np.reshape(np.matmul(p, dbc), np.shape(ans[0])),
+             np.reshape(2.0 * np.sum(r * dbc, -2), np.shape(ans[1])) if np.size(ans[1]) else np.zeros_like(ans[1]),
+             np.zeros_like(ans[2]), np.zeros_like(ans[3])])
+
+
+# --- the spectral and nuclear matrix norms (np.linalg.norm, matrix_norm: ord 2, -2, 'nuc') --------------------------
+# |X|_2 = s_max, |X|_-2 = s_min, |X|_nuc = sum(s): d|X| = sum_i w_i u_i^T dX v_i with w the weights of the singular
+# values taken (ties of s_max or s_min share their weight evenly, as np.max's rule does).
+
+def spectral(x, ord, axis=None):
+    """Is ``np.linalg.norm(x, ord, axis)`` a matrix norm of the singular values (ord 2, -2, 'nuc')? A located
+    refusal for an order no norm rule takes (one the call gives as a variable, or a negative literal)."""
+    matrix = axis is None and np.ndim(x) == 2 or isinstance(axis, (tuple, list)) and len(axis) == 2
+    if ord is None or isinstance(ord, str) and ord == "fro":
+        return False
+    if matrix and not (isinstance(ord, str) and ord == "nuc" or ord in (2, -2)):
+        raise refusal("the matrix norm ord=%r in {f} has no derivative rule (rules: Frobenius, nuclear, 2, -2)" % (ord,))
+    if not matrix and (isinstance(ord, str) or not 1 <= ord < np.inf):
+        raise refusal("the vector norm ord=%r in {f} has no derivative rule (rules: p >= 1, not inf)" % (ord,))
+    return matrix
+
+
+def _matrix_axes(x, axis):
+    return (0, 1) if axis is None else tuple(axis)
+
+
+def _weights(s, ord):
+    """The weight of each singular value in the norm ``ord``."""
+    if ord == "nuc":
+        return np.ones_like(s)
+    pick = np.max(s, -1, keepdims=True) if ord == 2 else np.min(s, -1, keepdims=True)
+    hit = (s == pick) * 1.0
+    return hit / np.sum(hit, -1, keepdims=True)
+
+
+def spectral_grad(g, x, ord, axis=None):
+    """The adjoint of ``x`` from the adjoint ``g`` of its spectral or nuclear norm (``spectral``)."""
+    xm = np.moveaxis(x, _matrix_axes(x, axis), (-2, -1))
+    u, s, vh = np.linalg.svd(xm, full_matrices=False)
+    w = _weights(s, ord) * np.reshape(g, np.shape(s)[:-1] + (1,))
+    return np.moveaxis(np.matmul(u * np.expand_dims(w, -2), vh), (-2, -1), _matrix_axes(x, axis))
+
+
+def spectral_tangent(t, x, ord, axis, like):
+    """The tangent of the spectral or nuclear norm ``like`` of ``x`` when ``x`` moves by ``t``."""
+    xm = np.moveaxis(x, _matrix_axes(x, axis), (-2, -1))
+    u, s, vh = np.linalg.svd(xm, full_matrices=False)
+    p = np.matmul(np.swapaxes(u, -1, -2), np.matmul(np.moveaxis(t, _matrix_axes(x, axis), (-2, -1)),
+                                                     np.swapaxes(vh, -1, -2)))
+    return np.reshape(np.sum(_weights(s, ord) * np.diagonal(p, 0, -2, -1), -1), np.shape(like))
+
+
+nondiff(spectral)
+SECOND = "the second derivative of a spectral or nuclear matrix norm is not implemented"
+
+
+@linear(spectral_grad, kwargs=())
+def spectral_grad_vjp(h, ans, g, x, ord, axis=None): return spectral_tangent(h, x, ord, axis, g), None
+
+@linear(spectral_tangent)
+def spectral_tangent_vjp(h, ans, t, x, ord, axis, like): return spectral_grad(h, x, ord, axis), None
+
+
+refuse(spectral_grad, SECOND, 1)
+refuse(spectral_tangent, SECOND, 1)
