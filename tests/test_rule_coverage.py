@@ -26,6 +26,7 @@ from test_rules import SPEC_OF, key_name  # importing sourcediff.rules registers
 MIN_NUMPY = 150 if int(np.__version__.split(".")[0]) >= 2 else 150 - 14
 OURS = ("sourcediff.rules.scalar", "sourcediff.rules.numpy_rules", "sourcediff.rules.numpy_linalg",
         "sourcediff.rules.numpy_reductions", "sourcediff.rules.numpy_shapes", "sourcediff.rules.numpy_decomp",
+        "sourcediff.rules.numpy_extra",
         "sourcediff.rules.helpers",
         "sourcediff.rules.scipy_rules", "sourcediff.rules.scipy_stats")
 MIN_SCIPY = 60

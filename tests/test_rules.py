@@ -371,6 +371,38 @@ def SPD(rng, shape):
     return m @ np.swapaxes(m, -1, -2) + 2 * np.eye(shape[-1])
 
 
+def extra_specs():
+    """The specs of ``sourcediff/rules/numpy_extra.py``."""
+    from sourcediff.rules import numpy_extra as E
+    xs = np.array([0.1, 0.9, 1.7, 2.2, 3.5])
+    return {
+        E.full_part: [C(A((7,)), 5, 3, "full"), C(A((7,)), 5, 3, "same"), C(A((7,)), 3, 5, "valid"),
+                      C(A((4,)), 2, 3, "same")],
+        E.full_embed: [C(A((5,)), 5, 3, "same"), C(A((3,)), 5, 3, "valid"), C(A((7,)), 3, 5, "full"),
+                       C(A((3,)), 2, 3, "same_r")],
+        E.interp_weights: [C(A((3,), dom(0.2, 3.3)), xs), C(A((2, 2), dom(-1, 4)), xs, 0.5, 1.5)],
+        np.partition: [C(A((5,)), 2), C(A((2, 4)), 1, 0), C(A((2, 4)), (0, 3)), C(A((2, 3)), 1, None)],
+        np.append: [C(A((3,)), A((2,))), C(A((2, 3)), A((2, 2)), 1), C(A((2, 3)), A((1, 3)), axis=0),
+                    C(A((2, 2)), A(()))],
+        np.fft.fftshift: [C(A((5,))), C(A((4, 3))), C(A((4, 3)), 1)],
+        np.fft.ifftshift: [C(A((5,))), C(A((4, 3))), C(A((4, 3)), (0,))],
+        np.convolve: [C(A((5,)), A((3,))), C(A((5,)), A((3,)), "same"), C(A((3,)), A((5,)), "valid"),
+                      C(A((2,)), A((3,)), "same"), C(A((4,)), A((4,)), mode="same")],
+        np.correlate: [C(A((5,)), A((3,))), C(A((5,)), A((3,)), "same"), C(A((3,)), A((5,)), "full"),
+                       C(A((2,)), A((3,)), "same"), C(A((3,)), A((5,)), "valid")],
+        np.polyval: [C(A((3,)), A((4,))), C(A((4,)), A(())), C(A((1,)), A((2, 2))), C(A((2,)), 0.5)],
+        np.vander: [C(A((3,))), C(A((4,)), 3), C(A((3,)), 4, True)],
+        np.polyfit: [C(xs, A((5,)), 2), C(xs, A((5, 2)), 1)],
+        np.interp: [C(A((3,), dom(0.2, 3.3)), xs, A((5,))), C(A((2, 2), dom(-1, 4)), xs, A((5,)), 0.5, 1.5),
+                    C(A((), dom(0.2, 3.3)), xs, A((5,)))],
+        np.gradient: [C(A((5,))), C(A((5,)), 0.5), C(A((5,)), xs), C(A((3, 4)), axis=1), C(A((4, 3)), 2.0, axis=0,
+                                                                                              edge_order=2)],
+        np.meshgrid: [C(A((3,)), A((2,))), C(A((3,)), A((2,)), indexing="ij"), C(A((2, 2)), A((3,)))],
+        opt("trapezoid"): [C(A((5,))), C(A((5,)), xs), C(A((5,)), None, A((), P)), C(A((2, 5)), None, 0.5, 1),
+                           C(A((5, 3)), xs, axis=0), C(A((5, 3)), None, A((), P), 0)],
+    }
+
+
 def decomp_specs():
     """The specs of the decomposition rules (``sourcediff/rules/numpy_decomp.py``)."""
     from sourcediff.rules import numpy_decomp as D
@@ -472,6 +504,7 @@ def scipy_specs():
 
 
 SPECS.update(decomp_specs())
+SPECS.update({k: v for k, v in extra_specs().items() if not isinstance(k, Missing)})
 try:  # SciPy is optional: its rules and specs exist where it imports
     importlib.import_module("scipy")
 except ImportError:
@@ -508,8 +541,9 @@ def key_name(k):
     if inspect.ismethod(k) and type(k.__self__).__module__.startswith("scipy.stats"):
         return "scipy.stats.%s.%s" % (type(k.__self__).__name__[:-4], k.__name__)
     if not _NAMES:
-        from sourcediff.rules import numpy_decomp
-        for prefix, mod in (("helpers.", H), ("numpy_decomp.", numpy_decomp), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
+        from sourcediff.rules import numpy_decomp, numpy_extra
+        for prefix, mod in (("helpers.", H), ("numpy_decomp.", numpy_decomp), ("numpy_extra.", numpy_extra),
+                            ("np.fft.", np.fft), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
                             ("math.", math), ("", builtins)) + _scipy_modules():
             for n, v in vars(mod).items():
                 if not n.startswith("_") and callable(v):

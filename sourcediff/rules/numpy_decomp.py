@@ -171,7 +171,8 @@ def eig_jvp(da, ans, a):
 @vjp(np.linalg.eigvals)
 def eigvals_vjp(g, ans, a):
     v = np.linalg.eig(a)[1]
-    return np.matmul(np.linalg.solve(np.swapaxes(v, -1, -2), diag_matrix(g * real_spectrum(ans))), np.swapaxes(v, -1, -2))
+    return np.matmul(np.linalg.solve(np.swapaxes(v, -1, -2), diag_matrix(g * real_spectrum(ans))),
+                     np.swapaxes(v, -1, -2))
 @jvp(np.linalg.eigvals)
 def eigvals_jvp(da, ans, a):
     v = np.linalg.eig(a)[1]
@@ -207,7 +208,8 @@ def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
 def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
     usv = ans if compute_uv else np.linalg.svd(a, False)
     p = np.matmul(np.swapaxes(usv[0], -1, -2), np.matmul(da, np.swapaxes(usv[2], -1, -2)))
-    f = (gap_inverse(usv[1] * usv[1]) * distinct(usv[1], da, np.shape(a)[-1] != np.shape(a)[-2] and compute_uv) *
+    f = (gap_inverse(usv[1] * usv[1]) *
+         distinct(usv[1], da if compute_uv else 0.0, np.shape(a)[-1] != np.shape(a)[-2]) *
          full_svd(a, full_matrices and compute_uv))
     ps = p * np.expand_dims(usv[1], -2)
     sp = p * np.expand_dims(usv[1], -1)
@@ -361,7 +363,8 @@ def spectral(x, ord, axis=None):
     if ord is None or isinstance(ord, str) and ord == "fro":
         return False
     if matrix and not (isinstance(ord, str) and ord == "nuc" or ord in (2, -2)):
-        raise refusal("the matrix norm ord=%r in {f} has no derivative rule (rules: Frobenius, nuclear, 2, -2)" % (ord,))
+        raise refusal("the matrix norm ord=%r in {f} has no derivative rule (rules: Frobenius, nuclear, 2, -2)"
+                      % (ord,))
     if not matrix and (isinstance(ord, str) or not 1 <= ord < np.inf):
         raise refusal("the vector norm ord=%r in {f} has no derivative rule (rules: p >= 1, not inf)" % (ord,))
     return matrix
