@@ -113,6 +113,11 @@ def partition_index(a, ans, axis=-1):
     return np.take_along_axis(np.argsort(a, axis=axis, kind="stable"), rank, axis=axis)
 
 
+def absent(v):
+    """Was this option left out (None)? (A rule's ``v is None`` would read ``-1 is None`` once inlined.)"""
+    return v is None
+
+
 def no_period(period):
     """1.0, or a located refusal of ``np.interp``'s ``period``."""
     if period is not None:
@@ -123,7 +128,7 @@ def no_period(period):
 # Constants: each is piecewise constant in its float arguments, except the sample points and spacings (xp of
 # interp_slopes, spacing of gradient_matrix, x of trapezoid_weights), which the rules calling them refuse.
 nondiff(partition_index, correlate_mode, vander_powers, descending_powers, gradient_matrix, one_axis, interp_slopes,
-        no_period, trapezoid_weights, np.argpartition)
+        no_period, trapezoid_weights, absent, np.argpartition)
 
 @linear(full_part)
 def full_part_vjp(g, ans, c, n, m, mode): return full_embed(g, n, m, mode)
@@ -149,8 +154,8 @@ def partition_vjp(g, ans, a, kth, axis=-1, kind="introselect", order=None):
     return untake_along_axis(g, partition_index(a, ans, axis), a, axis)
 @jvp(np.partition)
 def partition_jvp(da, ans, a, kth, axis=-1, kind="introselect", order=None):
-    return np.reshape(np.take_along_axis(np.ravel(da) if axis is None else da, partition_index(a, ans, axis),
-                                         axis=-1 if axis is None else axis), np.shape(ans))
+    return np.reshape(np.take_along_axis(np.ravel(da) if absent(axis) else da, partition_index(a, ans, axis),
+                                         axis=-1 if absent(axis) else axis), np.shape(ans))
 
 # append(arr, values, axis): a join of two pieces (flattened when axis is None)
 @vjp(np.append)
@@ -226,11 +231,11 @@ _TRAPEZOID = _opt("trapezoid")
 
 @vjp(_TRAPEZOID)
 def trapezoid_vjp(g, ans, y, x=None, dx=1.0, axis=-1):
-    return (np.expand_dims(g, axis) * trapezoid_weights(y, x, axis) * (dx if x is None else 1.0), None,
-            np.sum(g * np.trapezoid(y, None, 1.0, axis)) * (x is None))
+    return (np.expand_dims(g, axis) * trapezoid_weights(y, x, axis) * (dx if absent(x) else 1.0), None,
+            np.sum(g * np.trapezoid(y, None, 1.0, axis)) * absent(x))
 @jvp(_TRAPEZOID)
 def trapezoid_jvp(ty, tx, tdx, ans, y, x=None, dx=1.0, axis=-1):
-    return np.trapezoid(ty, x, dx, axis), None, tdx * np.trapezoid(y, None, 1.0, axis) * (x is None)
+    return np.trapezoid(ty, x, dx, axis), None, tdx * np.trapezoid(y, None, 1.0, axis) * absent(x)
 
 refuse(_TRAPEZOID, "the derivative of np.trapezoid in its sample points x is not implemented", 1)
 
