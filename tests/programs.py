@@ -260,6 +260,8 @@ class ProgramGen:
             return self.scalar_leaf(sc)
         if ch.rare(0.005) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
             return self.linalg_sexpr(sc, d)
+        if ch.rare(0.005) and (3,) in sc.shapes():
+            return self.numpy_extra_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -373,6 +375,22 @@ class ProgramGen:
         if shape == (3,):
             forms.append("np.sum(np.linalg.lstsq(%%s, %s, rcond=None)[0])" % self.aexpr(sc, shape, d - 1))
         return ch.choice(forms) % m
+
+    def numpy_extra_sexpr(self, sc, d):
+        """A float through one of ``numpy_extra``'s functions (convolutions, polynomials, integration, ...)."""
+        ch = self.ch
+        x, y = self.aexpr(sc, (3,), d - 1), self.aexpr(sc, (3,), d - 1)
+        forms = ["np.sum(np.convolve(%s, np.array([0.25, 0.5, 0.25]), 'same') ** 2)" % x,
+                 "np.sum(np.correlate(%s, %s, 'full') * np.arange(5.0))" % (x, y),
+                 "np.polyval(%s, math.tanh((%s)[0]))" % (x, y), "np.trapezoid(%s, None, 0.5 + (%s)[1] ** 2)" % (x, y),
+                 "np.sum(np.gradient(%s, 0.5) * np.array([1.0, -2.0, 0.5]))" % x,
+                 "np.sum(np.interp(np.tanh((%s)[:2]) + 1.0, np.array([0.0, 1.0, 2.0]), %s))" % (y, x),
+                 "np.sum(np.append(%s, (%s)[1:]) ** 2)" % (x, y),
+                 "np.sum(np.fft.fftshift(%s) * np.array([1.0, 2.0, 3.0]))" % x,
+                 "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
+                 "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
+                 "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
