@@ -190,7 +190,8 @@ for _f in (np.linalg.norm, np.linalg.det, np.linalg.inv, np.linalg.solve, np.ein
 _fn(np.ravel, method=("ravel", "flatten"))
 _fn(np.transpose, VARIADIC_SHAPE, method="transpose")
 _fn(np.reshape, VARIADIC_SHAPE, method="reshape")
-for _m in ("squeeze", "swapaxes", "diagonal", "round", "argmax", "argmin", "all", "any", "nonzero", "take", "argsort"):
+for _m in ("squeeze", "swapaxes", "diagonal", "round", "argmax", "argmin", "all", "any", "nonzero", "take", "argsort",
+           "searchsorted", "argpartition"):
     _fn(getattr(np, _m), method=_m)
 _fn(np.clip, ELEMENTWISE, method="clip")
 _fn(np.conj, method=("conj", "conjugate"))  # a ufunc

@@ -68,7 +68,8 @@ def _bslice(t, x, b):
         return t[b]
     if isinstance(t, (list, tuple)):
         xs = x if isinstance(x, (list, tuple)) and len(x) == len(t) else [None] * len(t)
-        return type(t)(_bslice(v, xv, b) for v, xv in zip(t, xs))
+        parts = [_bslice(v, xv, b) for v, xv in zip(t, xs)]
+        return type(t)(*parts) if is_struct(t) else type(t)(parts)
     if isinstance(t, dict):
         return {k: _bslice(v, x.get(k) if isinstance(x, dict) else None, b) for k, v in t.items()}
     return zeros_like(x)  # the plain rules get the zero a plain sweep would have: shaped like the value
@@ -88,7 +89,8 @@ def bstack(rs, ans):
     if all(_bzero(r) for r in rs):
         return 0.0
     if isinstance(ans, (list, tuple)):
-        return type(ans)(bstack([tindex(r, i) for r in rs], a) for i, a in enumerate(ans))
+        parts = [bstack([tindex(r, i) for r in rs], a) for i, a in enumerate(ans)]
+        return type(ans)(*parts) if is_struct(ans) else type(ans)(parts)  # a NamedTuple takes its fields
     if isinstance(ans, dict):
         return {k: bstack([tindex(r, k) for r in rs], a) for k, a in ans.items()}
     shape = np.shape(ans)

@@ -84,6 +84,11 @@ class RandomChooser:
 
     def __init__(self, seed):
         self.r = random.Random(seed)
+        self.side = random.Random(seed * 7919 + 17)  # ``rare`` draws: the main stream stays as it was
+
+    def rare(self, p):
+        """A decision with low probability ``p`` that leaves the other decisions of a program unchanged."""
+        return self.side.random() < p
 
     def integer(self, lo, hi):
         return self.r.randint(lo, hi)
@@ -119,6 +124,9 @@ class DataChooser(RandomChooser):
 
     def choice(self, seq):
         return seq[self.integer(0, len(seq) - 1)]
+
+    def rare(self, p):
+        return self.boolean(p)
 
 
 # --- the grammar ------------------------------------------------------------------------------
@@ -250,6 +258,10 @@ class ProgramGen:
         d = self.max_depth if d is None else d
         if d <= 0 or ch.boolean(0.3):
             return self.scalar_leaf(sc)
+        if ch.rare(0.005) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
+            return self.linalg_sexpr(sc, d)
+        if ch.rare(0.005) and (3,) in sc.shapes():
+            return self.numpy_extra_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -348,6 +360,37 @@ class ProgramGen:
             x = "np.array([%s, 0.5])" % self.sexpr(sc, d - 1)
         return ch.choice(["special.logsumexp(%s)" % x, "np.sum(special.softmax(%s) * %s)" % (x, x),
                           "np.sum(stats.norm.logpdf(%s, 0.25, 1.5))" % x, "np.sum(special.log_softmax(%s))" % x])
+
+    def linalg_sexpr(self, sc, d):
+        """A float from a decomposition (``np.linalg``) of a matrix built to be well conditioned: its symmetric
+        functions of eigenvalues and singular values are smooth even where two are equal."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x = self.aexpr(sc, shape, d - 1)
+        m = ("(np.outer(%s, %s) + 2.0 * np.eye(3))" if shape == (3,) else "((%s) @ (%s).T + 2.0 * np.eye(2))") % (x, x)
+        forms = ["np.sum(np.linalg.eigvalsh(%s) ** 2)", "np.linalg.slogdet(%s)[1]",
+                 "np.sum(np.log(np.diag(np.linalg.cholesky(%s))))", "np.sum(np.linalg.svd(%s, compute_uv=False))",
+                 "np.sum(np.linalg.pinv(%s) * 0.5)", "np.sum(np.linalg.matrix_power(%s, 2))",
+                 "np.sum(np.linalg.qr(%s)[1] ** 2)", "np.linalg.norm(%s, 'nuc')", "np.linalg.norm(%s, 2)"]
+        if shape == (3,):
+            forms.append("np.sum(np.linalg.lstsq(%%s, %s, rcond=None)[0])" % self.aexpr(sc, shape, d - 1))
+        return ch.choice(forms) % m
+
+    def numpy_extra_sexpr(self, sc, d):
+        """A float through one of ``numpy_extra``'s functions (convolutions, polynomials, integration, ...)."""
+        ch = self.ch
+        x, y = self.aexpr(sc, (3,), d - 1), self.aexpr(sc, (3,), d - 1)
+        forms = ["np.sum(np.convolve(%s, np.array([0.25, 0.5, 0.25]), 'same') ** 2)" % x,
+                 "np.sum(np.correlate(%s, %s, 'full') * np.arange(5.0))" % (x, y),
+                 "np.polyval(%s, math.tanh((%s)[0]))" % (x, y), "np.trapezoid(%s, None, 0.5 + (%s)[1] ** 2)" % (x, y),
+                 "np.sum(np.gradient(%s, 0.5) * np.array([1.0, -2.0, 0.5]))" % x,
+                 "np.sum(np.interp(np.tanh((%s)[:2]) + 1.0, np.array([0.0, 1.0, 2.0]), %s))" % (y, x),
+                 "np.sum(np.append(%s, (%s)[1:]) ** 2)" % (x, y),
+                 "np.sum(np.fft.fftshift(%s) * np.array([1.0, 2.0, 3.0]))" % x,
+                 "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
+                 "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
+                 "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""

@@ -15,7 +15,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import runtime
-from sourcediff.rules import helpers as H, registry as R, scipy_rules as SC
+from sourcediff.rules import helpers as H, numpy_decomp as D, numpy_extra as E, registry as R, scipy_rules as SC
 
 from helpers import check
 
@@ -57,6 +57,14 @@ SAMPLES = {
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
 }
+SAMPLES.update({D.distinct: [(np.array([1.0, 2.0, 3.5]), np.ones(3)), (np.array([1.0, 2.0]), 0.0)],
+                D.real_spectrum: [(np.array([1.0, 2.0]),)], D.full_svd: [(np.ones((3, 2)), False), (M, True)],
+                D.qr_shape: [(np.ones((3, 2)), "reduced")], D.spectral: [(M, "nuc"), (V, 2.5), (V, None)]})
+XI = np.array([0, 1, 3, 4])  # integer sample points: the float arguments the callers refuse stay put
+SAMPLES.update({E.correlate_mode: [("same", 2, 3)], E.vander_powers: [(V, 3, True), (V,)], E.descending_powers: [(3,)],
+                E.gradient_matrix: [(4, 2, 1)], E.one_axis: [(V, None), (M, 1)], E.interp_slopes: [(V, XI), (V, XI)],
+                E.no_period: [(None,)], E.trapezoid_weights: [(M, None, 0), (np.ones((2, 4)), XI, -1)],
+                np.argpartition: [(V, 1)], E.absent: [(None,), (2.5,)], E.partition_index: [(V, np.sort(V), -1), (M, np.sort(np.ravel(M)), None)]})
 if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
     SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
 OPERATORS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,

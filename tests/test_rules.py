@@ -49,6 +49,16 @@ def WC(rng, shape):
     return rng.uniform(-1, 1, shape) + 3 * np.eye(shape[-1])
 
 
+def SPREAD(rng, shape):
+    """Matrices with well-separated real eigenvalues and singular values (about 1, 2, 3, ...)."""
+    return rng.uniform(-0.3, 0.3, shape) + np.eye(shape[-2], shape[-1]) * np.arange(1.0, shape[-1] + 1)
+
+
+def SEP(rng, shape):
+    """Vectors of well-separated values (about 1, 2, 3, ...) along the last axis."""
+    return rng.uniform(-0.3, 0.3, shape) + np.arange(1.0, shape[-1] + 1)
+
+
 class A:
     """A random float argument of ``shape`` drawn from ``d``."""
     def __init__(self, shape=(), d=R):
@@ -267,10 +277,13 @@ SPECS = {
                       V(C(A((2, 3, 3), WC), A((3,)))), V(C(A((2, 3, 3), WC), A((3, 2))))],
     np.linalg.norm: [C(A((3,))), C(A((3,)), 1), C(A((3,)), 3), C(A((2, 3))), C(A((2, 3)), "fro"),
                      C(A((2, 3)), None, 1), C(A((2, 3)), axis=0, keepdims=True), C(A((2, 3, 4)), None, (1, 2)),
-                     C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0)],
+                     C(A((2, 3)), ord=2, axis=1), C(A((2, 3)), keepdims=True), C(A((3, 2)), ord=1.5, axis=0),
+                     C(A((3, 2), SPREAD), "nuc"), C(A((3, 3), SPREAD), 2), C(A((2, 3), SPREAD), -2),
+                     C(A((2, 3, 2), SPREAD), 2, (0, 2), True), C(A((3, 2, 2), SPREAD), "nuc", (2, 1))],
     opt("linalg.vector_norm"): [C(A((2, 3))), C(A((2, 3)), axis=1), C(A((2, 3)), ord=3, axis=0, keepdims=True),
                             C(A((2, 3, 2)), axis=(0, 2))],
-    opt("linalg.matrix_norm"): [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True)],
+    opt("linalg.matrix_norm"): [C(A((2, 3))), C(A((2, 2, 3)), keepdims=True), C(A((2, 3, 2), SPREAD), ord="nuc"),
+                                C(A((2, 2, 3), SPREAD), keepdims=True, ord=2), C(A((3, 3), SPREAD), ord=-2)],
     # reductions
     np.sum: reduction(), np.nansum: reduction(), np.mean: reduction(), np.nanmean: reduction(),
     np.prod: reduction(P) + [C(A((2, 3), N), axis=1)], np.nanprod: reduction(P),
@@ -358,6 +371,63 @@ def SPD(rng, shape):
     return m @ np.swapaxes(m, -1, -2) + 2 * np.eye(shape[-1])
 
 
+def extra_specs():
+    """The specs of ``sourcediff/rules/numpy_extra.py``."""
+    from sourcediff.rules import numpy_extra as E
+    xs = np.array([0.1, 0.9, 1.7, 2.2, 3.5])
+    return {
+        E.full_part: [C(A((7,)), 5, 3, "full"), C(A((7,)), 5, 3, "same"), C(A((7,)), 3, 5, "valid"),
+                      C(A((4,)), 2, 3, "same")],
+        E.full_embed: [C(A((5,)), 5, 3, "same"), C(A((3,)), 5, 3, "valid"), C(A((7,)), 3, 5, "full"),
+                       C(A((3,)), 2, 3, "same_r")],
+        E.interp_weights: [C(A((3,), dom(0.2, 3.3)), xs), C(A((2, 2), dom(-1, 4)), xs, 0.5, 1.5)],
+        np.partition: [C(A((5,)), 2), C(A((2, 4)), 1, 0), C(A((2, 4)), (0, 3)), C(A((2, 3)), 1, None)],
+        np.append: [C(A((3,)), A((2,))), C(A((2, 3)), A((2, 2)), 1), C(A((2, 3)), A((1, 3)), axis=0),
+                    C(A((2, 2)), A(()))],
+        np.fft.fftshift: [C(A((5,))), C(A((4, 3))), C(A((4, 3)), 1)],
+        np.fft.ifftshift: [C(A((5,))), C(A((4, 3))), C(A((4, 3)), (0,))],
+        np.convolve: [C(A((5,)), A((3,))), C(A((5,)), A((3,)), "same"), C(A((3,)), A((5,)), "valid"),
+                      C(A((2,)), A((3,)), "same"), C(A((4,)), A((4,)), mode="same")],
+        np.correlate: [C(A((5,)), A((3,))), C(A((5,)), A((3,)), "same"), C(A((3,)), A((5,)), "full"),
+                       C(A((2,)), A((3,)), "same"), C(A((3,)), A((5,)), "valid")],
+        np.polyval: [C(A((3,)), A((4,))), C(A((4,)), A(())), C(A((1,)), A((2, 2))), C(A((2,)), 0.5)],
+        np.vander: [C(A((3,))), C(A((4,)), 3), C(A((3,)), 4, True)],
+        np.polyfit: [C(xs, A((5,)), 2), C(xs, A((5, 2)), 1)],
+        np.interp: [C(A((3,), dom(0.2, 3.3)), xs, A((5,))), C(A((2, 2), dom(-1, 4)), xs, A((5,)), 0.5, 1.5),
+                    C(A((), dom(0.2, 3.3)), xs, A((5,)))],
+        np.gradient: [C(A((5,))), C(A((5,)), 0.5), C(A((5,)), xs), C(A((3, 4)), axis=1), C(A((4, 3)), 2.0, axis=0,
+                                                                                              edge_order=2)],
+        np.meshgrid: [C(A((3,)), A((2,))), C(A((3,)), A((2,)), indexing="ij"), C(A((2, 2)), A((3,)))],
+        opt("trapezoid"): [C(A((5,))), C(A((5,)), xs), C(A((5,)), None, A((), P)), C(A((2, 5)), None, 0.5, 1),
+                           C(A((5, 3)), xs, axis=0), C(A((5, 3)), None, A((), P), 0)],
+    }
+
+
+def decomp_specs():
+    """The specs of the decomposition rules (``sourcediff/rules/numpy_decomp.py``)."""
+    from sourcediff.rules import numpy_decomp as D
+    la = np.linalg
+    return {
+        D.sym_triangle: [C(A((3, 3))), C(A((2, 3, 3)), False)], D.one_triangle: [C(A((3, 3))), C(A((3, 3)), False)],
+        D.gap_inverse: [C(A((3,), SEP)), C(A((2, 4), SEP))], D.diag_matrix: [C(A((3,))), C(A((2, 3)))],
+        D.diag_part: [C(A((3, 3))), C(A((2, 3, 3)))],
+        D.spectral_grad: [C(A((3,)), A((2, 3, 2), SPREAD), 2, (0, 2)), C(A(()), A((3, 3), SPREAD), "nuc")],
+        D.spectral_tangent: [C(A((3, 2), SPREAD), A((3, 2), SPREAD), -2, None, 1.0)],
+        la.eigh: [C(A((3, 3))), C(A((2, 3, 3))), C(A((3, 3)), "U"), C(A((3, 3)), UPLO="U")],
+        la.eigvalsh: [C(A((3, 3))), C(A((2, 3, 3)), "U")],
+        la.eig: [C(A((3, 3), SPREAD)), C(A((2, 3, 3), SPREAD))], la.eigvals: [C(A((3, 3), SPREAD))],
+        la.svd: [C(A((3, 3), SPREAD)), C(A((4, 3), SPREAD), False), C(A((3, 4), SPREAD), full_matrices=False),
+                 C(A((2, 3, 3), SPREAD)), C(A((4, 3)), compute_uv=False), C(A((3, 3), SPREAD), True, False)],
+        la.cholesky: [C(A((3, 3), SPD)), C(A((2, 3, 3), SPD)), V(C(A((3, 3), SPD), upper=True))],
+        la.qr: [C(A((3, 3), SPREAD)), C(A((4, 3), SPREAD)), C(A((2, 4, 2), SPREAD)), C(A((3, 3), SPREAD), "complete")],
+        la.slogdet: [C(A((3, 3), WC)), C(A((2, 3, 3), WC)), C(-A((3, 3), WC)(np.random.default_rng(0)))],
+        la.pinv: [C(A((3, 3), WC)), C(A((4, 3), SPREAD)), C(A((3, 4), SPREAD)), C(A((2, 4, 3), SPREAD))],
+        la.lstsq: [C(A((4, 3), SPREAD), A((4,))), C(A((4, 3), SPREAD), A((4, 2))), C(A((3, 3), WC), A((3,)), None),
+                   C(A((2, 4), SPREAD), A((2,)))],
+        la.matrix_power: [C(A((3, 3)), 3), C(A((3, 3), WC), -2), C(A((3, 3)), 0), C(A((2, 2, 2)), 1)],
+    }
+
+
 def scipy_specs():
     """The specs of the SciPy rules (``sourcediff/rules/scipy_rules.py``)."""
     from scipy import linalg as sl, signal as ss, special as sc, stats as st
@@ -433,6 +503,8 @@ def scipy_specs():
     }
 
 
+SPECS.update(decomp_specs())
+SPECS.update({k: v for k, v in extra_specs().items() if not isinstance(k, Missing)})
 try:  # SciPy is optional: its rules and specs exist where it imports
     importlib.import_module("scipy")
 except ImportError:
@@ -469,7 +541,9 @@ def key_name(k):
     if inspect.ismethod(k) and type(k.__self__).__module__.startswith("scipy.stats"):
         return "scipy.stats.%s.%s" % (type(k.__self__).__name__[:-4], k.__name__)
     if not _NAMES:
-        for prefix, mod in (("helpers.", H), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
+        from sourcediff.rules import numpy_decomp, numpy_extra
+        for prefix, mod in (("helpers.", H), ("numpy_decomp.", numpy_decomp), ("numpy_extra.", numpy_extra),
+                            ("np.fft.", np.fft), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
                             ("math.", math), ("", builtins)) + _scipy_modules():
             for n, v in vars(mod).items():
                 if not n.startswith("_") and callable(v):
@@ -493,8 +567,8 @@ def is_float(x):
 
 
 def rand_like(x, rng, scale=1.0):
-    if isinstance(x, (tuple, list)):
-        return type(x)(rand_like(e, rng, scale) for e in x)
+    if isinstance(x, (tuple, list)):  # a NamedTuple result (EighResult) gets a plain tuple
+        return (tuple if hasattr(x, "_fields") else type(x))(rand_like(e, rng, scale) for e in x)
     if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         return float(rng.normal()) * scale
     return rng.normal(size=np.shape(x)) * scale

@@ -1,6 +1,6 @@
 """Derivative rule tables; importing this package registers every rule."""
 from .registry import BJVP, JVP, NONDIFF, VJP, bjvp, jvp, lookup, nondiff, vjp
-from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes
+from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, numpy_decomp, numpy_extra
 from . import runtime_rules, batched
 
 try:  # SciPy is optional: its rules exist where it imports
@@ -9,14 +9,14 @@ except ImportError:
     scipy_rules = scipy_stats = None
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
-           "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched", "scipy_rules",
-           "scipy_stats", "rule_modules", "helper_modules"]
+           "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "numpy_decomp", "numpy_extra",
+           "runtime_rules", "batched", "scipy_rules", "scipy_stats", "rule_modules", "helper_modules"]
 
 
 def rule_modules():
     """The modules whose names generated code may bind (SciPy's where it imports)."""
-    return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, runtime_rules,
-                        batched, scipy_rules, scipy_stats) if m is not None]
+    return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, numpy_decomp,
+                        numpy_extra, runtime_rules, batched, scipy_rules, scipy_stats) if m is not None]
 
 
 def helper_modules():

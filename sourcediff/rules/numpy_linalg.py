@@ -9,6 +9,7 @@ from ..runtime import unbroadcast
 from .combinators import linear, self_adjoint
 from .helpers import (dot_axes, einsum_adjoint_spec, expand_reduced, kron_axes, kron_shape, kron_split_shape,
                       norm_order, tensordot_adjoint_axes, tensordot_adjoint_perm, undiagonal)
+from .numpy_decomp import spectral, spectral_grad, spectral_tangent
 from .numpy_rules import _opt
 from .registry import checked, jvp, vjp
 from .scalar import matmul_jvp, matmul_vjp
@@ -145,25 +146,30 @@ def solve_jvp(da, db, ans, a, b):
 
 # d|x|_p = sign(x) |x|^(p-1) / |x|_p^(p-1); the Frobenius norm is p = 2 over the matrix
 def _norm_refusal(literal, given, matrix=False):
-    """A literal ``ord`` no norm rule takes, whatever the operand's rank: the nuclear norm and every
-    matrix norm but Frobenius (for ``matrix``: only these), a vector p-norm with p < 1 or p = inf."""
+    """A literal ``ord`` no norm rule takes, whatever the operand's rank: the matrix norms but Frobenius, nuclear,
+    2 and -2 (for ``matrix``: only these), a vector p-norm with p < 1 or p = inf (-2: refused when it runs)."""
     o = literal.get("ord")
-    if o is None or o == "fro" or isinstance(o, bool) or not isinstance(o, (str, int, float)):
-        return None
+    if o is None or o in ("fro", "nuc", 2, -2) or isinstance(o, bool) or not isinstance(o, (str, int, float)):
+        return None  # 'nuc', 2 and -2 of a matrix: the singular values (``numpy_decomp.spectral``)
     if isinstance(o, str) or matrix or not 1 <= o < math.inf:
-        return "no derivative rule for the norm ord=%r (rules: vector p-norms with p >= 1, the Frobenius norm)" % (o,)
+        return ("no derivative rule for the norm ord=%r (rules: vector p-norms with p >= 1, the Frobenius, nuclear, "
+                "2 and -2 matrix norms)" % (o,))
 
 
 @vjp(np.linalg.norm)
 @checked(_norm_refusal)
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
-    p = norm_order(x, ord, axis)
-    return expand_reduced(g * ans ** (1.0 - p), x, axis, keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
+    sp = spectral(x, ord, axis)
+    p = 2.0 if sp else norm_order(x, ord, axis)
+    return (spectral_grad(g, x, ord, axis) if sp else
+            expand_reduced(g * ans ** (1.0 - p), x, axis, keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0))
 @jvp(np.linalg.norm)
 @checked(_norm_refusal)
 def norm_jvp(dx, ans, x, ord=None, axis=None, keepdims=False):
-    p = norm_order(x, ord, axis)
-    return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p)
+    sp = spectral(x, ord, axis)
+    p = 2.0 if sp else norm_order(x, ord, axis)
+    return (spectral_tangent(dx, x, ord, axis, ans) if sp else
+            np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=axis, keepdims=keepdims) * ans ** (1.0 - p))
 
 @vjp(_opt("linalg.vector_norm"))
 @checked(_norm_refusal)
@@ -183,10 +189,14 @@ def _matrix_norm_refusal(literal, given):
 @vjp(_opt("linalg.matrix_norm"))
 @checked(_matrix_norm_refusal)
 def matrix_norm_vjp(g, ans, x, keepdims=False, ord="fro"):
-    p = norm_order(x, ord, (-2, -1))
-    return expand_reduced(g * ans ** (1.0 - p), x, (-2, -1), keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0)
+    sp = spectral(x, ord, (-2, -1))
+    p = 2.0 if sp else norm_order(x, ord, (-2, -1))
+    return (spectral_grad(g, x, ord, (-2, -1)) if sp else
+            expand_reduced(g * ans ** (1.0 - p), x, (-2, -1), keepdims) * np.sign(x) * np.abs(x) ** (p - 1.0))
 @jvp(_opt("linalg.matrix_norm"))
 @checked(_matrix_norm_refusal)
 def matrix_norm_jvp(dx, ans, x, keepdims=False, ord="fro"):
-    p = norm_order(x, ord, (-2, -1))
-    return np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=(-2, -1), keepdims=keepdims) * ans ** (1.0 - p)
+    sp = spectral(x, ord, (-2, -1))
+    p = 2.0 if sp else norm_order(x, ord, (-2, -1))
+    return (spectral_tangent(dx, x, ord, (-2, -1), ans) if sp else
+            np.sum(dx * np.sign(x) * np.abs(x) ** (p - 1.0), axis=(-2, -1), keepdims=keepdims) * ans ** (1.0 - p))
