@@ -75,15 +75,55 @@ def _mode(mode):
     return mode
 
 
-def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None):
+def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, cplx=False):
+    """The derivative, built once per key; in complex mode (``rules/complex_rules.py``) where ``cplx`` or
+    where the code holds a complex literal."""
     if isinstance(f, CHECKPOINT):
         f = f.fn
-    key = (f, wrt, kind, mode, bool(optimize), many, shapes)
+    if not cplx:
+        cplx = _LITERAL.get(f)
+        if cplx is None:
+            cplx = _LITERAL[f] = build.complex_literals(f)
+    key = (f, wrt, kind, mode, bool(optimize), many, shapes, cplx)
     fn = _MEMO.get(key)
     if fn is None:
-        fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes)
+        fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
+        fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
+
+
+_LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
+
+
+def _either(make):
+    """``make(False)``; where that is refused but ``make(True)`` builds (a function with rules in complex mode
+    only, such as ``np.angle``), the complex-mode derivative: its rules are right for real values too."""
+    try:
+        return make(False)
+    except SourcediffError as e:
+        refused = e
+    try:
+        return make(True)
+    except SourcediffError:
+        raise refused from None
+
+
+def _complex_switch(fn, make):
+    """``fn``, sending a call with a complex argument to the complex-mode derivative ``make()`` builds at the
+    first such call (its refusals then name the user's line); ``fn`` itself where it is in complex mode."""
+    if getattr(fn, "sd_complex", False):
+        return fn
+    built = []
+
+    @functools.wraps(fn)
+    def switch(*args, **kw):
+        if _complex(args) or kw and _complex(kw):
+            if not built:
+                built.append(make())
+            return built[0](*args, **kw)
+        return fn(*args, **kw)
+    return switch
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
@@ -170,14 +210,20 @@ def value_and_grad(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize
 def _grad(f, wrt, mode, optimize, kind):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
-        out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key))
+        gen = _either(lambda cplx: _derivative(f, idx, kind, mode, optimize, many, cplx=cplx))
+        out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
+            if not gen.sd_complex else gen
+        out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
         return _finish(out, f, gen.source)
+    gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
 
     @functools.wraps(f)
     def fwd(*args, **kw):
         args = _bind(f, args, kw)
+        if _complex(args):
+            raise SourcediffError("a forward-mode sd.grad of %s meets a complex argument" % f.__qualname__, **_at(f),
+                                  hint="use mode='reverse' (complex gradients), or sd.jvp with complex tangents")
         if all(_scalar(args[i]) for i in idx):
             out = gen(*args)
             if type(out) is not float:  # a tangent made complex on the way to a real value
@@ -235,7 +281,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: jvp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _derivative(f, idx, "jvp", "forward", True, True)
+    gen = _either(lambda cplx: _derivative(f, idx, "jvp", "forward", True, True, cplx=cplx))
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -245,6 +291,8 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)), **_at(f))
         for i in idx:
             _check_arg(args[i])
+        if gen.sd_complex or _complex((args, ts)):
+            return _complex_jvp(f, idx, args, ts)
         _real(f, args, ts)
         val, tan = gen(*args, *ts)
         _real(f, val, tan)
@@ -260,17 +308,31 @@ def vjp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: vjp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    generic = _derivative(f, idx, "vjp", "reverse", True, many)
-    gen = _specialising(generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key))
+    generic = _either(lambda cplx: _derivative(f, idx, "vjp", "reverse", True, many, cplx=cplx))
+    gen = _specialising(generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key)) \
+        if not generic.sd_complex else generic
 
     def vjp_fn(*args, **kw):
         *args, seed = args
-        val, ct = gen(*_bind(f, args, kw), seed)
+        args = _bind(f, args, kw)
+        if generic.sd_complex or _complex((args, seed)):
+            return _derivative(f, idx, "vjp", "reverse", True, many, cplx=True)(*args, seed)
+        val, ct = gen(*args, seed)
         _real(f, val)
         return val, ct
     out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)
     out.sd_generated = generic  # what differentiating it again transforms
     return out
+
+
+def _complex_jvp(f, idx, args, ts):
+    """sd.jvp in complex mode: a real argument's tangent must be real (a complex one would leave its type)."""
+    for i, t in zip(idx, ts):
+        if not _complex(args[i]) and _complex(t):
+            raise SourcediffError("a real argument of %s has a complex tangent" % f.__qualname__, **_at(f),
+                                  hint="pass a real tangent for a real argument (or make the argument complex)")
+    val, tan = _derivative(f, idx, "jvp", "forward", True, True, cplx=True)(*args, *ts)
+    return val, _like(tan, val)
 
 
 def _complex(v):

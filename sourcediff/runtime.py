@@ -302,6 +302,27 @@ def grad_like(g, x):
     return g
 
 
+def cgrad_like(g, x):
+    """``grad_like`` in complex mode (``rules/complex_rules.py``): a complex argument's gradient is complex
+    (``df/da - i df/db``), a real argument's the real part of its cotangent; a container of complex values
+    is refused."""
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(np.sum(g)) if np.ndim(g) else complex(g)
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c":
+        return np.asarray(np.broadcast_to(g, x.shape), dtype=x.dtype).copy()
+    if isinstance(x, (float, int, np.ndarray, np.generic)) and not isinstance(x, bool):
+        return grad_like(np.real(g) if is_complex(g) else g, x)
+    return grad_like(g, x)
+
+
+def cseed_one(y):
+    """``seed_one`` in complex mode: sd.grad needs a real-valued function."""
+    if is_complex(y):
+        raise refusal("grad needs a real-valued function; {f} returns a complex value",
+                      hint="return a real value (np.real, np.abs of it), or use sd.vjp with a complex seed")
+    return seed_one(y)
+
+
 def check_leaf(x):
     """Refuse to differentiate with respect to an object of a class sourcediff knows nothing of
     (neither a number, an array nor a container): its derivative would have no structure."""

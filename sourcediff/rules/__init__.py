@@ -1,6 +1,6 @@
 """Derivative rule tables; importing this package registers every rule."""
 from .registry import BJVP, JVP, NONDIFF, VJP, bjvp, jvp, lookup, nondiff, vjp
-from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes
+from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, complex_rules
 from . import runtime_rules, batched
 
 try:  # SciPy is optional: its rules exist where it imports
@@ -9,8 +9,8 @@ except ImportError:
     scipy_rules = scipy_stats = None
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
-           "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched", "scipy_rules",
-           "scipy_stats", "rule_modules", "helper_modules"]
+           "numpy_rules", "complex_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "runtime_rules", "batched",
+           "scipy_rules", "scipy_stats", "rule_modules", "helper_modules"]
 
 
 def rule_modules():
