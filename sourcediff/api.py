@@ -88,9 +88,34 @@ def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, cplx
     fn = _MEMO.get(key)
     if fn is None:
         fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
+        fn = _no_complex_casts(fn, f) if cplx else fn
         fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
+
+
+_COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning before NumPy 1.25
+
+
+def _no_complex_casts(fn, f):
+    """A complex-mode derivative ``fn`` refusing, at ``f``'s definition, a complex value cast to a real one on the
+    way (NumPy's ComplexWarning: ``math.sin`` of a NumPy complex scalar, a complex value stored into a real
+    array): the imaginary part dropped there would not be dropped from the derivative."""
+    import warnings
+
+    @functools.wraps(fn)
+    def no_casts(*args, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", _COMPLEX_WARNING)
+            try:
+                return fn(*args, **kw)
+            except _COMPLEX_WARNING:
+                pass
+        raise SourcediffError("a complex value is cast to a real one in %s (its imaginary part dropped), which "
+                              "the derivative would not follow" % getattr(f, "__qualname__", f), **_at(f),
+                              hint="take np.real(...) of the value explicitly where a real one is meant")
+    no_casts.sd_generated, no_casts.source, no_casts.sd_shaped = fn, fn.source, ""
+    return no_casts
 
 
 _LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
@@ -123,6 +148,7 @@ def _complex_switch(fn, make):
                 built.append(make())
             return built[0](*args, **kw)
         return fn(*args, **kw)
+    switch.sd_generated = getattr(fn, "sd_generated", fn)  # what differentiating it again transforms
     return switch
 
 

@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 from . import cache, codegen, frontend, pipeline, runtime
-from .user import CHECKPOINT, USER_JVP, USER_VJP
+from .user import CHECKPOINT, USER_JVP, USER_VJP, is_user_function
 from .frontend import GENERATED_TEMPORARIES, GlobalsView, deep_recursion, globals_view, viewed
 from .rules import helper_modules, registry as R
 
@@ -45,8 +45,9 @@ def _helpers():
     return env
 
 
-def related(fn):
-    """``fn`` and every user function it can reach by name (module globals and closures)."""
+def related(fn, through=None):
+    """``fn`` and every user function it can reach by name (module globals and closures); with ``through``,
+    only the functions it accepts, and only through them."""
     seen, todo = [], [fn]
     while todo:
         f = todo.pop()
@@ -57,7 +58,7 @@ def related(fn):
             f = f.__func__
         if isinstance(f, functools.partial):
             f = f.func
-        if not inspect.isfunction(f) or f in seen:
+        if not inspect.isfunction(f) or f in seen or through is not None and not through(f):
             continue
         seen.append(f)
         codes, names = [f.__code__], set()
@@ -110,7 +111,7 @@ def complex_literals(fn):
     complex mode (``rules/complex_rules.py``)."""
     def consts(c):
         return any(isinstance(k, complex) or isinstance(k, types.CodeType) and consts(k) for k in c.co_consts)
-    return any(consts(f.__code__) for f in related(fn))
+    return any(consts(f.__code__) for f in related(fn, lambda f: f is fn or is_user_function(f)))  # not a rule's
 
 
 def derivative(fn, wrt, kind, mode, optimize, many, shapes=None, cplx=False):

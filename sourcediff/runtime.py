@@ -28,7 +28,7 @@ def unbroadcast(g, x):
         return g
     if not xs:
         s = np.sum(g)
-        return float(s) if isinstance(x, (int, float)) else s
+        return float(s) if isinstance(x, (int, float)) and not isinstance(s, complex) else s  # complex: complex mode
     plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
     if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
         return np.array(np.broadcast_to(g, xs))

@@ -7,6 +7,8 @@ differences in the real and the imaginary direction:
 * each rule declared right for complex values (``registry.COMPLEX_OK``) is checked on its own the same way;
 * what complex mode does not differentiate is refused at the user's line.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -51,7 +53,11 @@ CASES = {
     np.reciprocal: [(AWAY,)], np.expm1: [(crand,)], np.log1p: [(AWAY,)], np.sum: [(crand,)], np.mean: [(crand,)],
     np.real: [(crand,), ("real",)], np.conjugate: [(crand,)], np.imag: [(crand,), ("real",)],
     abs: [(crand,), ("real",)], np.absolute: [(crand,)], np.angle: [(crand,), ("real",)],
+    np.where: [(lambda r: r.normal(size=3) > 0, crand, crand)], np.reshape: [(crand, (3, 1))],
+    np.transpose: [(lambda r: crand(r, (2, 3)),)],
 }
+# what refuses a complex value (raises, or warns, which complex mode makes an error): checked below
+REFUSES_COMPLEX = ["Mod", np.remainder, float, sum]
 RULE_CASES = [(k, c) for k, cs in CASES.items() for c in cs]
 
 
@@ -81,13 +87,13 @@ def test_complex_rule(key, case):
     outs = vjp(c, ans, *args)
     outs = outs if isinstance(outs, tuple) else (outs,)
     for i, a in enumerate(args):
-        if not isinstance(a, np.ndarray) or i >= len(outs):
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "fc" or i >= len(outs):
             continue
         for v in directions(a, rng):
             move = lambda t: f(*args[:i], a + t, *args[i + 1:])  # noqa: E731
             want = np.real(np.sum(c * cfd(move, 0 * a, v)))
             close(np.real(np.sum(np.asarray(outs[i]) * v)), want, "vjp arg %d" % i)
-            heads = [np.zeros_like(b) if isinstance(b, np.ndarray) else 0.0 for b in args]
+            heads = [np.zeros_like(b) if isinstance(b, np.ndarray) else 0.0 for b in args][:R.n_diff_args(R.JVP, jvp)]
             heads[i] = v
             tan = jvp(*heads, ans, *args)
             tan = tan[i] if isinstance(tan, tuple) else tan
@@ -96,9 +102,29 @@ def test_complex_rule(key, case):
 
 def test_every_complex_rule_has_a_twin_and_a_case():
     assert set(R.CVJP) == set(R.CJVP)
-    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag")  # through the compiler below
-    missing = [k for k in R.COMPLEX_OK | set(R.CVJP) if k not in CASES and k not in structural]
+    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag", "attr.T")  # the compiler's, below
+    missing = [k for k in R.COMPLEX_OK | set(R.CVJP) if k not in CASES and k not in structural and
+               k not in REFUSES_COMPLEX and getattr(k, "__module__", None) != "math"]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("key", REFUSES_COMPLEX + sorted((k for k in R.COMPLEX_OK if getattr(k, "__module__", None)
+                                                          == "math"), key=lambda k: k.__name__), ids=str)
+def test_what_refuses_complex_values(key):
+    """Allowed in complex mode because its primal never computes with a complex value: it raises, or casts to
+    real with a ComplexWarning (an error while a complex-mode derivative runs)."""
+    import warnings
+    f = OPS[key] if isinstance(key, str) else key
+    n = 1 if key in (float, sum) else 2 if key in ("Mod", np.remainder) else len(R.parsed(R.VJP[R._key(key)])[3])
+    z = [1.5 + 0.5j] * n if key is not sum else [[1.5 + 0.5j]]
+    for args in (z, [np.complex128(v) for v in z] if key is not sum else [np.array([1.5 + 0.5j])]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getattr(np, "exceptions", np).ComplexWarning)
+            if key is sum:
+                assert np.iscomplexobj(sum(*args))  # linear: its rule is right for complex values
+                continue
+            with pytest.raises((TypeError, getattr(np, "exceptions", np).ComplexWarning)):
+                f(*args)
 
 
 # --- through the compiler ---------------------------------------------------------------------------
@@ -141,6 +167,10 @@ def not_allowed(z):
 
 def literal_not_allowed(x):
     return np.sum(np.abs(np.cumsum(x * 1j)))
+
+
+def casts(z):
+    return math.sin(z[0]) + np.sum(np.abs(z))
 
 
 def grad_fd(f, args, i, rng):
@@ -239,3 +269,9 @@ def test_complex_results_and_tangents_refused_where_they_do_not_fit():
     _refused(lambda: sd.grad(returns_complex)(Z), "real-valued")
     _refused(lambda: sd.grad(holo, mode="forward")(1.0 + 1j), "complex argument")
     _refused(lambda: sd.jvp(mixed)(X, Z, 1j * X), "complex tangent")
+
+
+def test_a_complex_value_cast_to_real_is_refused():
+    """math.sin of a NumPy complex scalar takes its real part with a ComplexWarning: refused, not followed."""
+    _refused(lambda: sd.grad(casts)(Z), "cast to a real one")
+    _refused(lambda: sd.jvp(casts)(Z, Z), "cast to a real one")

@@ -16,14 +16,21 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
-from .registry import complex_ok, cjvp, cvjp
+from .registry import VJP, complex_ok, cjvp, cvjp
 
 # holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
 complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add, np.subtract, np.multiply,
            np.divide, np.negative, np.positive, np.power, np.matmul, np.exp, np.log, np.sin, np.cos, np.tan,
            np.sinh, np.cosh, np.tanh, np.sqrt, np.square, np.reciprocal, np.expm1, np.log1p, np.sum, np.mean)
-# real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``)
-complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list")
+# real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
+# and what only moves or selects values
+complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
+           "attr.T")
+# What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
+# real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
+# Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
+complex_ok(*[k for k in list(VJP) if getattr(k, "__module__", None) == "math"])
+complex_ok("Mod", np.remainder, float, sum)
 
 
 # |z|: d|z| = Re(conj(z) dz) / |z|; 0 at z = 0 (the real rule's sign(0))
