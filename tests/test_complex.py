@@ -169,6 +169,18 @@ def literal_not_allowed(x):
     return np.sum(np.abs(np.cumsum(x * 1j)))
 
 
+def user_ruled(z):
+    return z * 2.0
+
+
+sd.defvjp(user_ruled, lambda g, ans, z: g * 2.0)
+sd.defjvp(user_ruled, lambda dz, ans, z: dz * 2.0)
+
+
+def calls_user_ruled(z):
+    return np.sum(np.abs(user_ruled(z)))
+
+
 def casts(z):
     return math.sin(z[0]) + np.sum(np.abs(z))
 
@@ -263,6 +275,9 @@ def test_a_rule_not_known_right_for_complex_values_is_refused_at_its_line():
     _refused(lambda: sd.jvp(not_allowed)(Z, Z), "arcsin")
     assert sd.grad(not_allowed)(np.array([0.1, 0.2])).shape == (2,)  # real: the real rules
     _refused(lambda: sd.grad(literal_not_allowed), "`cumsum` is not differentiated for complex numbers")
+    _refused(lambda: sd.grad(calls_user_ruled)(Z), "`user_ruled` is not differentiated for complex numbers")
+    _refused(lambda: sd.jvp(calls_user_ruled)(Z, Z), "`user_ruled` is not differentiated for complex numbers")
+    assert sd.grad(calls_user_ruled)(np.array([1.0, -1.0])).tolist() == [2.0, -2.0]
 
 
 def test_complex_results_and_tangents_refused_where_they_do_not_fit():
