@@ -55,6 +55,10 @@ CASES = {
     abs: [(crand,), ("real",)], np.absolute: [(crand,)], np.angle: [(crand,), ("real",)],
     np.where: [(lambda r: r.normal(size=3) > 0, crand, crand)], np.reshape: [(crand, (3, 1))],
     np.transpose: [(lambda r: crand(r, (2, 3)),)],
+    np.arcsin: [(crand,)], np.arccos: [(crand,)], np.arctan: [(crand,)], np.arcsinh: [(crand,)],
+    np.arctanh: [(crand,)], np.log2: [(AWAY,)], np.log10: [(AWAY,)], np.exp2: [(crand,)],
+    np.dot: [(crand, crand), (lambda r: crand(r, (2, 3)), crand)], np.outer: [(crand, crand)],
+    np.cumsum: [(crand,), (lambda r: crand(r, (2, 3)), 1)],
 }
 # what refuses a complex value (raises, or warns, which complex mode makes an error): checked below
 REFUSES_COMPLEX = ["Mod", np.remainder, float, sum]
@@ -162,11 +166,11 @@ def returns_complex(z):
 
 def not_allowed(z):
     y = z * 2.0
-    return np.sum(np.abs(np.arcsin(y)))
+    return np.sum(np.abs(np.arccosh(y)))
 
 
 def literal_not_allowed(x):
-    return np.sum(np.abs(np.cumsum(x * 1j)))
+    return np.sum(np.abs(np.vdot(x * 1j, x)))
 
 
 def user_ruled(z):
@@ -269,12 +273,12 @@ def _refused(call, what):
 
 
 def test_a_rule_not_known_right_for_complex_values_is_refused_at_its_line():
-    e = _refused(lambda: sd.grad(not_allowed)(Z), "`arcsin` is not differentiated for complex numbers")
-    assert "np.arcsin(y)" in e.line
-    _refused(lambda: sd.vjp(not_allowed)(Z, 1.0), "arcsin")
-    _refused(lambda: sd.jvp(not_allowed)(Z, Z), "arcsin")
-    assert sd.grad(not_allowed)(np.array([0.1, 0.2])).shape == (2,)  # real: the real rules
-    _refused(lambda: sd.grad(literal_not_allowed), "`cumsum` is not differentiated for complex numbers")
+    e = _refused(lambda: sd.grad(not_allowed)(Z), "`arccosh` is not differentiated for complex numbers")
+    assert "np.arccosh(y)" in e.line
+    _refused(lambda: sd.vjp(not_allowed)(Z, 1.0), "arccosh")
+    _refused(lambda: sd.jvp(not_allowed)(Z, Z), "arccosh")
+    assert sd.grad(not_allowed)(np.array([1.1, 1.2])).shape == (2,)  # real: the real rules
+    _refused(lambda: sd.grad(literal_not_allowed), "`vdot` is not differentiated for complex numbers")
     _refused(lambda: sd.grad(calls_user_ruled)(Z), "`user_ruled` is not differentiated for complex numbers")
     _refused(lambda: sd.jvp(calls_user_ruled)(Z, Z), "`user_ruled` is not differentiated for complex numbers")
     assert sd.grad(calls_user_ruled)(np.array([1.0, -1.0])).tolist() == [2.0, -2.0]

@@ -21,7 +21,11 @@ from .registry import VJP, complex_ok, cjvp, cvjp
 # holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
 complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add, np.subtract, np.multiply,
            np.divide, np.negative, np.positive, np.power, np.matmul, np.exp, np.log, np.sin, np.cos, np.tan,
-           np.sinh, np.cosh, np.tanh, np.sqrt, np.square, np.reciprocal, np.expm1, np.log1p, np.sum, np.mean)
+           np.sinh, np.cosh, np.tanh, np.sqrt, np.square, np.reciprocal, np.expm1, np.log1p, np.sum, np.mean,
+           np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh, np.log2, np.log10, np.exp2, np.dot, np.outer,
+           np.cumsum)
+# (not np.arccosh: its rule's 1 / sqrt(z^2 - 1) is not 1 / (sqrt(z - 1) sqrt(z + 1)) off the real axis;
+# not np.vdot: it conjugates its first argument)
 # real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
 # and what only moves or selects values
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
