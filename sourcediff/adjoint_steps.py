@@ -54,6 +54,7 @@ class Steps:
         elif is_user_function(k) or isinstance(k, CHECKPOINT):
             self._user_call(p, s, st, out, g)
         elif not isinstance(k, str) and k in USER_VJP:
+            check_refused(self.func, s, k, [i for i, a in enumerate(args) if self.adj.is_active(a)])  # complex mode
             self._user_rule(p, st, out, g)
         else:
             self._rule(p, s, st, out, g)

@@ -76,16 +76,25 @@ def _mode(mode):
     return mode
 
 
-def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, backend="python"):
+def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, backend="python", cplx=False):
+    """The derivative, built once per key; in complex mode (``rules/complex_rules.py``) where ``cplx`` or
+    where the code holds a complex literal; compiled by Numba where ``backend`` says so (not in complex mode)."""
     if isinstance(f, CHECKPOINT):
         f = f.fn
-    key = (f, wrt, kind, mode, bool(optimize), many, shapes) + ((backend,) if backend != "python" else ())
+    if not cplx:
+        cplx = _LITERAL.get(f)
+        if cplx is None:
+            cplx = _LITERAL[f] = build.complex_literals(f)
+    key = (f, wrt, kind, mode, bool(optimize), many, shapes, cplx) + ((backend,) if backend != "python" else ())
     fn = _MEMO.get(key)
     if fn is None:
-        if backend != "python":
+        if backend != "python" and not cplx:
             fn = backend_numba.compiled(_derivative(f, wrt, kind, mode, optimize, many, shapes))
+            fn.sd_complex = False
         else:
-            fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes)
+            fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
+            fn = _no_complex_casts(fn, f) if cplx else fn
+            fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
 
@@ -101,6 +110,64 @@ def _on(backend, gen, make):
     if backend == "numba":
         return backend_numba.specialising(gen, make, SPECIALISE_MAX)
     return _specialising(gen, make)
+
+
+_COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning before NumPy 1.25
+
+
+def _no_complex_casts(fn, f):
+    """A complex-mode derivative ``fn`` refusing, at ``f``'s definition, a complex value cast to a real one on the
+    way (NumPy's ComplexWarning: ``math.sin`` of a NumPy complex scalar, a complex value stored into a real
+    array): the imaginary part dropped there would not be dropped from the derivative."""
+    import warnings
+
+    @functools.wraps(fn)
+    def no_casts(*args, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", _COMPLEX_WARNING)
+            try:
+                return fn(*args, **kw)
+            except _COMPLEX_WARNING:
+                pass
+        raise SourcediffError("a complex value is cast to a real one in %s (its imaginary part dropped), which "
+                              "the derivative would not follow" % getattr(f, "__qualname__", f), **_at(f),
+                              hint="take np.real(...) of the value explicitly where a real one is meant")
+    no_casts.sd_generated, no_casts.source, no_casts.sd_shaped = fn, fn.source, ""
+    return no_casts
+
+
+_LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
+
+
+def _either(make):
+    """``make(False)``; where that is refused but ``make(True)`` builds (a function with rules in complex mode
+    only, such as ``np.angle``), the complex-mode derivative: its rules are right for real values too."""
+    try:
+        return make(False)
+    except SourcediffError as e:
+        refused = e
+    try:
+        return make(True)
+    except SourcediffError:
+        raise refused from None
+
+
+def _complex_switch(fn, make):
+    """``fn``, sending a call with a complex argument to the complex-mode derivative ``make()`` builds at the
+    first such call (its refusals then name the user's line); ``fn`` itself where it is in complex mode."""
+    if getattr(fn, "sd_complex", False):
+        return fn
+    built = []
+
+    @functools.wraps(fn)
+    def switch(*args, **kw):
+        if _complex(args) or kw and _complex(kw):
+            if not built:
+                built.append(make())
+            return built[0](*args, **kw)
+        return fn(*args, **kw)
+    switch.sd_generated = getattr(fn, "sd_generated", fn)  # what differentiating it again transforms
+    return switch
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
@@ -202,15 +269,21 @@ def _computing(fn):
 def _grad(f, wrt, mode, optimize, kind, backend="python"):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     if mode == "reverse":
-        out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key))
+        gen = _either(lambda cplx: _derivative(f, idx, kind, mode, optimize, many, cplx=cplx))
+        out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
+            if not gen.sd_complex else gen
+        out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
         return _finish(out, f, gen.source)
+    gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
 
     @functools.wraps(f)
     def fwd(*args, **kw):
         args = _bind(f, args, kw)
+        if _complex(args):
+            raise SourcediffError("a forward-mode sd.grad of %s meets a complex argument" % f.__qualname__, **_at(f),
+                                  hint="use mode='reverse' (complex gradients), or sd.jvp with complex tangents")
         if all(_scalar(args[i]) for i in idx):
             out = run(*args)
             if type(out) is not float:  # a tangent made complex on the way to a real value
@@ -268,8 +341,8 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
         return lambda g: jvp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _derivative(f, idx, "jvp", "forward", True, True)
-    run = _derivative(f, idx, "jvp", "forward", True, True, backend=_backend(backend))
+    gen = _either(lambda cplx: _derivative(f, idx, "jvp", "forward", True, True, cplx=cplx))
+    run = gen if gen.sd_complex else _derivative(f, idx, "jvp", "forward", True, True, backend=_backend(backend))
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -279,6 +352,8 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
             raise SourcediffError("jvp of %s needs %d tangents, got %d" % (f.__name__, len(idx), len(ts)), **_at(f))
         for i in idx:
             _check_arg(args[i])
+        if gen.sd_complex or _complex((args, ts)):
+            return _complex_jvp(f, idx, args, ts)
         _real(f, args, ts)
         val, tan = run(*args, *ts)
         _real(f, val, tan)
@@ -294,17 +369,31 @@ def vjp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
         return lambda g: vjp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    generic = _derivative(f, idx, "vjp", "reverse", True, many)
-    gen = _on(_backend(backend), generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key))
+    generic = _either(lambda cplx: _derivative(f, idx, "vjp", "reverse", True, many, cplx=cplx))
+    gen = _on(_backend(backend), generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key)) \
+        if not generic.sd_complex else generic
 
     def vjp_fn(*args, **kw):
         *args, seed = args
-        val, ct = gen(*_bind(f, args, kw), seed)
+        args = _bind(f, args, kw)
+        if generic.sd_complex or _complex((args, seed)):
+            return _derivative(f, idx, "vjp", "reverse", True, many, cplx=True)(*args, seed)
+        val, ct = gen(*args, seed)
         _real(f, val)
         return val, ct
     out = _finish(functools.wraps(f)(vjp_fn), f, gen.source)
     out.sd_generated = generic  # what differentiating it again transforms
     return out
+
+
+def _complex_jvp(f, idx, args, ts):
+    """sd.jvp in complex mode: a real argument's tangent must be real (a complex one would leave its type)."""
+    for i, t in zip(idx, ts):
+        if not _complex(args[i]) and _complex(t):
+            raise SourcediffError("a real argument of %s has a complex tangent" % f.__qualname__, **_at(f),
+                                  hint="pass a real tangent for a real argument (or make the argument complex)")
+    val, tan = _derivative(f, idx, "jvp", "forward", True, True, cplx=True)(*args, *ts)
+    return val, _like(tan, val)
 
 
 def _complex(v):

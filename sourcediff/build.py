@@ -22,9 +22,9 @@ import types
 import numpy as np
 
 from . import cache, codegen, frontend, pipeline, runtime
-from .user import CHECKPOINT, USER_JVP, USER_VJP
+from .user import CHECKPOINT, USER_JVP, USER_VJP, is_user_function
 from .frontend import GENERATED_TEMPORARIES, GlobalsView, deep_recursion, globals_view, viewed
-from .rules import helper_modules
+from .rules import helper_modules, registry as R
 
 
 def _own_hash():
@@ -47,8 +47,9 @@ def _helpers():
     return env
 
 
-def related(fn):
-    """``fn`` and every user function it can reach by name (module globals and closures)."""
+def related(fn, through=None):
+    """``fn`` and every user function it can reach by name (module globals and closures); with ``through``,
+    only the functions it accepts, and only through them."""
     seen, todo = [], [fn]
     while todo:
         f = todo.pop()
@@ -59,7 +60,7 @@ def related(fn):
             f = f.__func__
         if isinstance(f, functools.partial):
             f = f.func
-        if not inspect.isfunction(f) or f in seen:
+        if not inspect.isfunction(f) or f in seen or through is not None and not through(f):
             continue
         seen.append(f)
         codes, names = [f.__code__], set()
@@ -120,12 +121,21 @@ def _gc_paused():
             gc.enable()
 
 
-def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
+def complex_literals(fn):
+    """Does ``fn``, or a function it reaches, hold a complex literal (``1j``)? Its derivative is then built in
+    complex mode (``rules/complex_rules.py``)."""
+    def consts(c):
+        return any(isinstance(k, complex) or isinstance(k, types.CodeType) and consts(k) for k in c.co_consts)
+    return any(consts(f.__code__) for f in related(fn, lambda f: f is fn or is_user_function(f)))  # not a rule's
+
+
+def derivative(fn, wrt, kind, mode, optimize, many, shapes=None, cplx=False):
     """The compiled derivative, from the memory or disk cache when its key matches.
 
     The key covers every function involved (their code objects, so any edit of the
     source changes it), the options, the argument shapes it is specialised to (``shapes``,
-    see ``pipeline.generate``), sourcediff's own code and the Python version.
+    see ``pipeline.generate``), sourcediff's own code and the Python version. ``cplx``: build in complex
+    mode (``rules/complex_rules.py``), where the arguments' gradients are ``runtime.cgrad_like``'s.
     The entry holds the generated source and its compiled code, so a new process
     neither transforms nor compiles again.
     """
@@ -134,7 +144,8 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
     parts = [_code_key(f) for f in funcs]
     ruled = sorted(getattr(f, "__qualname__", "?") for f in funcs if f in USER_VJP or f in USER_JVP)
     k = cache.key(_OWN, *parts,
-                  repr((wrt, kind, mode, bool(optimize), many, ruled, shapes))) if None not in parts else None
+                  repr((wrt, kind, mode, bool(optimize), many, ruled, shapes) + (("complex",) if cplx else ()))) \
+        if None not in parts else None
     cells = closure_cells(funcs)
     text = cache.get(k) if k else None
     if text is not None:
@@ -149,9 +160,11 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None):
             return _origin(out, code, fn)
         except Exception:  # a stale or foreign entry: regenerate
             pass
-    with deep_recursion(), _gc_paused():
+    with deep_recursion(), _gc_paused(), R.complex_build(cplx):
         src, name, bindings, shaped, temps = source(fn, wrt, kind, mode, optimize, many, shapes)
         code, filename = codegen.compile_module(src, name, sorted(bindings))
+    if cplx:  # the same text; its arguments' gradients keep complex values (a different binding: no disk entry)
+        bindings.update({n: getattr(runtime, "c" + n) for n in ("grad_like", "seed_one") if n in bindings})
     GENERATED_TEMPORARIES[filename] = temps
     out = _origin(codegen.instantiate(code, filename, src, globs, bindings), code, fn)
     out.source, out.sd_shaped = src, shaped
@@ -201,7 +214,8 @@ def source(fn, wrt, kind, mode, optimize, many, shapes=None):
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
-    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes else None
+    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes and not R.in_complex() \
+        else None
     generic = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, tuple_wrt=many,
                                 suffix="_generic" if floats else "", shapes=shapes)
     if not floats:

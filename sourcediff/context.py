@@ -13,7 +13,7 @@ import functools
 
 import gast
 
-from . import primitives as P, user
+from . import fence, primitives as P, user
 from .names import clone
 from .rules import registry as R
 
@@ -67,6 +67,7 @@ class Gen:
             if key not in _FRONT:
                 _FRONT[key] = self._front_end(fn, foreign)
             func, names = self.funcs[fn] = _FRONT[key]
+            fence.refuse_complex_literal(func)
             self.sources[fn] = func.source
             for n, v in func.closure_names().items():
                 self.bind(n, v)
@@ -164,8 +165,8 @@ class Gen:
             if k in STRUCT:
                 pos = STRUCT[k]
                 return list(range(len(p.args))) if pos is None else pos
-            if k in NONDIFF_ATTR_KEYS or R.is_nondiff(k):
-                return []
+            if k in NONDIFF_ATTR_KEYS and not (R.in_complex() and R.has_complex_rule(k)) or R.is_nondiff(k):
+                return []  # x.imag is constant for a real x, not for a complex one
             if k.startswith("attr."):  # a structured value's field (lower.field_read); any other attribute is refused
                 return [0]
             rule = R.lookup(R.VJP, k)
@@ -219,10 +220,15 @@ def refusal(func, node, key, i):
 
 
 def check_refused(func, node, key, want):
-    """Raise the located refusal when a wanted (active) argument of ``key`` is declared underivable."""
+    """Raise the located refusal when a wanted (active) argument of ``key`` is declared underivable,
+    or (complex mode) when ``key``'s rule is not declared right for complex values."""
     for i in want:
         if R.refused(key, (i,)):
             raise refusal(func, node, key, i)
+    if want and R.in_complex() and not R.is_complex_ok(key):
+        name = getattr(key, "__qualname__", None) or getattr(key, "__name__", str(key))
+        raise func.error("`%s` is not differentiated for complex numbers (its rule is known right for real values "
+                         "only)" % name, node, hint="split the complex values into real and imaginary parts here")
 
 
 def index_value(idx):

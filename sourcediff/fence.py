@@ -17,6 +17,7 @@ Refused::
 import gast
 
 from .annotations import setanno
+from .rules import registry as R
 
 _REFUSED = {
     gast.Yield: ("`yield` (generators) cannot be differentiated", "return a value (or a list of values) instead"),
@@ -84,8 +85,17 @@ def check(func):
                     if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
                         raise func.error("assigning to an attribute (mutating an object the function does not own) "
                                          "cannot be differentiated", sub, hint="return the new value instead")
-        if isinstance(n, gast.Constant) and isinstance(n.value, complex):
-            raise func.error("complex numbers are not supported", n, hint="split into real and imaginary parts")
+        if isinstance(n, gast.Constant) and isinstance(n.value, complex) and getattr(func, "complex_at", None) is None:
+            func.complex_at = n  # refused where it is built outside complex mode (``refuse_complex_literal``)
+
+
+def refuse_complex_literal(func):
+    """Refuse ``func``'s complex literal where its derivative is built outside complex mode (the front end
+    runs once per process and function; the mode is the build's)."""
+    at = getattr(func, "complex_at", None)
+    if at is not None and not R.in_complex():
+        raise func.error("complex numbers are not supported here (this derivative is not built in complex mode)",
+                         at, hint="split into real and imaginary parts")
 
 
 def _check_nested(func, outer, inner):

@@ -171,6 +171,7 @@ class Forward:
             return self._structural(p, d, live, s, dv, lv)
         user = USER_JVP.get(p.key) if not isinstance(p.key, str) else None
         if user is not None:
+            check_refused(self.func, s, p.key, [i for i, x in enumerate(lv) if x])  # complex mode: not known right
             return self._user_rule(p, d, live, dv, lv, user)
         return self.rules.tangent(p, d, live, s, dv, lv)
 

@@ -41,6 +41,7 @@ from .lower import classify, validate, walk
 from .names import Names, assign, call, const, load, names_in, nodes
 from .reverse import Reverse
 from .user import CHECKPOINT, is_user_function
+from .rules import registry as R
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,7 +227,7 @@ def build_reverse(gen, func, wrt, kind, name):
         extra = [seed.id]
     elif gen.scalar:
         seed = const(1.0)
-    elif _full_sum(func, ret):
+    elif _full_sum(func, ret) and not R.in_complex():  # complex mode: seed_one refuses a complex result
         seed = const(1.0)  # what seed_one would give, without keeping the sum for it
     else:
         gen.bind_rt("seed_one")

@@ -30,7 +30,7 @@ def unbroadcast(g, x):
         return g
     if not xs:
         s = np.sum(g)
-        return float(s) if isinstance(x, (int, float)) and not foreign(s) else s  # a lazy sum stays lazy
+        return float(s) if isinstance(x, (int, float)) and not foreign(s) and not isinstance(s, complex) else s
     plan = _PLANS.get((gs, xs)) or _plan(gs, xs)
     if plan is _SPREAD:  # a scalar zero from a join, or a smaller adjoint: spread it over x
         return np.array(np.broadcast_to(g, xs)) if not (foreign(x) or foreign(g)) else spread(g, x)
@@ -374,6 +374,27 @@ def foreign_grad(g, x):
     if not foreign(g) or g.shape != x.shape:
         g = spread(g, x)
     return g if g.dtype == dtype else g.astype(dtype)
+
+
+def cgrad_like(g, x):
+    """``grad_like`` in complex mode (``rules/complex_rules.py``): a complex argument's gradient is complex
+    (``df/da - i df/db``), a real argument's the real part of its cotangent; a container of complex values
+    is refused."""
+    if isinstance(x, (complex, np.complexfloating)):
+        return complex(np.sum(g)) if np.ndim(g) else complex(g)
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c":
+        return np.asarray(np.broadcast_to(g, x.shape), dtype=x.dtype).copy()
+    if isinstance(x, (float, int, np.ndarray, np.generic)) and not isinstance(x, bool):
+        return grad_like(np.real(g) if is_complex(g) else g, x)
+    return grad_like(g, x)
+
+
+def cseed_one(y):
+    """``seed_one`` in complex mode: sd.grad needs a real-valued function."""
+    if is_complex(y):
+        raise refusal("grad needs a real-valued function; {f} returns a complex value",
+                      hint="return a real value (np.real, np.abs of it), or use sd.vjp with a complex seed")
+    return seed_one(y)
 
 
 def check_leaf(x):

@@ -274,10 +274,14 @@ class ProgramGen:
         ops += ["lcomp"]
         if self.use_scipy:
             ops += ["scipy"]
+        if ch.boolean(0.04):
+            ops += ["complex"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
         if op == "scipy":
             return self.scipy_sexpr(sc, d)
+        if op == "complex":
+            return self.complex_sexpr(sc, d)
         if op == "edge":
             return self.edge(sc, d - 1)
         if op == "lcomp":
@@ -390,6 +394,20 @@ class ProgramGen:
                  "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
                  "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
                  "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
+
+    def complex_sexpr(self, sc, d):
+        """A float-valued expression through complex intermediates (a complex literal: the function's derivative
+        is built in complex mode), away from the kinks of abs and angle."""
+        ch = self.ch
+        a, b = self.sexpr(sc, d - 1), self.sexpr(sc, d - 1)
+        forms = ["np.abs(np.exp(1j * %s) + 2.5 + 0.1 * math.tanh(%s))" % (a, b),
+                 "np.real((%s + 0.5j) ** 2 * (1.0 - 2.0j))" % a, "np.angle(1.5 + 1j * math.tanh(%s))" % a,
+                 "np.imag(np.sin(%s + 1j * math.tanh(%s)))" % (a, b), "(np.exp(%s * 1j) * (%s - 1j)).imag" % (a, b),
+                 "abs(np.sqrt(2.5 + 1j * math.tanh(%s)))" % a, "np.conj(np.cos(0.5j * %s)).real" % a]
+        if sc.arrays():
+            x = self.aexpr(sc, ch.choice(sc.shapes()), d - 1)
+            forms += ["np.sum(np.abs(np.exp(1j * %s) + 2.5))" % x, "np.mean(np.real(%s * (2.0 + 1j)) ** 2)" % x]
         return ch.choice(forms)
 
     def aexpr(self, sc, shape, d=None):

@@ -252,7 +252,8 @@ def test_wrappers_that_change_the_value_are_refused_at_the_users_line(f):
     assert sd.grad(inner)(1.0) == 2.0  # the undecorated function
 
 
-# -- complex values are refused at the first call that meets them ----------------------------------
+# -- complex values: refused at the first call that meets them where they are not differentiated -------
+# (sd.grad in reverse mode, sd.vjp and sd.jvp differentiate them: tests/test_complex.py)
 
 def abs_sum(z):
     return np.sum(np.abs(z))
@@ -282,17 +283,16 @@ Z = np.array([1 + 2j, 3 - 1j])
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_complex_arguments_are_refused(mode):
-    _refused(lambda: sd.grad(abs_sum, mode=mode)(Z), abs_sum)
-    _refused(lambda: sd.value_and_grad(abs_sum, mode=mode)(Z), abs_sum)
-    _refused(lambda: sd.grad(abs_sum, mode=mode)(1 + 2j), abs_sum)
-    _refused(lambda: sd.grad(abs_sum, mode=mode)(np.complex128(1 + 2j)), abs_sum)
+    if mode == "forward":  # one seeded sweep cannot give df/da - i df/db
+        _refused(lambda: sd.grad(abs_sum, mode=mode)(Z), abs_sum)
+        _refused(lambda: sd.value_and_grad(abs_sum, mode=mode)(Z), abs_sum)
+        _refused(lambda: sd.grad(abs_sum, mode=mode)(1 + 2j), abs_sum)
+        _refused(lambda: sd.grad(abs_sum, mode=mode)(np.complex128(1 + 2j)), abs_sum)
     _refused(lambda: sd.jacobian(abs_sum, mode=mode)(Z), abs_sum)
     assert sd.grad(abs_sum, mode=mode)(np.array([1.0, -2.0])).tolist() == [1.0, -1.0]  # real: unchanged
 
 
 def test_complex_arguments_of_the_other_operators_are_refused():
-    _refused(lambda: sd.jvp(abs_sum)(Z, np.ones(2)), abs_sum)
-    _refused(lambda: sd.vjp(abs_sum)(Z, 1.0), abs_sum)
     _refused(lambda: sd.hessian(abs_sum)(Z), abs_sum)
 
 

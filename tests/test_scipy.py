@@ -27,6 +27,11 @@ def likelihood(x, mu, s):
     return np.sum(t) + np.sum(stats.gamma.logpdf(x * x + 1.0, s + 1.0, 0.0, s))
 
 
+def tails(x, s):
+    y = stats.t.logcdf(x, 3.0, 0.1, s) + stats.chi2.sf(x * x + 1.0, 3.0, 0.0, s) + stats.gamma.logsf(x * x + 0.5, 2.0)
+    return np.sum(y + stats.beta.logcdf(0.5 + 0.2 * np.tanh(x), 2.0, 3.0) + stats.t.logsf(x, 4.0, scale=s))
+
+
 def keyword_scale(x, mu, s):
     return np.sum(stats.norm.logpdf(x, loc=mu, scale=s))
 
@@ -108,6 +113,7 @@ def fd_grad(f, args, i, h=1e-6):
 
 CASES = [("special_mix", (np.array([0.3, -0.7, 1.1]), 0.8)),
          ("likelihood", (np.array([0.3, -0.7, 1.1]), 0.2, 1.3)),
+         ("tails", (np.array([0.3, -0.7, 1.1]), 1.3)),
          ("keyword_scale", (np.array([0.3, -0.7]), 0.2, 1.3)),
          ("signal_linalg", (np.array([0.3, -0.7, 1.1]), 0.4)),
          ("betainc_in_x", (0.7, 0.4))]
@@ -124,7 +130,7 @@ def test_gradient_matches_central_differences(mod, name, args, mode):
         np.testing.assert_allclose(g, fd_grad(f, args, i), rtol=1e-6, atol=1e-6, err_msg="%s wrt %d" % (name, i))
 
 
-@pytest.mark.parametrize("name", ["special_mix", "likelihood", "signal_linalg"])
+@pytest.mark.parametrize("name", ["special_mix", "likelihood", "signal_linalg", "tails"])
 def test_batched_forward_jacobian(mod, name):
     """sd.jacobian(mode='forward') carries every direction of x in one batched sweep."""
     f = getattr(mod, name)

@@ -1,6 +1,7 @@
 """Derivative rule tables; importing this package registers every rule."""
 from .registry import BJVP, JVP, NONDIFF, VJP, bjvp, jvp, lookup, nondiff, vjp
-from . import helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, numpy_decomp, numpy_extra
+from . import (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, numpy_decomp, numpy_extra,
+               complex_rules)
 from . import runtime_rules, batched
 
 try:  # SciPy is optional: its rules exist where it imports
@@ -10,7 +11,7 @@ except ImportError:
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
            "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "numpy_decomp", "numpy_extra",
-           "runtime_rules", "batched", "scipy_rules", "scipy_stats", "rule_modules", "helper_modules"]
+           "complex_rules", "runtime_rules", "batched", "scipy_rules", "scipy_stats", "rule_modules", "helper_modules"]
 
 
 def rule_modules():

@@ -36,12 +36,16 @@ functions whose values may be containers (their contributions add with ``runtime
 give (no closed form): the rule returns ``None`` for them, and a derivative
 whose call has such an argument active is refused when it is built.
 """
+import contextlib
 import functools
 import textwrap
 
 import gast
 
 VJP, JVP, BJVP, NONDIFF, STRUCTURED, REFUSED = {}, {}, {}, set(), set(), {}
+# Complex numbers (``complex_rules.py``): the keys whose rules are right for complex values, and the
+# rules that replace the real ones while a derivative is built in complex mode (``complex_build``).
+COMPLEX_OK, CVJP, CJVP, _COMPLEX = set(), {}, {}, [False]
 
 
 def _key(k):
@@ -65,6 +69,7 @@ def _registrar(table, what):
 
 
 vjp, jvp, bjvp = _registrar(VJP, "reverse"), _registrar(JVP, "forward"), _registrar(BJVP, "batched forward")
+cvjp, cjvp = _registrar(CVJP, "complex reverse"), _registrar(CJVP, "complex forward")
 
 
 def checked(check):
@@ -115,11 +120,49 @@ def refused(key, positions):
 
 
 def lookup(table, key):
-    """The rule for ``key`` in ``table`` (VJP, JVP or BJVP), or None."""
+    """The rule for ``key`` in ``table`` (VJP, JVP or BJVP), or None; while a derivative is built in
+    complex mode, a key's complex rule first (a batched sweep then pads its plain complex JVP)."""
     try:
-        return table.get(_key(key))
+        k = _key(key)
+        if _COMPLEX[-1] and (k in CVJP or k in CJVP):
+            return {id(VJP): CVJP, id(JVP): CJVP}.get(id(table), {}).get(k)
+        return table.get(k)
     except TypeError:
         return None
+
+
+def complex_ok(*keys):
+    """Declare the rules of ``keys`` right for complex values (JAX's convention, ``complex_rules.py``)."""
+    COMPLEX_OK.update(_key(k) for k in keys)
+
+
+def is_complex_ok(key):
+    try:
+        return _key(key) in COMPLEX_OK
+    except TypeError:
+        return False
+
+
+def has_complex_rule(key):
+    try:
+        return _key(key) in CVJP
+    except TypeError:
+        return False
+
+
+def in_complex():
+    """Is a derivative being built in complex mode?"""
+    return _COMPLEX[-1]
+
+
+@contextlib.contextmanager
+def complex_build(on):
+    """Build in complex mode (``on``) or not: complex rules replace real ones, only ``COMPLEX_OK`` keys differentiate."""
+    _COMPLEX.append(bool(on))
+    try:
+        yield
+    finally:
+        _COMPLEX.pop()
 
 
 def is_nondiff(key):

@@ -9,7 +9,7 @@ from .combinators import elementwise
 from .registry import jvp, refuse, vjp
 from .scipy_rules import sc_one_triangle, sc_sym_triangle
 
-SHAPE_CDF = "the derivative of this cdf with respect to a shape parameter has no closed form"
+SHAPE_CDF = "the derivative of this cdf (sf, logcdf, logsf) with respect to a shape parameter has no closed form"
 
 
 # --- scipy.stats: location-scale families, z = (x - loc) / scale --------------------------------
@@ -114,23 +114,31 @@ def sc_beta_pdf(d, ans, x, a, b, loc=0.0, scale=1.0):
             d * ans * (np.log1p(-z) - sp_special.digamma(b) + c), -d * ans * s / scale,
             -d * ans * (z * s + 1.0) / scale)
 
-# cdfs of the shaped families: x, loc and scale through the pdf; the shape parameters are refused
-def _shaped_cdf(d, ans, x, shape, loc=0.0, scale=1.0, *, dist):
-    p = dist.pdf(x, shape, loc, scale)
+# cdf, sf, logcdf and logsf of the shaped families: x, loc and scale through p, the derivative in x
+# (the pdf, -pdf, pdf/cdf and -pdf/sf, ratios as exp(logpdf - ans), stable in the tails); shapes are refused
+TAILS = {"cdf": "{d}.pdf({a})", "sf": "-{d}.pdf({a})", "logcdf": "np.exp({d}.logpdf({a}) - ans)",
+         "logsf": "-np.exp({d}.logpdf({a}) - ans)"}
+
+
+def _shaped_tail(d, ans, x, shape, loc=0.0, scale=1.0, *, p_of_x):
+    p = p_of_x
     return d * p, None, -d * p, -d * p * (x - loc) / scale
 
 
-for _dist, _shape in (("t", "df"), ("chi2", "df"), ("gamma", "a")):
-    elementwise(getattr(sp_stats, _dist).cdf, _shaped_cdf, broadcasting=True, name="sc_%s_cdf" % _dist,
-                subs={"dist": "sp_stats." + _dist, "shape": _shape})
-    refuse(getattr(sp_stats, _dist).cdf, SHAPE_CDF, 1)
-
-@elementwise(sp_stats.beta.cdf, broadcasting=True)
-def sc_beta_cdf(d, ans, x, a, b, loc=0.0, scale=1.0):
-    p = sp_stats.beta.pdf(x, a, b, loc, scale)
+def _beta_tail(d, ans, x, a, b, loc=0.0, scale=1.0, *, p_of_x):
+    p = p_of_x
     return d * p, None, None, -d * p, -d * p * (x - loc) / scale
 
-refuse(sp_stats.beta.cdf, SHAPE_CDF, 1, 2)
+
+for _kind, _p in TAILS.items():
+    for _dist, _shape in (("t", "df"), ("chi2", "df"), ("gamma", "a")):
+        _key = getattr(getattr(sp_stats, _dist), _kind)
+        elementwise(_key, _shaped_tail, broadcasting=True, name="sc_%s_%s" % (_dist, _kind),
+                    subs={"shape": _shape, "p_of_x": _p.format(d="sp_stats." + _dist, a="x, %s, loc, scale" % _shape)})
+        refuse(_key, SHAPE_CDF, 1)
+    elementwise(getattr(sp_stats.beta, _kind), _beta_tail, broadcasting=True, name="sc_beta_%s" % _kind,
+                subs={"p_of_x": _p.format(d="sp_stats.beta", a="x, a, b, loc, scale")})
+    refuse(getattr(sp_stats.beta, _kind), SHAPE_CDF, 1, 2)
 
 # --- scipy.stats: Poisson (k and loc are integers) ----------------------------------------------
 

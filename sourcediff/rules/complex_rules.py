@@ -1,0 +1,65 @@
+"""Complex numbers: which rules are right for complex values, and the rules of the functions that are not
+holomorphic (``real``, ``imag``, ``conj``, ``abs``, ``angle``).
+
+The convention is JAX's and autograd's. A cotangent is transported by the *transpose* of the derivative,
+never its conjugate transpose, so the rule of a holomorphic function is its real rule unchanged
+(``g * f'(z)``); the gradient of a real-valued ``f`` at ``z = a + ib`` is ``df/da - i df/db``, and
+``sd.vjp`` with seed ``c`` differentiates ``Re(sum(c * f))``. A real value's cotangent may pick up an
+imaginary part on the way (``x * c`` with a real ``x``): the real part is the cotangent, taken where a real
+value leaves a complex one (the rules below take ``np.real(g)``) and at the arguments (``runtime.cgrad_like``);
+every real rule in between has real coefficients and commutes with it.
+
+A derivative is built in complex mode (``registry.complex_build``) when an argument, seed or tangent is
+complex or the code holds a complex literal. There, only the keys declared ``complex_ok`` differentiate;
+any other active step is refused at its line (an allow-list: a real rule is not assumed right for
+complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, ``np.angle``) only there.
+"""
+import numpy as np
+
+from .registry import VJP, complex_ok, cjvp, cvjp
+
+# holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
+complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add, np.subtract, np.multiply,
+           np.divide, np.negative, np.positive, np.power, np.matmul, np.exp, np.log, np.sin, np.cos, np.tan,
+           np.sinh, np.cosh, np.tanh, np.sqrt, np.square, np.reciprocal, np.expm1, np.log1p, np.sum, np.mean,
+           np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh, np.log2, np.log10, np.exp2, np.dot, np.outer,
+           np.cumsum)
+# (not np.arccosh: its rule's 1 / sqrt(z^2 - 1) is not 1 / (sqrt(z - 1) sqrt(z + 1)) off the real axis;
+# not np.vdot: it conjugates its first argument)
+# real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
+# and what only moves or selects values
+complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
+           "attr.T")
+# What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
+# real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
+# Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
+complex_ok(*[k for k in list(VJP) if getattr(k, "__module__", None) == "math"])
+complex_ok("Mod", np.remainder, float, sum)
+
+
+# |z|: d|z| = Re(conj(z) dz) / |z|; 0 at z = 0 (the real rule's sign(0))
+@cvjp(abs, np.absolute)
+def cabs_vjp(g, ans, x): return np.real(g) * np.conj(x) / np.where(ans == 0, 1.0, ans)
+@cjvp(abs, np.absolute)
+def cabs_jvp(dx, ans, x): return np.real(np.conj(x) * dx) / np.where(ans == 0, 1.0, ans)
+
+
+# Im z: the cotangent -i Re(g), the tangent Im(dz)
+@cvjp(np.imag, "attr.imag")
+def cimag_vjp(g, ans, x): return -1j * np.real(g)
+@cjvp(np.imag, "attr.imag")
+def cimag_jvp(dx, ans, x): return np.imag(dx)
+
+
+# arg z = atan2(b, a): d arg = Im(conj(z) dz) / |z|^2, cotangent -i Re(g) conj(z) / |z|^2; 0 at z = 0
+@cvjp(np.angle)
+def cangle_vjp(g, ans, z, deg=False):
+    r = np.real(z * np.conj(z))
+    return -1j * np.real(g) * np.conj(z) / np.where(r == 0, 1.0, r) * (180.0 / np.pi if deg else 1.0)
+@cjvp(np.angle)
+def cangle_jvp(dz, ans, z, deg=False):
+    r = np.real(z * np.conj(z))
+    return np.imag(np.conj(z) * dz) / np.where(r == 0, 1.0, r) * (180.0 / np.pi if deg else 1.0)
+
+
+complex_ok(abs, np.absolute, np.imag, "attr.imag", np.angle)
