@@ -15,6 +15,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import runtime
+from sourcediff.neutral import neutral_call
 from sourcediff.rules import helpers as H, registry as R, scipy_rules as SC
 
 from helpers import check
@@ -56,6 +57,7 @@ SAMPLES = {
     H.spaced_fraction: [(np.linspace(V, 2 * V, 4), 4, True, 0)], H.kron_shape: [(V, M)], H.pad_mode: [("edge",)],
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
+    runtime.sort_order: [([0.3, -0.7, 1.1],), ([0.5, 0.25, 0.75], True)], neutral_call: [(abs, 2.5)],
 }
 if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
     SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
