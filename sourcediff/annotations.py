@@ -29,6 +29,8 @@ KEYS = {k.name: k for k in [
     Key("global_ref", bool, "attribute: a chain rooted at a non-local name (``math.pi``): an atom (lower.py)"),
     Key("augmented", bool, "binary operation: ``y += e`` on a name, which writes into an array in place "
                            "(desugar.py); ownership.py checks that nothing else holds it"),
+    Key("lambda", bool, "nested def: made of a named lambda (closures.py); frontend.Func takes its tree, not the "
+                        "file's"),
     Key("free", tuple, "nested def: the enclosing variables it reads (fence.py), extra parameters of the lifted def"),
     Key("accumulator", bool, "statement ``dx = dx + e`` of the adjoint sweep (reverse.py): inplace.py may make it "
                              "``dx += e``"),

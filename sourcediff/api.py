@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Un
 
 import numpy as np
 
-from . import backend_numba, build, pipeline, runtime
+from . import backend_numba, build, pipeline, runtime, signature
 from .user import CHECKPOINT, USER_JVP, USER_VJP
 from .display import Source, show_text
 from .errors import SourcediffError
@@ -274,7 +274,7 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
         out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
         out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
-        return _finish(out, f, gen.source)
+        return _finish(signature.packing(out, f) if signature.packed(f) else out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
 
@@ -298,7 +298,7 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
                                         args[i]) for i in idx)
         g = grads if many else grads[0]
         if kind == "value_and_grad":
-            return f(*args), g
+            return signature.call(f, args), g
         return g
     fwd.sd_generated = gen  # what differentiating this function again transforms
     return _finish(fwd, f, gen.source)
@@ -321,6 +321,8 @@ def _clone(fn):
 def _bind(f, args, kw):
     """``args`` and ``kw`` as the full positional argument list of ``f``, defaults filled in
     (the generated jvp and vjp functions take every parameter, then the tangents or the seed)."""
+    if signature.packed(f):
+        return signature.bind(f, args, kw)
     if not kw and len(args) == _arity(f):
         return list(args)
     b = inspect.signature(f).bind(*args, **kw)
@@ -603,7 +605,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse", backend: str =
         for x in (args[i] for i in idx):
             if runtime.is_struct(x):
                 _no_jacobian(x)
-        y = f(*args)
+        y = signature.call(f, args)
         _real(f, args, y)
         rows = [[] for _ in idx]
         for e in _basis(y):

@@ -10,6 +10,7 @@ imports the pipeline.
 import builtins
 import copy
 import functools
+import inspect
 
 import gast
 
@@ -107,6 +108,10 @@ class Gen:
     def bind_call(self, fn, args, kwargs, func, node):
         """[(parameter index, atom)] for every parameter of user function ``fn`` at a call."""
         code = fn.__code__
+        if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount:
+            raise func.error("calls of %s, which takes *args, **kwargs or keyword-only parameters, are not supported "
+                             "in differentiated code" % fn.__name__, node,
+                             hint="give it plain parameters, or differentiate it directly (sd.grad(%s))" % fn.__name__)
         params = code.co_varnames[:code.co_argcount]
         defaults = fn.__defaults__ or ()
         first_default = len(params) - len(defaults)

@@ -39,7 +39,9 @@ import builtins
 
 import gast
 
+from . import neutral
 from .annotations import setanno
+from .closures import applied
 from .names import assign, call, clone, const, load, store, ids
 from .runtime import keys_of
 
@@ -59,6 +61,7 @@ class Desugar:
         self.func, self.names = func, names
         self.retval = self.returned = None
         self.dicts = _dicts(func.node)
+        self.stored = ids(func.node, gast.Store)
 
     # -- statements one by one ---------------------------------------------------------
     def stmts(self, body):
@@ -94,6 +97,8 @@ class Desugar:
             return [s]
         if t is gast.For:
             return self.for_(s)
+        if t is gast.With:  # a value-neutral context manager (the fence refused any other): its body
+            return self.stmts(neutral.body(self.func, s))
         if t is gast.Expr and isinstance(s.value, gast.Constant):
             return []  # docstrings and bare constants
         return [s]
@@ -123,6 +128,7 @@ class Desugar:
         return [s]
 
     def for_(self, s):
+        s = self._lazy(s) or s
         it, tgt = s.iter, s.target
         body = self.stmts(s.body)
         if self._callee(it) == "range" and isinstance(tgt, gast.Name):
@@ -133,6 +139,41 @@ class Desugar:
         binds = [x for b in self._bind(tgt, kind, item) for x in self.stmt(gast.copy_location(b, s))]
         loop = gast.For(target=store(idx), iter=call("range", n), body=binds + body, orelse=[], type_comment=None)
         return pre + [gast.copy_location(loop, s)]
+
+    def _lazy(self, s):
+        """``for t in`` a generator expression, ``map(...)`` or ``filter(...)``: the loop over the iterable under
+        it, each element computed (and filtered) when the loop reaches it, as the iterator would."""
+        it = s.iter
+        fn = self.func.resolve(it.func.id, None) if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+            and it.func.id not in self.stored and not it.keywords else None
+        if isinstance(it, gast.GeneratorExp):
+            if len(it.generators) != 1 or it.generators[0].is_async:
+                raise self.func.error("a `for` over a generator expression with more than one `for` is not supported",
+                                      it, hint="loop over a list comprehension instead")
+            g = it.generators[0]
+            var, src, ifs, elt = g.target, g.iter, g.ifs, it.elt
+        elif fn is builtins.map and len(it.args) >= 2:
+            params, elt = applied(self.func, self.names, it.args[0], len(it.args) - 1, it)
+            var = store(params[0]) if len(params) == 1 else gast.Tuple(elts=[store(p) for p in params],
+                                                                       ctx=gast.Store())
+            src = it.args[1] if len(params) == 1 else call(self.func.bind_value("zip", builtins.zip), *it.args[1:])
+            ifs = []
+        elif fn is builtins.filter and len(it.args) == 2:
+            f, src = it.args
+            if isinstance(f, gast.Constant) and f.value is None:
+                v = self.names.fresh("item")
+                params, test = [v], load(v)
+            else:
+                params, test = applied(self.func, self.names, f, 1, it)
+            var, ifs, elt = store(params[0]), [test], load(params[0])
+        else:
+            return None
+        own = {n.id: self.names.fresh(n.id) for n in gast.walk(var) if isinstance(n, gast.Name)}
+        var, ifs, elt = _renamed(var, own), [_renamed(t, own) for t in ifs], _renamed(elt, own)
+        body = [gast.copy_location(assign(s.target, elt), s)] + s.body
+        for test in reversed(ifs):
+            body = [gast.copy_location(gast.If(test=test, body=body, orelse=[]), s)]
+        return gast.copy_location(gast.For(target=var, iter=src, body=body, orelse=[], type_comment=None), s)
 
     def _view(self, it, idx, pre, at):
         """(length, kind, item) of the iterable ``it`` read at position (the variable) ``idx``: ``item``
@@ -262,6 +303,15 @@ class Desugar:
         return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
 
 
+def _renamed(node, own):
+    """A copy of ``node`` with the names in ``own`` renamed."""
+    node = clone(node)
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and n.id in own:
+            n.id = own[n.id]
+    return node
+
+
 def _dicts(node):
     """The local names every assignment gives a dict display."""
     values = {}
@@ -271,7 +321,8 @@ def _dicts(node):
             for n in gast.walk(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):  # not a write into d[k]
                     values.setdefault(n.id, []).append(s.value if isinstance(s, gast.Assign) and t is n else None)
-    return {v for v, vs in values.items() if all(isinstance(e, gast.Dict) for e in vs)}
+    return {v for v, vs in values.items() if all(isinstance(e, (gast.Dict, gast.DictComp)) or isinstance(e, gast.Call)
+                                                 and getattr(e.func, "id", None) == "dict" for e in vs)}
 
 
 def desugar(func, names):

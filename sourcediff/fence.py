@@ -16,6 +16,7 @@ Refused::
 """
 import gast
 
+from . import neutral
 from .annotations import setanno
 from .rules import registry as R
 
@@ -28,7 +29,9 @@ _REFUSED = {
     gast.AsyncWith: ("`async with` cannot be differentiated", "move it outside the differentiated function"),
     gast.Try: ("`try` statements cannot be differentiated",
                "move the error handling outside the differentiated function"),
-    gast.With: ("`with` statements cannot be differentiated",
+    gast.With: ("`with` statements cannot be differentiated, but for value-neutral context managers (np.errstate "
+                "with no 'raise' or 'call' setting, np.printoptions, warnings.catch_warnings() with no `as`, "
+                "contextlib.nullcontext())",
                 "move the context manager outside the differentiated function"),
     gast.Global: ("`global` writes cannot be differentiated", "return the value instead of assigning a global"),
     gast.Nonlocal: ("`nonlocal` writes cannot be differentiated",
@@ -41,7 +44,6 @@ _REFUSED = {
     gast.NamedExpr: ("assignment expressions (`:=`) are not supported", "assign on a separate line"),
     gast.Set: ("sets are not supported in differentiated code", "use a list or tuple"),
     gast.SetComp: ("set comprehensions are not supported", "use a list comprehension"),
-    gast.DictComp: ("dict comprehensions are not supported", "build the dict with a loop"),
     gast.Starred: ("starred expressions (`*args`) are not supported", "pass the arguments one by one"),
 }
 if hasattr(gast, "Match"):
@@ -61,13 +63,16 @@ def check(func):
     if a.vararg or a.kwarg or a.kwonlyargs:
         raise func.error("*args, **kwargs and keyword-only parameters are not supported in differentiated functions",
                          node, hint="give every parameter a name before any `*`")
+    applied = _applied(node)
     for n in gast.walk(node):
         if n is not node and isinstance(n, gast.FunctionDef):
-            _check_nested(func, node, n)
-        if isinstance(n, gast.Lambda) and n is not node:
+            _check_nested(func, node, n, applied)
+        if isinstance(n, gast.Lambda) and n is not node and id(n) not in applied:
             raise func.error("lambdas inside a differentiated function are not supported", n,
                              hint="define the function at module level (or pass the lambda itself to sd.grad)")
         hit = _REFUSED.get(type(n))
+        if hit and isinstance(n, gast.With) and all(neutral.context(func, item) for item in n.items):
+            hit = None  # a value-neutral context manager: its body (desugar.py)
         if hit:
             raise func.error(hit[0], n, hint=hit[1])
         if isinstance(n, (gast.For, gast.While)) and n.orelse:
@@ -98,7 +103,22 @@ def refuse_complex_literal(func):
                          at, hint="split into real and imaginary parts")
 
 
-def _check_nested(func, outer, inner):
+_APPLIERS = {"map": "args", "filter": "args", "sorted": "key", "max": "key", "min": "key"}
+
+
+def _applied(node):
+    """The ids of the expressions given straight to ``map``/``filter`` (first argument) or as ``sorted``/``max``/
+    ``min``'s ``key=``: lowering calls them where the builtin would (``lower_iter``), so a lambda or a nested
+    ``def`` may be given there; if the name is no such builtin, lowering refuses a lambda."""
+    out = set()
+    for n in gast.walk(node):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id in _APPLIERS:
+            given = n.args[:1] if _APPLIERS[n.func.id] == "args" else [k.value for k in n.keywords if k.arg == "key"]
+            out |= {id(v) for v in given}
+    return out
+
+
+def _check_nested(func, outer, inner, applied=()):
     """A nested ``def``: plain, at the top of the body. The enclosing function's variables it reads
     (its ``free`` annotation) become extra parameters that every call passes (lowering), so it may only
     be called, not passed around as a value."""
@@ -113,7 +133,7 @@ def _check_nested(func, outer, inner):
                         & outer_locals - own))
     setanno(inner, "free", free)
     if free:
-        calls = {id(n.func) for n in gast.walk(outer) if isinstance(n, gast.Call)}
+        calls = {id(n.func) for n in gast.walk(outer) if isinstance(n, gast.Call)} | set(applied)
         for n in gast.walk(outer):
             if isinstance(n, gast.Name) and n.id == inner.name and id(n) not in calls:
                 raise func.error("the nested function `%s` reads `%s` from the enclosing function, so it can only be "

@@ -25,7 +25,7 @@ import gast
 
 from .annotations import getanno
 from .errors import SourcediffError
-from .names import ids, load
+from .names import clone, ids, load
 
 _MISSING = object()
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -274,6 +274,27 @@ def _with_params(args, names):
                           kw_defaults=[], kwarg=None, defaults=[])
 
 
+def flatten(args):
+    """``args`` (a gast ``arguments``) with ``*args``, keyword-only parameters and ``**kwargs`` made plain
+    parameters, in the signature's order (``signature.py``); their defaults ``()``, the keyword-only
+    defaults and ``{}`` where every one has a default, else no defaults at all (the API passes each)."""
+    if not (args.vararg or args.kwonlyargs or args.kwarg):
+        return args
+    extra, dflt = [], []
+    if args.vararg:
+        extra.append(args.vararg)
+        dflt.append(gast.Tuple(elts=[], ctx=gast.Load()))
+    extra += args.kwonlyargs
+    dflt += args.kw_defaults
+    if args.kwarg:
+        extra.append(args.kwarg)
+        dflt.append(gast.Dict(keys=[], values=[]))
+    every = all(d is not None for d in dflt)
+    return gast.arguments(args=list(args.posonlyargs) + list(args.args) + extra, posonlyargs=[], vararg=None,
+                          kwonlyargs=[], kw_defaults=[], kwarg=None,
+                          defaults=list(args.defaults) + dflt if every else [])
+
+
 def _inner(fn):
     """The function that ``fn`` wraps when it looks like a decorator's wrapper (``functools.wraps`` set
     ``__wrapped__``, or it takes ``*args``/``**kwargs`` and holds one function in its closure), else None."""
@@ -380,7 +401,7 @@ class Func:
         self.filename = self.code.co_filename
         self.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
         try:
-            ok = self._read() or self._runs()
+            ok = self._given() or self._read() or self._runs()
         except (SourcediffError, SyntaxError):
             ok = False
         if not ok:  # linecache may hold the lines of an older version of the file: read it again
@@ -401,10 +422,23 @@ class Func:
                                            "its module (or run the cell defining it again), then differentiate it")
         self.trees = None  # only the check reads them
         self.node.decorator_list = []
+        self.node.args = flatten(self.node.args)
         if getattr(fn, "sd_free", ()):  # a lifted nested def: the enclosing variables it reads are parameters
             self.node.args = _with_params(self.node.args, fn.sd_free)
         if self.bound:
             self.node.args.args = self.node.args.args[1:]
+
+    def _given(self):
+        """A nested ``def`` that the ``closures`` pass made of a named lambda has no ``def`` in the file to read:
+        its tree is the one the enclosing function's was rewritten to, located as that function's lines."""
+        given = getattr(self.fn, "sd_node", None)
+        if given is None:
+            return False
+        node, self.first, self.indent = given
+        self.node = self.found = clone(node)
+        self.source = ast.unparse(gast.gast_to_ast(gast.Module(body=[clone(node)], type_ignores=[])))
+        self.trees = []
+        return True
 
     def _read(self):
         """Read and parse the definition: ``first``, ``indent``, ``source``, ``node`` (and ``found``, the
@@ -558,6 +592,7 @@ class Func:
         import ast
         import types
         free = getanno(node, "free", ())
+        given = (node, self.first, self.indent) if getanno(node, "lambda", False) else None
         if free:
             node = gast.copy_location(gast.FunctionDef(name=node.name, args=_with_params(node.args, free),
                                                        body=node.body,
@@ -570,6 +605,8 @@ class Func:
         fn = types.FunctionType(fcode, self.fn.__globals__, node.name)
         fn.__qualname__ = "%s.<locals>.%s" % (self.fn.__qualname__, node.name)
         fn.sd_free = free
+        if given is not None:
+            fn.sd_node = given
         self.bound[node.name] = fn
         return fn
 

@@ -33,8 +33,9 @@ import gast
 from . import effects
 from .annotations import getanno, hasanno, setanno
 from .primitives import ATTRS, NONDIFF_ATTRS  # imported, not assigned: export copies primitives' own statements
-from .names import assign, clone, const, load, store, ids
+from .names import assign, const, load, store, ids
 from .lower_calls import METHODS, SEQ, VARIADIC_SHAPE, Calls, keywords_in_place
+from .lower_iter import Iters
 
 # lower's names for the other modules; METHODS, VARIADIC_SHAPE and keywords_in_place live with the calls' lowering
 __all__ = ["ATTRS", "ATTR_KEYS", "BIN", "METHODS", "NONDIFF_ATTRS", "SEQ", "VARIADIC_SHAPE", "Lower", "Prim",
@@ -59,7 +60,7 @@ def is_atom(e):
         (isinstance(e, gast.Attribute) and getanno(e, "global_ref", False))
 
 
-class Lower(Calls):
+class Lower(Iters, Calls):
     def __init__(self, func, names):
         self.func, self.names = func, names
         node = func.node
@@ -149,8 +150,8 @@ class Lower(Calls):
         g = self.global_ref(e)
         if g is not None and not name:
             return g
-        rhs = None if isinstance(e, (gast.BoolOp, gast.IfExp, gast.ListComp)) or isinstance(e, gast.Compare) \
-                and len(e.ops) > 1 \
+        rhs = None if isinstance(e, (gast.BoolOp, gast.IfExp, gast.ListComp, gast.DictComp)) \
+            or isinstance(e, gast.Compare) and len(e.ops) > 1 \
             else self.rhs(e, at, None)
         t = self.names.temp()
         if rhs is None:
@@ -253,6 +254,8 @@ class Lower(Calls):
             return gast.Dict(keys=[self.atom(k, at) for k in e.keys], values=[self.atom(v, at) for v in e.values])
         if t is gast.ListComp:
             return self.listcomp(e, at, target)
+        if t is gast.DictComp:
+            return self.dictcomp(e, at, target)
         if t is gast.JoinedStr:
             return e
         raise self.func.error("`%s` expressions are not supported in differentiated code" % t.__name__, e)
@@ -262,30 +265,6 @@ class Lower(Calls):
         self.expr(e, at, target)
         out, self.out = self.out, saved
         return out
-
-    def listcomp(self, e, at, target):
-        if len(e.generators) != 1 or e.generators[0].ifs or e.generators[0].is_async:
-            raise self.func.error("only list comprehensions with one `for` and no `if` are supported", e,
-                                  hint="write the loop out with `append`")
-        from .desugar import Desugar
-        gen = e.generators[0]
-        target = target or self.names.temp()
-        self.locals.add(target)
-        self.emit(assign(target, gast.List(elts=[], ctx=gast.Load())), at)
-        # the comprehension's variables are its own (Python 3 scopes them): fresh names keep them from the function's
-        own = {n.id: self.names.fresh(n.id) for n in gast.walk(gen.target) if isinstance(n, gast.Name)}
-        var, elt = clone(gen.target), clone(e.elt)
-        for n in list(gast.walk(var)) + list(gast.walk(elt)):
-            if isinstance(n, gast.Name) and n.id in own:
-                n.id = own[n.id]
-        app = gast.Expr(value=gast.Call(func=gast.Attribute(value=load(target), attr="append", ctx=gast.Load()),
-                                        args=[elt], keywords=[]))
-        loop = gast.copy_location(gast.For(target=var, iter=gen.iter, body=[gast.copy_location(app, at)], orelse=[],
-                                           type_comment=None), at)
-        for s in Desugar(self.func, self.names).stmt(loop):
-            self.locals |= ids(s, gast.Store)
-            self.stmt(s)
-        return None
 
     def index(self, sl, at):
         t = type(sl)

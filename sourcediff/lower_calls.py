@@ -7,10 +7,8 @@ method of a local value, or an index trick (``np.r_[...]``), as a resolved ``gas
 annotation holds the object called), emitting the steps that compute its arguments first; a call that writes
 into an array (``out=y``, ``np.copyto``, ``y.sort()``, ``y.fill(v)``) becomes an indexed write ``y[...] = t``.
 """
-import builtins
 import functools
 import inspect
-import math
 
 import gast
 import numpy as np
@@ -18,6 +16,7 @@ import numpy as np
 from . import effects, primitives as P
 from .annotations import setanno
 from .names import assign, const, load
+from .neutral import neutral, neutral_call
 from .rules.helpers import diagonal_index, of_type
 from .rules.numpy_rules import array_args
 from .rules import registry as R
@@ -107,15 +106,19 @@ class Calls:
 
     def call(self, e, at):
         f = e.func
-        if e.args and isinstance(e.args[0], gast.GeneratorExp) and self.resolve(f) in (builtins.sum, math.fsum):
-            g = e.args[0]  # the sum takes every element: a list of them gives the same
-            e.args[0] = gast.copy_location(gast.ListComp(elt=g.elt, generators=g.generators), g)
+        got = self.iterate(self.resolve(f), e, at)  # builtins consuming an iterable: lower_iter
+        if got is not None:
+            return got
         if isinstance(f, gast.Attribute) and self.resolve(f) is None:  # a method on a local value
             return self.method(e, at)
         fn = self.resolve(f)
         if fn is None:
             raise self.func.error("cannot tell which function this calls (it is a local value)", e,
                                   hint="call a module-level function by name, or pass it through sd.defvjp")
+        if neutral(fn):  # printed, logged or warned: run as it is, a constant to every derivative
+            e = gast.Call(func=load(self.func.bind_value("neutral_call", neutral_call)), args=[f] + e.args,
+                          keywords=e.keywords)
+            f, fn = e.func, neutral_call
         if effects.effect(fn) == effects.WRITES:
             return self.writer(fn, e, at)
         if effects.writes_receiver(fn) and fn.__name__ not in METHODS:
@@ -146,7 +149,9 @@ class Calls:
                    if k not in {x.arg for x in kws}] + kws
             fn, args = fn.func, pre + args
             f = load(self.func.bind_value(fn.__name__, fn))
-        args += [load(v) for v in getattr(fn, "sd_free", ())]  # a nested def's enclosing variables
+        free = getattr(fn, "sd_free", ())
+        if free and len(args) + len(kws) < fn.__code__.co_argcount:  # generated code passes them already
+            args += [load(v) for v in free]  # a nested def's enclosing variables
         for i in range(min(array_args(fn), len(e.args))):
             if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
                 args[i] = self.as_array(args[i], at)
@@ -159,6 +164,8 @@ class Calls:
         if isinstance(e.func, gast.Attribute) and self.resolve(e.func) is None:
             return  # a method of a local value: the allow-list in ``method``
         fn = self.resolve(e.func)
+        if fn is not None and neutral(fn):
+            return
         local = [a.id for a in e.args + [k.value for k in e.keywords] if isinstance(a, gast.Name)
                  and a.id in self.locals]
         if fn is not None and local and effects.effect(fn) == effects.UNKNOWN:

@@ -5,6 +5,7 @@ The passes run from the lists below (``FRONT_END``, ``AD``, ``FUNCTION_PASSES``,
 Before/After example that ``tests/test_passes.py`` runs.
 
     f --frontend--> gast FunctionDef (+ globals, closures)        frontend.Func
+      --closures--> a lambda given a name is a nested def          closures.closures
       --fence-----> refuse unsupported syntax                      fence.check
       --desugar---> core forms, structured jumps                   desugar.desugar
       --lower-----> three-address IR (validated: SOURCEDIFF_VALIDATE=1) lower.lower, lower.validate
@@ -29,7 +30,7 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 import gast
 
-from . import codegen, desugar, fence, lower, optimize as opt, ownership, primitives as P
+from . import closures, codegen, desugar, fence, lower, optimize as opt, ownership, primitives as P
 from .annotations import getanno, setanno
 from .inplace import inplace
 from .shapes import given_of
@@ -85,6 +86,7 @@ def _validating():
 
 # -- front end: (func, names) -> None, once per function and process ------------------------
 FRONT_END = [
+    Pass("closures", closures.closures),
     Pass("fence", lambda func, names: fence.check(func)),
     Pass("desugar", desugar.desugar),
     Pass("lower", lower.lower),

@@ -248,6 +248,12 @@ def keys_of(d):
     return list(d)
 
 
+def sort_order(keys, reverse=False):
+    """The positions of ``keys`` in the order ``sorted(items, key=..., reverse=reverse)`` puts their items
+    (stable, as ``sorted`` is; a constant to every derivative)."""
+    return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
+
+
 def getitem_copy(x, idx):
     """``x[idx]`` as an independent copy (the value a write is about to overwrite)."""
     if isinstance(x, dict) and idx not in x:

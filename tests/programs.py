@@ -272,6 +272,8 @@ class ProgramGen:
         if self.kw_helpers:
             ops += ["call_kw"]
         ops += ["lcomp"]
+        if ch.boolean(0.05):
+            ops += ["iterate"]
         if self.use_scipy:
             ops += ["scipy"]
         if ch.boolean(0.04):
@@ -286,6 +288,8 @@ class ProgramGen:
             return self.edge(sc, d - 1)
         if op == "lcomp":
             return self.list_reduce(sc, d)
+        if op == "iterate":
+            return self.iterate(sc, d)
         if op == "call_kw":
             return self.call_kw(sc, d)
         if op in ("add", "sub", "mul"):
@@ -337,6 +341,27 @@ class ProgramGen:
         inner.vars[j] = "i"
         form = self.ch.choice(["np.sum([%s])", "np.mean([%s])", "sum(%s)"])
         return form % ("%s for %s in range(%d)" % (self.sexpr(inner, d - 1), j, self.ch.integer(1, 3)))
+
+    def iterate(self, sc, d):
+        """A builtin consuming an iterable (lower_iter.py): ``max``/``min`` (``key=``), ``sorted``, ``math.prod``,
+        ``any``, ``map``/``filter`` with a lambda, a filtered two-``for`` generator, a dict comprehension."""
+        ch = self.ch
+        j, k, u = self.fresh("j"), self.fresh("j"), self.fresh("u")
+        inner, both, over = sc.copy(), sc.copy(), sc.copy()
+        inner.vars[j] = "i"
+        both.vars.update({j: "i", k: "i"})
+        over.vars[u] = "s"
+        n = ch.integer(1, 3)
+        gen = "%s for %s in range(%d)" % (self.sexpr(inner, d - 1), j, n)
+        two = "%s for %s in range(%d) for %s in range(2) if %s != %s" % (self.sexpr(both, d - 1), j, n, k, j, k)
+        seq = "[%s, %s]" % (self.sexpr(sc, d - 1), self.sexpr(sc, d - 1))
+        lam = "lambda %s: %s" % (u, self.sexpr(over, d - 1))
+        forms = ["max(%s)" % gen, "min(%s, key=%s)" % (seq, lam), "sorted(%s, key=%s)[-1]" % (seq, lam),
+                 "math.prod(%s)" % gen, "sum(map(%s, %s))" % (lam, seq), "sum(filter(lambda %s: %s > 0.0, %s))"
+                 % (u, u, seq), "sum(%s)" % two,
+                 "sum({%s: %s for %s in range(%d)}.values())" % (j, self.sexpr(inner, d - 1), j, n),
+                 "(%s if any(%s > 0.5 for %s in %s) else %s)" % (self.sexpr(sc, d - 1), u, u, seq, self.const())]
+        return ch.choice(forms)
 
     def call_kw(self, sc, d):
         """A call of a helper with a default parameter, passing it by keyword."""
@@ -536,7 +561,11 @@ class ProgramGen:
             opts += ["break", "continue"]
         if ret_ok and depth < 2:
             opts += ["return"]
+        if depth == getattr(self, "top_depth", None) and loop is None and sc.scalars() and ch.boolean(0.1):
+            opts += ["closure"]
         kind = ch.choice(opts)
+        if kind == "closure":
+            return self.closure(sc)
         if kind == "zip_loop":
             return self.zip_loop(sc)
         if kind == "dict_loop":
@@ -689,6 +718,32 @@ class ProgramGen:
             forms.append("np.fill_diagonal(%s, %s)" % (v, self.bounded(self.sexpr(sc, 1))))
         return [(0, ch.choice(forms))]
 
+    def closure(self, sc):
+        """At the top of a body: a named lambda called twice (closures.py), a value-neutral ``with`` (neutral.py),
+        or a ``for`` over a generator expression, ``map`` or ``filter`` (desugar.py)."""
+        ch = self.ch
+        f, u, j, acc = self.fresh("f"), self.fresh("u"), self.fresh("j"), self.fresh("s")
+        over, inner = sc.copy(), sc.copy()
+        over.vars[u] = "s"
+        inner.vars[j] = "i"
+        kind = ch.choice(["lambda", "with", "for"])
+        if kind == "lambda":
+            sc.vars[acc] = "s"
+            return [(0, "%s = lambda %s: %s" % (f, u, self.sexpr(over, 2))),
+                    (0, "%s = %s(%s) + %s(%s)" % (acc, f, self.sexpr(sc, 1), f, self.sexpr(sc, 1)))]
+        if kind == "with":
+            e = self.sexpr(sc)
+            sc.vars[acc] = "s"
+            return [(0, 'with np.errstate(divide="ignore", invalid="ignore"):'), (1, "%s = %s" % (acc, e))]
+        seq = "[%s, %s]" % (self.sexpr(sc, 1), self.sexpr(sc, 1))
+        it = ch.choice(["(%s for %s in range(3) if %s != 1)" % (self.sexpr(inner, 1), j, j),
+                        "map(lambda %s: %s, %s)" % (u, self.sexpr(over, 1), seq),
+                        "filter(lambda %s: %s > 0.0, %s)" % (u, u, seq)])
+        lines = [(0, "%s = %s" % (acc, self.const())), (0, "for %s in %s:" % (u, it)),
+                 (1, "%s = %s" % (acc, self.bounded("%s * 0.5 + %s" % (acc, u), acc)))]
+        sc.vars[acc] = "s"
+        return lines
+
     def zip_loop(self, sc):
         """``for i, (u, v) in enumerate(zip(...))`` over flattened arrays or lists, accumulating a scalar."""
         ch = self.ch
@@ -744,6 +799,7 @@ class ProgramGen:
     def function(self, name, params, n_stmts, depth, defaults=()):
         sc = _Scope({p: k for p, k in params})
         sc.vars.update({p: "s" for p, _ in defaults})
+        self.top_depth = depth  # closure(): a named lambda only at the top of the body
         body = self.block(sc, depth, n_stmts, None, True)
         body.append((0, "return %s" % self.sexpr(sc)))
         sig = ", ".join([p for p, _ in params] + ["%s=%s" % pv for pv in defaults])

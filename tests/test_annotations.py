@@ -23,7 +23,7 @@ def test_a_value_of_the_wrong_type_is_an_error():
 
 
 def test_the_keys_are_the_declared_ones():
-    assert set(anno.KEYS) == {"line", "primal", "callee", "global_ref", "augmented", "free", "accumulator",
+    assert set(anno.KEYS) == {"line", "primal", "callee", "global_ref", "augmented", "free", "lambda", "accumulator",
                               "shape_stand_in", "comment", "temporaries"}
     assert all(k.doc and isinstance(k.kind, type) for k in anno.KEYS.values())
 

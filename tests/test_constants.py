@@ -15,6 +15,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import runtime
+from sourcediff.neutral import neutral_call
 from sourcediff.rules import helpers as H, numpy_decomp as D, numpy_extra as E, registry as R, scipy_rules as SC
 
 from helpers import check
@@ -56,6 +57,7 @@ SAMPLES = {
     H.spaced_fraction: [(np.linspace(V, 2 * V, 4), 4, True, 0)], H.kron_shape: [(V, M)], H.pad_mode: [("edge",)],
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
+    runtime.sort_order: [([0.3, -0.7, 1.1],), ([0.5, 0.25, 0.75], True)], neutral_call: [(abs, 2.5)],
 }
 SAMPLES.update({D.distinct: [(np.array([1.0, 2.0, 3.5]), np.ones(3)), (np.array([1.0, 2.0]), 0.0)],
                 D.real_spectrum: [(np.array([1.0, 2.0]),)], D.full_svd: [(np.ones((3, 2)), False), (M, True)],

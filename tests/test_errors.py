@@ -99,8 +99,12 @@ def f_nested(x):
     return h(x)
 
 
-def f_star(x, *rest):  # HERE
+def star_callee(x, *rest):
     return x * 2.0
+
+
+def f_star(x):
+    return star_callee(x, x)  # HERE
 
 
 def f_calls_bad(x):
@@ -108,8 +112,8 @@ def f_calls_bad(x):
 
 
 def f_lambda_inside(x):
-    sq = lambda v: v * v  # HERE
-    return sq(x)
+    fs = [lambda v: v * v]  # HERE
+    return fs[0](x)
 '''
 
 MATCH_MODULE = '''

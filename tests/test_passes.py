@@ -25,7 +25,8 @@ import pytest
 from sourcediff import api, build, pipeline
 from sourcediff.errors import SourcediffError
 
-PASSES = ["fence", "desugar", "lower", "ownership", "forward", "reverse", "optimize", "inplace", "splice", "codegen"]
+PASSES = ["closures", "fence", "desugar", "lower", "ownership", "forward", "reverse", "optimize", "inplace", "splice",
+          "codegen"]
 FRONT = {p.name for p in pipeline.FRONT_END}
 
 

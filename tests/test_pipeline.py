@@ -55,7 +55,8 @@ def test_options_are_frozen_and_passes_are_lists():
     with pytest.raises(dataclasses.FrozenInstanceError):
         pipeline.Options().scalar = True
     names = [p.name for p in pipeline.FRONT_END + pipeline.FUNCTION_PASSES + pipeline.MODULE_PASSES]
-    assert names == ["fence", "desugar", "lower", "validate", "ownership", "optimize", "inplace", "splice", "guard"]
+    assert names == ["closures", "fence", "desugar", "lower", "validate", "ownership", "optimize", "inplace", "splice",
+                     "guard"]
     assert set(pipeline.AD) == {"forward", "reverse"}
 
 

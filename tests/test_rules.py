@@ -185,6 +185,7 @@ SPECS = {
     sum: [C(Seq(A(), A(), A())), C(Seq(A((3,)), A((3,)))), C(A((4, 3))), C(Seq(A(), A()), A()),
           C(Seq(A(), A(), kind=list))],
     math.fsum: [C(Seq(A(), A(), A())), C(A((4,)))],
+    tuple: [C(Seq(A(), A(), A(), kind=list)), C(Seq(A((3,)), A(()), kind=list))],
     # math
     math.sin: scalar(R), math.cos: scalar(R), math.tan: scalar(U), math.asin: scalar(U), math.acos: scalar(U),
     math.atan: scalar(R), math.atan2: scalar(R, P) + scalar(P, R), math.sinh: scalar(R), math.cosh: scalar(R),
