@@ -341,8 +341,8 @@ def test_one_sweep_per_chunk(monkeypatch):
     calls = []
     build = api._derivative
 
-    def counting(f, wrt, kind, *rest):
-        fn = build(f, wrt, kind, *rest)
+    def counting(f, wrt, kind, *rest, **kw):
+        fn = build(f, wrt, kind, *rest, **kw)
         if kind != "bjvp":
             return fn
 

@@ -16,6 +16,7 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
+from . import helpers
 from .registry import VJP, complex_ok, cjvp, cvjp
 
 # holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
@@ -29,7 +30,7 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
 # real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
 # and what only moves or selects values
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
-           "attr.T")
+           "attr.T", helpers.unshared, helpers.of_type)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
