@@ -17,6 +17,7 @@ Refused::
 import gast
 
 from .annotations import setanno
+from .names import bfs
 
 _REFUSED = {
     gast.Yield: ("`yield` (generators) cannot be differentiated", "return a value (or a list of values) instead"),
@@ -60,7 +61,7 @@ def check(func):
     if a.vararg or a.kwarg or a.kwonlyargs:
         raise func.error("*args, **kwargs and keyword-only parameters are not supported in differentiated functions",
                          node, hint="give every parameter a name before any `*`")
-    for n in gast.walk(node):
+    for n in bfs(node):  # gast.walk's order: the first construct refused is the one named
         if n is not node and isinstance(n, gast.FunctionDef):
             _check_nested(func, node, n)
         if isinstance(n, gast.Lambda) and n is not node:
