@@ -168,7 +168,8 @@ def _count(fn):
                 (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
             elif t is gast.AugAssign:
                 augs[n.target.id] += 1
-            elif not found and (t is gast.BinOp and _fold_bin(n) is not n or t is gast.UnaryOp and _fold_un(n) is not n):
+            elif not found and (t is gast.BinOp and _fold_bin(n) is not n or
+                                t is gast.UnaryOp and _fold_un(n) is not n):
                 found = True
                 fold.append(where)
     return stores, others, augs, fold
