@@ -916,3 +916,18 @@ def straight_line_function(n, directory):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.f
+
+
+# ===========================================================================
+# W1 in forward mode: the call overhead of sd.grad(f, mode="forward") on floats
+# ===========================================================================
+def _w1_sd_forward(wrt):
+    def build(d):
+        s = require_sd()
+        return Contender(s.grad(w1_f, wrt=wrt, mode="forward"), d["args"])
+    return build
+
+
+CASES.insert(next(i for i, c in enumerate(CASES) if c.key == "W1.x1") + 1,
+             Case("W1", "W1.fwd", "W1f x1*x2 + sin(x1) on floats, mode=\"forward\", grad wrt (x1, x2)", 2.0,
+                  _w1_data, lambda d: Contender(w1_hand, d["args"]), [("sourcediff", _w1_sd_forward((0, 1)))]))

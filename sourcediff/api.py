@@ -278,8 +278,30 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
 
+    n = _arity(f)
+
     @functools.wraps(f)
-    def fwd(*args, **kw):
+    def wrapper(*args, **kw):
+        if not kw and len(args) == n:  # the fast path: every differentiated argument a float, no binding needed
+            for i in idx:
+                if type(args[i]) is not float:
+                    break
+            else:
+                out = gen(*args)
+                if type(out) is float:
+                    return out
+                if type(out) is tuple:  # wrt a tuple: one tangent each (written out: this path is the hot one)
+                    for o in out:
+                        if type(o) is not float:
+                            break
+                    else:
+                        return out
+                if not _floats(out):
+                    _real(f, out)  # a tangent made complex on the way to a real value
+                return out
+        return slow(args, kw)
+
+    def slow(args, kw):
         args = _bind(f, args, kw)
         if _complex(args):
             raise SourcediffError("a forward-mode sd.grad of %s meets a complex argument" % f.__qualname__, **_at(f),
@@ -300,8 +322,33 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
         if kind == "value_and_grad":
             return signature.call(f, args), g
         return g
+    fast = _direct(gen, idx, lambda *args: slow(args, {}))
+    fwd = functools.update_wrapper(fast, f) if fast is not None else wrapper
     fwd.sd_generated = gen  # what differentiating this function again transforms
     return _finish(fwd, f, gen.source)
+
+
+def _direct(gen, idx, fallback):
+    """A forward derivative called with no wrapper in front, where ``gen`` is a float fast path whose guard
+    covers every differentiated parameter (so it runs only when each of them is a float, when the wrapper
+    would hand its result back as it is; the fast path has no way to a complex number, ``scalar_params``):
+    ``gen``'s code with the function its guard sends other calls to replaced by ``fallback`` (the wrapper's
+    general path). None where that does not hold."""
+    import types
+    guard = getattr(gen, "sd_guard", None)
+    code = gen.__code__
+    if not guard or guard[1] not in code.co_freevars:
+        return None
+    params = code.co_varnames[:code.co_argcount]
+    if not all(i < len(params) and params[i] in guard[0] for i in idx):
+        return None
+    cells = tuple(types.CellType(fallback) if n == guard[1] else c for n, c in zip(code.co_freevars, gen.__closure__))
+    return types.FunctionType(code, gen.__globals__, gen.__name__, gen.__defaults__, cells)
+
+
+def _floats(out):
+    """Is ``out`` a float, or a tuple of floats (or of such tuples): certainly real?"""
+    return type(out) is float or type(out) is tuple and all(map(_floats, out))
 
 
 def _like_args(g, args, idx, many):

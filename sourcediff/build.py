@@ -157,17 +157,18 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None, cplx=False):
             GENERATED_TEMPORARIES[entry["file"]] = {d: frozenset(t) for d, t in entry["temps"].items()}
             out = codegen.instantiate(code, entry["file"], entry["source"], globs, bindings)
             out.source, out.sd_shaped = entry["source"], entry["shaped"]
+            out.sd_guard = (tuple(entry["guard"][0]), entry["guard"][1]) if entry.get("guard") else None
             return _origin(out, code, fn)
         except Exception:  # a stale or foreign entry: regenerate
             pass
     with deep_recursion(), _gc_paused(), R.complex_build(cplx):
-        src, name, bindings, shaped, temps = source(fn, wrt, kind, mode, optimize, many, shapes)
+        src, name, bindings, shaped, temps, guard = source(fn, wrt, kind, mode, optimize, many, shapes)
         code, filename = codegen.compile_module(src, name, sorted(bindings))
     if cplx:  # the same text; its arguments' gradients keep complex values (a different binding: no disk entry)
         bindings.update({n: getattr(runtime, "c" + n) for n in ("grad_like", "seed_one") if n in bindings})
     GENERATED_TEMPORARIES[filename] = temps
     out = _origin(codegen.instantiate(code, filename, src, globs, bindings), code, fn)
-    out.source, out.sd_shaped = src, shaped
+    out.source, out.sd_shaped, out.sd_guard = src, shaped, guard
     if k:
         env, manifest = _helpers(), {}
         for n, obj in bindings.items():
@@ -182,6 +183,7 @@ def derivative(fn, wrt, kind, mode, optimize, many, shapes=None, cplx=False):
                 break
         if manifest is not None:
             cache.put(k, json.dumps({"source": src, "main": name, "bind": manifest, "file": filename, "shaped": shaped,
+                                     "guard": guard,
                                      "temps": {d: sorted(t) for d, t in temps.items()},
                                      "code": base64.b64encode(marshal.dumps(code)).decode()}))
     return out
@@ -224,4 +226,4 @@ def source(fn, wrt, kind, mode, optimize, many, shapes=None):
                              guard=(floats, generic.main))
     return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main,
                               {**fast.bindings, **generic.bindings}, "",
-                              {**generic.temporaries, **fast.temporaries})
+                              {**generic.temporaries, **fast.temporaries}, (tuple(floats), generic.main))

@@ -60,6 +60,14 @@ class Gen:
     # -- functions ---------------------------------------------------------------------------
     def prepare(self, fn):
         """``fn`` after the front-end passes (run once per process); a fresh copy each call."""
+        func = self.peek(fn)
+        fresh = copy.copy(func)
+        fresh.node = clone(func.node)
+        self.names = self.funcs[fn][1].copy()
+        return fresh
+
+    def peek(self, fn):
+        """``fn`` after the front-end passes, shared: to read, never to change (``prepare`` gives a copy)."""
         if fn not in self.funcs:
             g = _globals_of(fn)
             self.home = self.home if self.home is not None else g  # the globals the derivative runs in
@@ -72,11 +80,7 @@ class Gen:
             self.sources[fn] = func.source
             for n, v in func.closure_names().items():
                 self.bind(n, v)
-        func, names = self.funcs[fn]
-        fresh = copy.copy(func)
-        fresh.node = clone(func.node)
-        self.names = names.copy()
-        return fresh
+        return self.funcs[fn][0]
 
     def fn_name(self, base):
         base += self.options.suffix

@@ -42,7 +42,7 @@ import gast
 from . import neutral
 from .annotations import setanno
 from .closures import applied
-from .names import assign, call, clone, const, load, store, ids
+from .names import assign, call, clone, const, load, nodes, store, ids
 from .runtime import keys_of
 
 
@@ -315,10 +315,10 @@ def _renamed(node, own):
 def _dicts(node):
     """The local names every assignment gives a dict display."""
     values = {}
-    for s in gast.walk(node):
+    for s in nodes(node):
         for t in s.targets if isinstance(s, gast.Assign) else [s.target] if isinstance(s, (gast.AugAssign, gast.For)) \
                 else []:
-            for n in gast.walk(t):
+            for n in nodes(t):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):  # not a write into d[k]
                     values.setdefault(n.id, []).append(s.value if isinstance(s, gast.Assign) and t is n else None)
     return {v for v, vs in values.items() if all(isinstance(e, (gast.Dict, gast.DictComp)) or isinstance(e, gast.Call)
@@ -333,7 +333,7 @@ def desugar(func, names):
     body = d.stmts(node.body)
     last = body[-1] if body else None
     simple = isinstance(last, gast.Return) and not any(isinstance(n, (gast.Return, gast.Break, gast.Continue))
-                                                      for s in body[:-1] for n in gast.walk(s))
+                                                      for s in body[:-1] for n in nodes(s))
     if not simple:
         body, _, _ = d.flow(body, None)
         if d.returned:

@@ -18,6 +18,7 @@ import gast
 
 from . import neutral
 from .annotations import setanno
+from .names import bfs
 from .rules import registry as R
 
 _REFUSED = {
@@ -64,7 +65,7 @@ def check(func):
         raise func.error("*args, **kwargs and keyword-only parameters are not supported in differentiated functions",
                          node, hint="give every parameter a name before any `*`")
     applied = _applied(node)
-    for n in gast.walk(node):
+    for n in bfs(node):  # gast.walk's order: the first construct refused is the one named
         if n is not node and isinstance(n, gast.FunctionDef):
             _check_nested(func, node, n, applied)
         if isinstance(n, gast.Lambda) and n is not node and id(n) not in applied:

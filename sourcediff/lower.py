@@ -33,7 +33,7 @@ import gast
 from . import effects
 from .annotations import getanno, hasanno, setanno
 from .primitives import ATTRS, NONDIFF_ATTRS  # imported, not assigned: export copies primitives' own statements
-from .names import assign, const, load, store, ids
+from .names import assign, const, load, nodes, store, ids
 from .lower_calls import METHODS, SEQ, VARIADIC_SHAPE, Calls, keywords_in_place
 from .lower_iter import Iters
 
@@ -278,7 +278,7 @@ class Lower(Iters, Calls):
 
 def _sequences(node):
     """The names some assignment may give a list or tuple: a display, a comprehension, or such a name."""
-    pairs = [(s.targets[0].id, s.value) for s in gast.walk(node)
+    pairs = [(s.targets[0].id, s.value) for s in nodes(node)
              if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
     out, grew = set(), True
     while grew:

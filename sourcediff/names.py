@@ -100,6 +100,30 @@ def nodes(node):
     return out
 
 
+def bfs(node):
+    """Every node under ``node`` in ``gast.walk``'s (breadth-first) order, as a list, at a fraction of its cost."""
+    out, AST, kids = [node], gast.AST, _KIDS
+    add, i = out.append, 0
+    while i < len(out):
+        n = out[i]
+        i += 1
+        d = n.__dict__
+        fields = kids.get(type(n))
+        if fields is None:
+            fields = _kids(type(n), kids, _LEAF_FIELDS)
+        for f in fields:
+            v = d.get(f)
+            if v is None:
+                continue
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, AST):
+                        add(x)
+            elif isinstance(v, AST):
+                add(v)
+    return out
+
+
 def name_nodes(node):
     """The ``gast.Name`` nodes under ``node``, in no particular order (``nodes`` less the other nodes, faster)."""
     out, todo, AST, kids, Name = [], [node], gast.AST, _NAME_KIDS, gast.Name

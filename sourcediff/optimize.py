@@ -168,7 +168,8 @@ def _count(fn):
                 (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
             elif t is gast.AugAssign:
                 augs[n.target.id] += 1
-            elif not found and (t is gast.BinOp and _fold_bin(n) is not n or t is gast.UnaryOp and _fold_un(n) is not n):
+            elif not found and (t is gast.BinOp and _fold_bin(n) is not n or
+                                t is gast.UnaryOp and _fold_un(n) is not n):
                 found = True
                 fold.append(where)
     return stores, others, augs, fold
@@ -226,7 +227,7 @@ def _copies(stmts, env, info):
     True if anything changed."""
     changed, out = False, []
     for s in stmts:
-        stored, loads, plain = info[id(s)]
+        stored, loads, _ = info[id(s)]
         if type(s) in (gast.If, gast.For, gast.While):
             head = "iter" if type(s) is gast.For else "test"
             new, c = _subst(getattr(s, head), env)
@@ -237,7 +238,7 @@ def _copies(stmts, env, info):
                 new, c = _copies(getattr(s, attr), dict(inner), info)
                 setattr(s, attr, new)
                 changed |= c
-        elif plain and env and not loads.isdisjoint(env):
+        elif env and not loads.isdisjoint(env) and _plain(s):
             changed |= _subst(s, env)[1]
         if type(s) is gast.Assign and type(s.targets[0]) is gast.Name and type(s.value) is gast.Name \
                 and s.targets[0].id == s.value.id:
@@ -359,7 +360,8 @@ def _negations(fn):
 
 
 def _scan(stmts, info):
-    """``info[id(s)] = (names stored under s, names read in s, no lambda in s)`` for every statement."""
+    """``info[id(s)] = (names stored under s, names read in s, None)`` for every statement (the third entry
+    was whether s has no lambda: ``_plain`` finds that for the few statements that need it)."""
     for s in stmts:
         if type(s) in (gast.If, gast.For, gast.While):
             _scan(s.body, info)
@@ -369,15 +371,16 @@ def _scan(stmts, info):
                 stored |= ids(s.target, gast.Store)
             info[id(s)] = (stored, None, False)
             continue
-        stored, loads, plain = set(), set(), True
-        for n in nodes(s):
-            t = type(n)
-            if t is gast.Name:
-                (stored if type(n.ctx) is gast.Store else loads).add(n.id)
-            elif t is gast.Lambda:
-                plain = False
-        info[id(s)] = (stored, loads, plain)
+        stored, loads = set(), set()
+        for n in name_nodes(s):
+            (stored if type(n.ctx) is gast.Store else loads).add(n.id)
+        info[id(s)] = (stored, loads, None)  # no lambda in s: found when asked (_plain)
     return info
+
+
+def _plain(s):
+    """No lambda under statement ``s`` (its parameters would shadow what ``_copies`` puts in)."""
+    return not any(type(n) is gast.Lambda for n in nodes(s))
 
 
 def _subst(node, env):

@@ -363,7 +363,7 @@ def scalar_params(fn, wrt):
         if f in seen:
             continue
         seen.add(f)
-        func = gen.prepare(f)
+        func = gen.peek(f)  # only read here
         for s in walk(func.node.body):
             p = classify(s)
             if p is None:
@@ -443,13 +443,15 @@ def generate(fn, wrt, kind, mode, **options):
 
 class Generated(NamedTuple):
     """One derivative's module: its text, the main function's name, the objects the text's free names are bound
-    to, where it calls shape helpers (``generate``), and each def's compiler temporaries (which a derivative of
-    the generated code treats as its own: ``run_front_end``)."""
+    to, where it calls shape helpers (``generate``), each def's compiler temporaries (which a derivative of
+    the generated code treats as its own: ``run_front_end``) and, where the main function is a float fast path,
+    its guard: (the parameters it sends on unless all are floats, the function it sends them to)."""
     source: str
     main: str
     bindings: dict
     shaped: str
     temporaries: dict
+    guard: Optional[Tuple] = None
 
 
 SHAPE_HELPERS = P.names(P.SHAPE_HELPER)  # what a specialised derivative can leave out
