@@ -40,7 +40,8 @@ def shuffle(x):
 
 
 def choose(x):
-    return np.sum(np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], x[0] * 3.0) * np.arange(5.0))
+    return (np.sum(np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], x[0] * 3.0) * np.arange(5.0)) +
+            np.sum(np.select([x > 0.0], [x[1] * 2.0], x)))
 
 
 def methods(x):

@@ -114,16 +114,25 @@ def partition_index(a, ans, axis=-1):
     return np.take_along_axis(np.argsort(a, axis=axis, kind="stable"), rank, axis=axis)
 
 
+def _conditions(condlist):
+    return np.array(np.broadcast_arrays(*[np.asarray(c, dtype=bool) for c in condlist]))
+
+
 def select_masks(condlist):
     """1.0 where condition ``i`` is the first that holds (axis 0: one row per condition), else 0.0."""
-    c = np.asarray(condlist, dtype=bool)
-    earlier = np.cumsum(c, axis=0) - c
-    return (c & (earlier == 0)) * 1.0
+    c = _conditions(condlist)
+    return (c & (np.cumsum(c, axis=0) - c == 0)) * 1.0
 
 
 def none_of(condlist):
     """1.0 where no condition holds (``np.select`` takes ``default`` there), else 0.0."""
-    return 1.0 - np.any(np.asarray(condlist, dtype=bool), axis=0)
+    return 1.0 - np.any(_conditions(condlist), axis=0)
+
+
+def select_pieces(g, condlist, choicelist):
+    """The adjoint of each choice of ``np.select(condlist, choicelist)`` from the result's adjoint ``g``."""
+    m = select_masks(condlist)
+    return tuple(unbroadcast(g * m[i], c) for i, c in enumerate(choicelist))
 
 
 def grid_axes(indexing):
@@ -180,15 +189,22 @@ def partition_jvp(da, ans, a, kth, axis=-1, kind="introselect", order=None):
     return np.reshape(np.take_along_axis(np.ravel(da) if absent(axis) else da, partition_index(a, ans, axis),
                                          axis=-1 if absent(axis) else axis), np.shape(ans))
 
-# select(condlist, choicelist, default): lowering passes the lists as arrays (np.asarray: choices of one shape)
+# select(condlist, choicelist, default): the lists stay lists (numpy_rules.SEQUENCE_FIRST), the choices' adjoint
+# is a tuple with one adjoint per choice
+structured(select_pieces)
+
+
+@linear(select_pieces)
+def select_pieces_vjp(h, ans, g, condlist, choicelist):
+    return broadcast_like(np.select(condlist, fill_pieces(h, choicelist), 0.0), g)
+
 @vjp(np.select)
 def select_vjp(g, ans, condlist, choicelist, default=0):
-    return (None, unbroadcast(np.expand_dims(g, 0) * select_masks(condlist), choicelist),
-            unbroadcast(g * none_of(condlist), default))
+    return None, select_pieces(g, condlist, choicelist), unbroadcast(g * none_of(condlist), default)
 @jvp(np.select)
 def select_jvp(dcondlist, dchoicelist, ddefault, ans, condlist, choicelist, default=0):
-    return (None, broadcast_like(np.select(condlist, dchoicelist + np.zeros(np.shape(choicelist)), 0.0), ans),
-            broadcast_like(np.select(condlist, np.zeros(np.shape(choicelist)), ddefault), ans))
+    return (None, broadcast_like(np.select(condlist, fill_pieces(dchoicelist, choicelist), 0.0), ans),
+            broadcast_like(np.select(condlist, fill_pieces(0.0, choicelist), ddefault), ans))
 
 # append(arr, values, axis): a join of two pieces (flattened when axis is None)
 @vjp(np.append)
