@@ -16,6 +16,11 @@ def eigh_both(a):
     return np.sum(w * w) + np.sum(v[:, 0] ** 3) * w[0]
 
 
+def eigh_fields(a):
+    r = np.linalg.eigh(a)
+    return np.sum(r.eigenvalues ** 2) + np.sum(r.eigenvectors[:, 0] ** 4) + np.linalg.svd(a).S[0]
+
+
 def eigh_values(a):
     w, v = np.linalg.eigh(a)
     return np.sum(w ** 3)
@@ -92,7 +97,7 @@ def spd(rng, n):
     return m @ m.T + 2 * np.eye(n)
 
 
-CASES = {"eigh_both": lambda r: r.normal(size=(3, 3)), "eigh_values": lambda r: r.normal(size=(3, 3)),
+CASES = {"eigh_both": lambda r: r.normal(size=(3, 3)), "eigh_fields": lambda r: r.normal(size=(3, 3)), "eigh_values": lambda r: r.normal(size=(3, 3)),
          "eig_both": lambda r: spread(r, 3, 3), "svd_all": lambda r: spread(r, 4, 3),
          "svd_default": lambda r: spread(r, 3, 3), "nuclear": lambda r: spread(r, 3, 4),
          "norms": lambda r: spread(r, 3, 3),

@@ -39,6 +39,11 @@ def shuffle(x):
     return np.sum(np.partition(y, 3) * np.arange(7.0)) + np.sum(np.fft.fftshift(g[0] * g[1])[0])
 
 
+def choose(x):
+    return (np.sum(np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], x[0] * 3.0) * np.arange(5.0)) +
+            np.sum(np.select([x > 0.0], [x[1] * 2.0], x)))
+
+
 def methods(x):
     i = x.argpartition(2)
     j = np.sort(x).searchsorted(0.5)
@@ -69,8 +74,12 @@ def interp_period(x, p):
     return np.sum(np.interp(0.5, XS, x, period=p))
 
 
-def meshgrid3(x):
-    return np.sum(np.meshgrid(x, x, x)[0])
+def meshgrid1(x):
+    return np.sum(np.meshgrid(x)[0])
+
+
+def meshgrid3(x, y):
+    return np.sum(np.meshgrid(x, x, y)[0])
 '''
 
 X = np.array([0.3, 1.2, -0.7, 0.85, 0.2])
@@ -81,12 +90,12 @@ def mod(tmp_path_factory):
     return write_module(tmp_path_factory.mktemp("extra"), "extra_prog", SRC)
 
 
-@pytest.mark.parametrize("name", ["signal", "poly", "integrate", "lookup", "shuffle", "methods"])
+@pytest.mark.parametrize("name", ["signal", "poly", "integrate", "lookup", "shuffle", "choose", "methods"])
 def test_both_modes_against_differences(mod, name):
     check(getattr(mod, name), X.copy(), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["signal", "poly", "integrate", "lookup", "shuffle"])
+@pytest.mark.parametrize("name", ["signal", "poly", "integrate", "lookup", "shuffle", "choose"])
 def test_batched_jacobian(mod, name):
     f = getattr(mod, name)
     np.testing.assert_allclose(sd.jacobian(f, mode="forward")(X), num_jacobian(f, (X,), 0), rtol=1e-6, atol=1e-7)
@@ -101,7 +110,7 @@ def _located(e, line):
                                       ("interp_points", "np.interp in its sample points"),
                                       ("polyfit_points", "np.polyfit in its sample points"),
                                       ("polyfit_weights", "np.polyfit with `w` has no derivative rule"),
-                                      ("meshgrid3", "argument 3 of `meshgrid`")])
+                                      ("meshgrid1", "np.meshgrid is differentiated for two arrays")])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_refused_when_the_derivative_is_built(mod, name, why, mode):
     with pytest.raises(sd.SourcediffError, match=why) as e:
@@ -117,3 +126,6 @@ def test_refused_when_it_runs(mod, mode):
     with pytest.raises(sd.SourcediffError, match="period") as e:
         sd.grad(mod.interp_period, mode=mode)(X, 4.0)
     _located(e, "def interp_period")
+    with pytest.raises(sd.SourcediffError, match="np.meshgrid in meshgrid3 is differentiated for two arrays") as e:
+        sd.grad(mod.meshgrid3, mode=mode)(X, X[:2])
+    _located(e, "def meshgrid3")

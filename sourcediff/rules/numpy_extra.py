@@ -1,5 +1,5 @@
 """NumPy rules for the functions scientific scripts reach for beyond the core: ``partition``, ``append``,
-``fft.fftshift``/``ifftshift``, ``convolve``/``correlate``, ``polyval``/``polyfit``, ``trapezoid``, ``interp``,
+``select``, ``fft.fftshift``/``ifftshift``, ``convolve``/``correlate``, ``polyval``/``polyfit``, ``trapezoid``, ``interp``,
 ``gradient`` and ``meshgrid``.
 
 Conventions beyond ``numpy_rules.py``:
@@ -18,7 +18,8 @@ import numpy as np
 
 from ..runtime import refusal
 from .combinators import linear
-from .helpers import fill_pieces, split_like, untake_along_axis
+from ..runtime import unbroadcast
+from .helpers import broadcast_like, fill_pieces, split_like, untake_along_axis
 from .numpy_rules import _opt
 from .registry import checked, jvp, nondiff, refuse, structured, vjp
 
@@ -113,6 +114,36 @@ def partition_index(a, ans, axis=-1):
     return np.take_along_axis(np.argsort(a, axis=axis, kind="stable"), rank, axis=axis)
 
 
+def _conditions(condlist):
+    return np.array(np.broadcast_arrays(*[np.asarray(c, dtype=bool) for c in condlist]))
+
+
+def select_masks(condlist):
+    """1.0 where condition ``i`` is the first that holds (axis 0: one row per condition), else 0.0."""
+    c = _conditions(condlist)
+    return (c & (np.cumsum(c, axis=0) - c == 0)) * 1.0
+
+
+def none_of(condlist):
+    """1.0 where no condition holds (``np.select`` takes ``default`` there), else 0.0."""
+    return 1.0 - np.any(_conditions(condlist), axis=0)
+
+
+def select_pieces(g, condlist, choicelist):
+    """The adjoint of each choice of ``np.select(condlist, choicelist)`` from the result's adjoint ``g``."""
+    m = select_masks(condlist)
+    return tuple(unbroadcast(g * m[i], c) for i, c in enumerate(choicelist))
+
+
+def grid_axes(indexing):
+    """The axes ``np.meshgrid``'s two grids repeat their arrays along, or a located refusal where ``indexing``
+    is no option (a third array passed in its place)."""
+    if isinstance(indexing, str) and indexing in ("xy", "ij"):
+        return (0, 1) if indexing == "xy" else (1, 0)
+    raise refusal("np.meshgrid in {f} is differentiated for two arrays", hint="build the grids of three with np.ix_ "
+                  "and broadcasting")
+
+
 def absent(v):
     """Was this option left out (None)? (A rule's ``v is None`` would read ``-1 is None`` once inlined.)"""
     return v is None
@@ -128,7 +159,8 @@ def no_period(period):
 # Constants: each is piecewise constant in its float arguments, except the sample points and spacings (xp of
 # interp_slopes, spacing of gradient_matrix, x of trapezoid_weights), which the rules calling them refuse.
 nondiff(partition_index, correlate_mode, vander_powers, descending_powers, gradient_matrix, one_axis, interp_slopes,
-        no_period, trapezoid_weights, absent, np.argpartition)
+        no_period, trapezoid_weights, absent, select_masks, none_of, grid_axes,
+        np.argpartition)
 
 @linear(full_part)
 def full_part_vjp(g, ans, c, n, m, mode): return full_embed(g, n, m, mode)
@@ -156,6 +188,23 @@ def partition_vjp(g, ans, a, kth, axis=-1, kind="introselect", order=None):
 def partition_jvp(da, ans, a, kth, axis=-1, kind="introselect", order=None):
     return np.reshape(np.take_along_axis(np.ravel(da) if absent(axis) else da, partition_index(a, ans, axis),
                                          axis=-1 if absent(axis) else axis), np.shape(ans))
+
+# select(condlist, choicelist, default): the lists stay lists (numpy_rules.SEQUENCE_FIRST), the choices' adjoint
+# is a tuple with one adjoint per choice
+structured(select_pieces)
+
+
+@linear(select_pieces)
+def select_pieces_vjp(h, ans, g, condlist, choicelist):
+    return broadcast_like(np.select(condlist, fill_pieces(h, choicelist), 0.0), g)
+
+@vjp(np.select)
+def select_vjp(g, ans, condlist, choicelist, default=0):
+    return None, select_pieces(g, condlist, choicelist), unbroadcast(g * none_of(condlist), default)
+@jvp(np.select)
+def select_jvp(dcondlist, dchoicelist, ddefault, ans, condlist, choicelist, default=0):
+    return (None, broadcast_like(np.select(condlist, fill_pieces(dchoicelist, choicelist), 0.0), ans),
+            broadcast_like(np.select(condlist, fill_pieces(0.0, choicelist), ddefault), ans))
 
 # append(arr, values, axis): a join of two pieces (flattened when axis is None)
 @vjp(np.append)
@@ -263,22 +312,22 @@ def gradient_jvp(df, ans, f, spacing=1.0, axis=None, edge_order=1):
 refuse(np.gradient, "the derivative of np.gradient in its spacing is not implemented", 1)
 
 def _meshgrid_refusal(literal, given):
-    """One array, or three and more (the third binds to ``indexing``)."""
-    if "y" not in given or "indexing" in given and not isinstance(literal.get("indexing"), str) or \
-            "sparse" in given and literal.get("sparse", True) is not False:
-        return "np.meshgrid is differentiated for two arrays (a literal indexing=, not sparse)"
+    """One array, or ``sparse`` grids (three arrays: ``grid_axes`` refuses the third when it runs)."""
+    if "y" not in given or "sparse" in given and literal.get("sparse", True) is not False:
+        return "np.meshgrid is differentiated for two arrays (not sparse)"
 
 
 @vjp(np.meshgrid)
 @checked(_meshgrid_refusal)
 def meshgrid_vjp(g, ans, x, y=None, indexing="xy", copy=True, sparse=False):
+    axes = grid_axes(indexing)
     gx, gy = fill_pieces(g, ans)
-    return (np.reshape(np.sum(gx, 0 if indexing == "xy" else 1), np.shape(x)),
-            np.reshape(np.sum(gy, 1 if indexing == "xy" else 0), np.shape(y)))
+    return np.reshape(np.sum(gx, axes[0]), np.shape(x)), np.reshape(np.sum(gy, axes[1]), np.shape(y))
 @jvp(np.meshgrid)
 @checked(_meshgrid_refusal)
 def meshgrid_jvp(dx, dy, ans, x, y=None, indexing="xy", copy=True, sparse=False):
-    return ([np.meshgrid(dx + np.zeros(np.shape(x)), y, indexing=indexing)[0], np.zeros(np.shape(ans[1]))],
-            [np.zeros(np.shape(ans[0])), np.meshgrid(x, dy + np.zeros(np.shape(y)), indexing=indexing)[1]])
+    ij = "xy" if grid_axes(indexing)[0] == 0 else "ij"
+    return ([np.meshgrid(dx + np.zeros(np.shape(x)), y, indexing=ij)[0], np.zeros(np.shape(ans[1]))],
+            [np.zeros(np.shape(ans[0])), np.meshgrid(x, dy + np.zeros(np.shape(y)), indexing=ij)[1]])
 
 structured(np.meshgrid)

@@ -149,7 +149,7 @@ AS_ARRAY = (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, 
 # Their first argument stays a list/tuple of arrays (tuples of per-element adjoints and tangents);
 # every other NumPy function reads a list or tuple argument as np.asarray does, and lowering makes
 # that conversion a step of its own (``array_args``), so the rules below see arrays.
-SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack}
+SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack, np.select}
 
 
 def array_args(fn):
