@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.rules import registry as R
+from sourcediff.rules import helpers, registry as R
 from test_rules import OPS
 
 H = 1e-6
@@ -59,7 +59,9 @@ CASES = {
     np.arctanh: [(crand,)], np.log2: [(AWAY,)], np.log10: [(AWAY,)], np.exp2: [(crand,)],
     np.dot: [(crand, crand), (lambda r: crand(r, (2, 3)), crand)], np.outer: [(crand, crand)],
     np.cumsum: [(crand,), (lambda r: crand(r, (2, 3)), 1)],
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
 }
+CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
 # what refuses a complex value (raises, or warns, which complex mode makes an error): checked below
 REFUSES_COMPLEX = ["Mod", np.remainder, float, sum]
 RULE_CASES = [(k, c) for k, cs in CASES.items() for c in cs]
@@ -106,7 +108,8 @@ def test_complex_rule(key, case):
 
 def test_every_complex_rule_has_a_twin_and_a_case():
     assert set(R.CVJP) == set(R.CJVP)
-    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag", "attr.T")  # the compiler's, below
+    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag", "attr.T",  # the compiler's, below
+                  helpers.unshared, helpers.of_type)  # identity guards: x or an error
     missing = [k for k in R.COMPLEX_OK | set(R.CVJP) if k not in CASES and k not in structural and
                k not in REFUSES_COMPLEX and getattr(k, "__module__", None) != "math"]
     assert not missing, missing

@@ -16,6 +16,8 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
+from .helpers import of_type, unshared
+from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
 # holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
@@ -27,9 +29,9 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
 # (not np.arccosh: its rule's 1 / sqrt(z^2 - 1) is not 1 / (sqrt(z - 1) sqrt(z + 1)) off the real axis;
 # not np.vdot: it conjugates its first argument)
 # real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
-# and what only moves or selects values
+# and what only moves or selects values (with the compiler's identity guards, and the conversions lowering inserts)
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
-           "attr.T")
+           "attr.T", unshared, of_type, *AS_ARRAY)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
