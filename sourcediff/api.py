@@ -87,11 +87,26 @@ def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, cplx
     key = (f, wrt, kind, mode, bool(optimize), many, shapes, cplx)
     fn = _MEMO.get(key)
     if fn is None:
-        fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
-        fn = _no_complex_casts(fn, f) if cplx else fn
-        fn.sd_complex = cplx
+        try:
+            fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
+        except SourcediffError as e:
+            if cplx:
+                raise
+            fn = _complex_instead(e, lambda: _derivative(f, wrt, kind, mode, optimize, many, shapes, True))
+        else:
+            fn = _no_complex_casts(fn, f) if cplx else fn
+            fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
+
+
+def _complex_instead(refused, make):
+    """Where a derivative is refused outside complex mode but builds in it (a function with rules in complex mode
+    only: ``np.angle``, ``x.imag``), the complex-mode one: its rules are right for real values too."""
+    try:
+        return make()
+    except SourcediffError:
+        raise refused from None
 
 
 _COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning before NumPy 1.25
@@ -119,19 +134,6 @@ def _no_complex_casts(fn, f):
 
 
 _LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
-
-
-def _either(make):
-    """``make(False)``; where that is refused but ``make(True)`` builds (a function with rules in complex mode
-    only, such as ``np.angle``), the complex-mode derivative: its rules are right for real values too."""
-    try:
-        return make(False)
-    except SourcediffError as e:
-        refused = e
-    try:
-        return make(True)
-    except SourcediffError:
-        raise refused from None
 
 
 def _complex_switch(fn, make):
@@ -237,7 +239,7 @@ def _grad(f, wrt, mode, optimize, kind):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     if mode == "reverse":
-        gen = _either(lambda cplx: _derivative(f, idx, kind, mode, optimize, many, cplx=cplx))
+        gen = _derivative(f, idx, kind, mode, optimize, many)
         out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
         out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
@@ -307,7 +309,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: jvp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _either(lambda cplx: _derivative(f, idx, "jvp", "forward", True, True, cplx=cplx))
+    gen = _derivative(f, idx, "jvp", "forward", True, True)
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -334,7 +336,7 @@ def vjp(f: Optional[Callable] = None, wrt: Wrt = None) -> Callable:
         return lambda g: vjp(g, wrt)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    generic = _either(lambda cplx: _derivative(f, idx, "vjp", "reverse", True, many, cplx=cplx))
+    generic = _derivative(f, idx, "vjp", "reverse", True, many)
     gen = _specialising(generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key)) \
         if not generic.sd_complex else generic
 

@@ -297,3 +297,29 @@ def test_a_complex_value_cast_to_real_is_refused():
     """math.sin of a NumPy complex scalar takes its real part with a ComplexWarning: refused, not followed."""
     _refused(lambda: sd.grad(casts)(Z), "cast to a real one")
     _refused(lambda: sd.jvp(casts)(Z, Z), "cast to a real one")
+
+
+C = 2.0 + 1.0j  # a complex constant the function reads (no literal in its code)
+
+
+def imag_of_global(x):
+    return (x * C).imag + np.real(x * C) * x
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_imag_of_a_complex_value_from_a_global_is_differentiated(mode):
+    """x.imag was a constant attribute (right for real arrays only): here it carries Im(C)."""
+    close(sd.grad(imag_of_global, mode=mode)(0.7), 1.0 + 2.0 * 2.0 * 0.7)
+    close(sd.grad(lambda x: np.sum(imag_of_global(x)), mode=mode)(np.array([0.7, -0.2])),
+          1.0 + 2.0 * 2.0 * np.array([0.7, -0.2]))
+
+
+def indexed(x):
+    z = x * C
+    return np.abs(z[0]) + np.imag(z[1]) * x[1] + np.sum(np.real(z[1:]) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_indexing_a_complex_value_made_from_a_real_array(mode):
+    x = np.array([0.7, -0.4, 1.3])
+    close(sd.grad(indexed, mode=mode)(x), [cfd(indexed, x, e) for e in np.eye(3)])
