@@ -45,6 +45,7 @@ CASES = {
     "Add": [(crand, crand), (crand, "real")], "Sub": [(crand, crand)], "Mult": [(crand, crand), ("real", crand)],
     "Div": [(crand, AWAY)], "USub": [(crand,)], "UAdd": [(crand,)], "Pow": [(AWAY, 2.0), (AWAY, AWAY)],
     "MatMult": [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)))],
+    helpers.matmul2d: [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)))],
     np.add: [(crand, crand)], np.subtract: [(crand, crand)], np.multiply: [(crand, crand)], np.divide: [(crand, AWAY)],
     np.negative: [(crand,)], np.positive: [(crand,)], np.power: [(AWAY, 3.0)],
     np.matmul: [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3,)))],
@@ -323,3 +324,14 @@ def indexed(x):
 def test_indexing_a_complex_value_made_from_a_real_array(mode):
     x = np.array([0.7, -0.4, 1.3])
     close(sd.grad(indexed, mode=mode)(x), [cfd(indexed, x, e) for e in np.eye(3)])
+
+
+def matrices(a, b):
+    return np.sum(np.abs(a @ b) ** 2) + np.real(np.sum((a @ b) @ b.T))
+
+
+def test_complex_matrix_products():
+    rng = np.random.default_rng(8)
+    a, b = crand(rng, (2, 3)), crand(rng, (3, 3))
+    for i in range(2):
+        grad_fd(matrices, (a, b), i, rng)
