@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Un
 
 import numpy as np
 
-from . import build, pipeline, runtime
+from . import build, complex_calls, pipeline, runtime
 from .user import CHECKPOINT, USER_JVP, USER_VJP
 from .display import Source, show_text
 from .errors import SourcediffError
@@ -94,7 +94,7 @@ def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, cplx
                 raise
             fn = _complex_instead(e, lambda: _derivative(f, wrt, kind, mode, optimize, many, shapes, True))
         else:
-            fn = _no_complex_casts(fn, f) if cplx else fn
+            fn = complex_calls.no_casts(fn, f, _at(f)) if cplx else fn
             fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
@@ -109,49 +109,8 @@ def _complex_instead(refused, make):
         raise refused from None
 
 
-_COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning before NumPy 1.25
-
-
-def _no_complex_casts(fn, f):
-    """A complex-mode derivative ``fn`` refusing, at ``f``'s definition, a complex value cast to a real one on the
-    way (NumPy's ComplexWarning: ``math.sin`` of a NumPy complex scalar, a complex value stored into a real
-    array): the imaginary part dropped there would not be dropped from the derivative."""
-    import warnings
-
-    @functools.wraps(fn)
-    def no_casts(*args, **kw):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", _COMPLEX_WARNING)
-            try:
-                return fn(*args, **kw)
-            except _COMPLEX_WARNING:
-                pass
-        raise SourcediffError("a complex value is cast to a real one in %s (its imaginary part dropped), which "
-                              "the derivative would not follow" % getattr(f, "__qualname__", f), **_at(f),
-                              hint="take np.real(...) of the value explicitly where a real one is meant")
-    no_casts.sd_generated, no_casts.source, no_casts.sd_shaped = fn, fn.source, ""
-    return no_casts
-
-
+_complex = complex_calls.has_complex
 _LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
-
-
-def _complex_switch(fn, make):
-    """``fn``, sending a call with a complex argument to the complex-mode derivative ``make()`` builds at the
-    first such call (its refusals then name the user's line); ``fn`` itself where it is in complex mode."""
-    if getattr(fn, "sd_complex", False):
-        return fn
-    built = []
-
-    @functools.wraps(fn)
-    def switch(*args, **kw):
-        if _complex(args) or kw and _complex(kw):
-            if not built:
-                built.append(make())
-            return built[0](*args, **kw)
-        return fn(*args, **kw)
-    switch.sd_generated = getattr(fn, "sd_generated", fn)  # what differentiating it again transforms
-    return switch
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
@@ -242,7 +201,7 @@ def _grad(f, wrt, mode, optimize, kind):
         gen = _derivative(f, idx, kind, mode, optimize, many)
         out = _specialising(gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
-        out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
+        out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
         return _finish(out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
 
@@ -361,14 +320,6 @@ def _complex_jvp(f, idx, args, ts):
                                   hint="pass a real tangent for a real argument (or make the argument complex)")
     val, tan = _derivative(f, idx, "jvp", "forward", True, True, cplx=True)(*args, *ts)
     return val, _like(tan, val)
-
-
-def _complex(v):
-    if isinstance(v, dict):
-        return any(_complex(e) for e in v.values())
-    if isinstance(v, (list, tuple)):
-        return any(_complex(e) for e in v)
-    return runtime.is_complex(v)
 
 
 def _at(f):
