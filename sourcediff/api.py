@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Un
 
 import numpy as np
 
-from . import backend_numba, build, pipeline, runtime, signature
+from . import backend_numba, build, complex_calls, pipeline, runtime, signature
 from .user import CHECKPOINT, USER_JVP, USER_VJP
 from .display import Source, show_text
 from .errors import SourcediffError
@@ -89,12 +89,20 @@ def _derivative(f, wrt, kind, mode, optimize=True, many=False, shapes=None, back
     fn = _MEMO.get(key)
     if fn is None:
         if backend != "python" and not cplx:
-            fn = backend_numba.compiled(_derivative(f, wrt, kind, mode, optimize, many, shapes))
-            fn.sd_complex = False
+            fn = _derivative(f, wrt, kind, mode, optimize, many, shapes)
+            if not fn.sd_complex:  # complex mode stays Python
+                fn = backend_numba.compiled(fn)
+                fn.sd_complex = False
         else:
-            fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
-            fn = _no_complex_casts(fn, f) if cplx else fn
-            fn.sd_complex = cplx
+            try:
+                fn = build.derivative(f, wrt, kind, mode, optimize, many, shapes, cplx)
+            except SourcediffError as e:
+                if cplx:
+                    raise
+                fn = _complex_instead(e, lambda: _derivative(f, wrt, kind, mode, optimize, many, shapes, cplx=True))
+            else:
+                fn = complex_calls.no_casts(fn, f, _at(f)) if cplx else fn
+                fn.sd_complex = cplx
         _MEMO[key] = fn
     return fn
 
@@ -112,62 +120,17 @@ def _on(backend, gen, make):
     return _specialising(gen, make)
 
 
-_COMPLEX_WARNING = getattr(np, "exceptions", np).ComplexWarning  # np.ComplexWarning before NumPy 1.25
-
-
-def _no_complex_casts(fn, f):
-    """A complex-mode derivative ``fn`` refusing, at ``f``'s definition, a complex value cast to a real one on the
-    way (NumPy's ComplexWarning: ``math.sin`` of a NumPy complex scalar, a complex value stored into a real
-    array): the imaginary part dropped there would not be dropped from the derivative."""
-    import warnings
-
-    @functools.wraps(fn)
-    def no_casts(*args, **kw):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", _COMPLEX_WARNING)
-            try:
-                return fn(*args, **kw)
-            except _COMPLEX_WARNING:
-                pass
-        raise SourcediffError("a complex value is cast to a real one in %s (its imaginary part dropped), which "
-                              "the derivative would not follow" % getattr(f, "__qualname__", f), **_at(f),
-                              hint="take np.real(...) of the value explicitly where a real one is meant")
-    no_casts.sd_generated, no_casts.source, no_casts.sd_shaped = fn, fn.source, ""
-    return no_casts
-
-
-_LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
-
-
-def _either(make):
-    """``make(False)``; where that is refused but ``make(True)`` builds (a function with rules in complex mode
-    only, such as ``np.angle``), the complex-mode derivative: its rules are right for real values too."""
+def _complex_instead(refused, make):
+    """Where a derivative is refused outside complex mode but builds in it (a function with rules in complex mode
+    only: ``np.angle``, ``x.imag``), the complex-mode one: its rules are right for real values too."""
     try:
-        return make(False)
-    except SourcediffError as e:
-        refused = e
-    try:
-        return make(True)
+        return make()
     except SourcediffError:
         raise refused from None
 
 
-def _complex_switch(fn, make):
-    """``fn``, sending a call with a complex argument to the complex-mode derivative ``make()`` builds at the
-    first such call (its refusals then name the user's line); ``fn`` itself where it is in complex mode."""
-    if getattr(fn, "sd_complex", False):
-        return fn
-    built = []
-
-    @functools.wraps(fn)
-    def switch(*args, **kw):
-        if _complex(args) or kw and _complex(kw):
-            if not built:
-                built.append(make())
-            return built[0](*args, **kw)
-        return fn(*args, **kw)
-    switch.sd_generated = getattr(fn, "sd_generated", fn)  # what differentiating it again transforms
-    return switch
+_complex = complex_calls.has_complex
+_LITERAL = {}  # a function -> does it (or one it reaches) hold a complex literal
 
 
 SPECIALISE_AT, SPECIALISE_MAX = 2, 8  # the call with a new shape key that specialises; versions per derivative
@@ -270,10 +233,10 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     if mode == "reverse":
-        gen = _either(lambda cplx: _derivative(f, idx, kind, mode, optimize, many, cplx=cplx))
+        gen = _derivative(f, idx, kind, mode, optimize, many)
         out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
-        out = _complex_switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
+        out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
         return _finish(signature.packing(out, f) if signature.packed(f) else out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
@@ -390,7 +353,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
         return lambda g: jvp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    gen = _either(lambda cplx: _derivative(f, idx, "jvp", "forward", True, True, cplx=cplx))
+    gen = _derivative(f, idx, "jvp", "forward", True, True)
     run = gen if gen.sd_complex else _derivative(f, idx, "jvp", "forward", True, True, backend=_backend(backend))
 
     def jvp_fn(*args, **kw):
@@ -418,7 +381,7 @@ def vjp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
         return lambda g: vjp(g, wrt, backend)
     f = _generated(f)
     idx, many = _wrt(f, wrt)
-    generic = _either(lambda cplx: _derivative(f, idx, "vjp", "reverse", True, many, cplx=cplx))
+    generic = _derivative(f, idx, "vjp", "reverse", True, many)
     gen = _on(_backend(backend), generic, lambda key: _derivative(f, idx, "vjp", "reverse", True, many, key)) \
         if not generic.sd_complex else generic
 
@@ -443,14 +406,6 @@ def _complex_jvp(f, idx, args, ts):
                                   hint="pass a real tangent for a real argument (or make the argument complex)")
     val, tan = _derivative(f, idx, "jvp", "forward", True, True, cplx=True)(*args, *ts)
     return val, _like(tan, val)
-
-
-def _complex(v):
-    if isinstance(v, dict):
-        return any(_complex(e) for e in v.values())
-    if isinstance(v, (list, tuple)):
-        return any(_complex(e) for e in v)
-    return runtime.is_complex(v)
 
 
 def _at(f):

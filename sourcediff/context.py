@@ -174,8 +174,8 @@ class Gen:
             if k in STRUCT:
                 pos = STRUCT[k]
                 return list(range(len(p.args))) if pos is None else pos
-            if k in NONDIFF_ATTR_KEYS and not (R.in_complex() and R.has_complex_rule(k)) or R.is_nondiff(k):
-                return []  # x.imag is constant for a real x, not for a complex one
+            if k in NONDIFF_ATTR_KEYS and not R.has_complex_rule(k) or R.is_nondiff(k):
+                return []  # not x.imag: constant for a real x, not for a complex one (its rule is complex mode's)
             if k.startswith("attr."):  # a structured value's field (lower.field_read); any other attribute is refused
                 return [0]
             rule = R.lookup(R.VJP, k)

@@ -149,7 +149,8 @@ def _pure(gen):
 # -- back end: each generated function, then the module of them ---------------------------------
 FUNCTION_PASSES = [
     Pass("optimize", lambda gen, fdef: opt.optimize(fdef, _pure(gen)), lambda o: o.optimize),
-    Pass("inplace", lambda gen, fdef: inplace(fdef), lambda o: o.optimize and not o.scalar),
+    # not in complex mode: a real value's adjoint array may meet a complex contribution (its real part is taken last)
+    Pass("inplace", lambda gen, fdef: inplace(fdef), lambda o: o.optimize and not o.scalar and not R.in_complex()),
 ]
 
 

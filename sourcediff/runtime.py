@@ -150,6 +150,8 @@ def getitem_vjp(acc, x, idx, g):
     if isinstance(x, np.ndarray):
         out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype) \
             if fresh else np.array(acc, copy=True)
+        if out.dtype.kind != "c" and is_complex(g):  # complex mode: a real value's adjoint (its real part taken last)
+            out = out.astype(np.result_type(out.dtype, g))
         np.add.at(out, idx, g)
         return out
     if isinstance(x, dict):

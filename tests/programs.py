@@ -276,7 +276,7 @@ class ProgramGen:
             ops += ["iterate"]
         if self.use_scipy:
             ops += ["scipy"]
-        if ch.boolean(0.04):
+        if type(ch) is RandomChooser and ch.boolean(0.04):  # the soak's draws: hypothesis' streams stay as they were
             ops += ["complex"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)

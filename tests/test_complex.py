@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.rules import registry as R
+from sourcediff.rules import helpers, registry as R
 from test_rules import OPS
 
 H = 1e-6
@@ -45,6 +45,7 @@ CASES = {
     "Add": [(crand, crand), (crand, "real")], "Sub": [(crand, crand)], "Mult": [(crand, crand), ("real", crand)],
     "Div": [(crand, AWAY)], "USub": [(crand,)], "UAdd": [(crand,)], "Pow": [(AWAY, 2.0), (AWAY, AWAY)],
     "MatMult": [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)))],
+    helpers.matmul2d: [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)))],
     np.add: [(crand, crand)], np.subtract: [(crand, crand)], np.multiply: [(crand, crand)], np.divide: [(crand, AWAY)],
     np.negative: [(crand,)], np.positive: [(crand,)], np.power: [(AWAY, 3.0)],
     np.matmul: [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3,)))],
@@ -59,7 +60,9 @@ CASES = {
     np.arctanh: [(crand,)], np.log2: [(AWAY,)], np.log10: [(AWAY,)], np.exp2: [(crand,)],
     np.dot: [(crand, crand), (lambda r: crand(r, (2, 3)), crand)], np.outer: [(crand, crand)],
     np.cumsum: [(crand,), (lambda r: crand(r, (2, 3)), 1)],
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
 }
+CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
 # what refuses a complex value (raises, or warns, which complex mode makes an error): checked below
 REFUSES_COMPLEX = ["Mod", np.remainder, float, sum]
 RULE_CASES = [(k, c) for k, cs in CASES.items() for c in cs]
@@ -106,7 +109,8 @@ def test_complex_rule(key, case):
 
 def test_every_complex_rule_has_a_twin_and_a_case():
     assert set(R.CVJP) == set(R.CJVP)
-    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag", "attr.T")  # the compiler's, below
+    structural = ("getitem", "copy", "tuple", "list", "attr.real", "attr.imag", "attr.T",  # the compiler's, below
+                  helpers.unshared, helpers.of_type)  # identity guards: x or an error
     missing = [k for k in R.COMPLEX_OK | set(R.CVJP) if k not in CASES and k not in structural and
                k not in REFUSES_COMPLEX and getattr(k, "__module__", None) != "math"]
     assert not missing, missing
@@ -294,3 +298,40 @@ def test_a_complex_value_cast_to_real_is_refused():
     """math.sin of a NumPy complex scalar takes its real part with a ComplexWarning: refused, not followed."""
     _refused(lambda: sd.grad(casts)(Z), "cast to a real one")
     _refused(lambda: sd.jvp(casts)(Z, Z), "cast to a real one")
+
+
+C = 2.0 + 1.0j  # a complex constant the function reads (no literal in its code)
+
+
+def imag_of_global(x):
+    return (x * C).imag + np.real(x * C) * x
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_imag_of_a_complex_value_from_a_global_is_differentiated(mode):
+    """x.imag was a constant attribute (right for real arrays only): here it carries Im(C)."""
+    close(sd.grad(imag_of_global, mode=mode)(0.7), 1.0 + 2.0 * 2.0 * 0.7)
+    close(sd.grad(lambda x: np.sum(imag_of_global(x)), mode=mode)(np.array([0.7, -0.2])),
+          1.0 + 2.0 * 2.0 * np.array([0.7, -0.2]))
+
+
+def indexed(x):
+    z = x * C
+    return np.abs(z[0]) + np.imag(z[1]) * x[1] + np.sum(np.real(z[1:]) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_indexing_a_complex_value_made_from_a_real_array(mode):
+    x = np.array([0.7, -0.4, 1.3])
+    close(sd.grad(indexed, mode=mode)(x), [cfd(indexed, x, e) for e in np.eye(3)])
+
+
+def matrices(a, b):
+    return np.sum(np.abs(a @ b) ** 2) + np.real(np.sum((a @ b) @ b.T))
+
+
+def test_complex_matrix_products():
+    rng = np.random.default_rng(8)
+    a, b = crand(rng, (2, 3)), crand(rng, (3, 3))
+    for i in range(2):
+        grad_fd(matrices, (a, b), i, rng)

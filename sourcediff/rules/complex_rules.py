@@ -16,7 +16,8 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
-from . import helpers
+from .helpers import matmul2d, of_type, unshared
+from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
 # holomorphic: the real rules, written without real-only tricks (sign, comparisons), are right as they are
@@ -24,13 +25,13 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
            np.divide, np.negative, np.positive, np.power, np.matmul, np.exp, np.log, np.sin, np.cos, np.tan,
            np.sinh, np.cosh, np.tanh, np.sqrt, np.square, np.reciprocal, np.expm1, np.log1p, np.sum, np.mean,
            np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh, np.log2, np.log10, np.exp2, np.dot, np.outer,
-           np.cumsum)
+           np.cumsum, matmul2d)
 # (not np.arccosh: its rule's 1 / sqrt(z^2 - 1) is not 1 / (sqrt(z - 1) sqrt(z + 1)) off the real axis;
 # not np.vdot: it conjugates its first argument)
 # real-linear: np.real's rule takes the real part of the cotangent, conj's conjugates it (``numpy_rules.py``);
-# and what only moves or selects values
+# and what only moves or selects values (with the compiler's identity guards, and the conversions lowering inserts)
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
-           "attr.T", helpers.unshared, helpers.of_type)
+           "attr.T", unshared, of_type, *AS_ARRAY)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
