@@ -25,6 +25,7 @@ from .rules import registry as R
 METHODS = P.methods()
 VARIADIC_SHAPE = {m for f in P.keys(P.VARIADIC_SHAPE) for m in P.TABLE[f][P.METHOD]}  # x.reshape(2, 3)
 SEQ = (gast.List, gast.Tuple, gast.ListComp)
+DERIVATIVE_OPERATORS = {"grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian"}  # sd.grad(g)(x) inside
 
 
 def keywords_in_place(fn, args, kws):
@@ -105,6 +106,10 @@ class Calls:
         return node
 
     def call(self, e, at):
+        if isinstance(e.func, gast.Call):  # sd.grad(g)(x): the derivative made now, then called as a global one
+            made = self.made_now(e.func)
+            if made is not None:
+                e = gast.Call(func=load(self.func.bind_value(made.__name__, made)), args=e.args, keywords=e.keywords)
         f = e.func
         got = self.iterate(self.resolve(f), e, at)  # builtins consuming an iterable: lower_iter
         if got is not None:
@@ -158,6 +163,25 @@ class Calls:
         node = gast.Call(func=f, args=args, keywords=kws)
         setanno(node, "callee", fn)
         return self.written(node, out, at)
+
+    def made_now(self, c):
+        """What ``sd.grad(g, ...)`` (or another sourcediff operator) called inside the function gives, made when the
+        derivative is built: every argument is a global name or a constant. None for anything else."""
+        op = self.resolve(c.func)
+        if getattr(op, "__module__", None) != "sourcediff.api" or op.__name__ not in DERIVATIVE_OPERATORS:
+            return None
+        vals = []
+        for a in c.args + [k.value for k in c.keywords]:
+            if isinstance(a, gast.Constant):
+                vals.append(a.value)
+            elif isinstance(a, gast.Tuple) and all(isinstance(x, gast.Constant) for x in a.elts):
+                vals.append(tuple(x.value for x in a.elts))
+            elif self.resolve(a) is not None:
+                vals.append(self.resolve(a))
+            else:
+                return None
+        n = len(c.args)
+        return op(*vals[:n], **dict(zip([k.arg for k in c.keywords], vals[n:])))
 
     def unknown_statement(self, e):
         """Refuse a call, made for its effect, of a function that may write into a local value it is given."""
