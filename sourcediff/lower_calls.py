@@ -158,7 +158,8 @@ class Calls:
         if free and len(args) + len(kws) < fn.__code__.co_argcount:  # generated code passes them already
             args += [load(v) for v in free]  # a nested def's enclosing variables
         for i in range(min(array_args(fn), len(e.args))):
-            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
+            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs \
+                    or self.makes_list(e.args[i]):
                 args[i] = self.as_array(args[i], at)
         node = gast.Call(func=f, args=args, keywords=kws)
         setanno(node, "callee", fn)

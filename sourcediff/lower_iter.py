@@ -117,6 +117,10 @@ class Iters:
             return node
         return self.prod(e, kws, at)
 
+    def makes_list(self, e):
+        """Does ``e`` call ``list``, ``tuple`` or ``sorted`` (a list or tuple that NumPy makes an array of)?"""
+        return isinstance(e, gast.Call) and self.resolve(e.func) in (builtins.list, builtins.tuple, builtins.sorted)
+
     def eager(self, e):
         """``e`` as a list comprehension when it is a generator expression, ``map(...)``, ``filter(...)`` or a
         list comprehension; else None."""

@@ -290,3 +290,12 @@ def dist_of_unequal(x):
 def test_dist_of_unequal_points_raises_as_python_does():
     with pytest.raises(ValueError, match="same number of dimensions"):
         sd.grad(dist_of_unequal)(X)
+
+
+# -- list(...), tuple(...), sorted(...) given to a NumPy function: the array NumPy makes of them -------------
+def numpy_of_lists(x):
+    return np.var(list(v * v for v in x)) + np.sum(sorted(x) * np.arange(4.0)) + np.mean(tuple(np.sin(v) for v in x))
+
+
+def test_numpy_of_lists():
+    full(numpy_of_lists, X)
