@@ -78,6 +78,26 @@ def einsum_subscripts(func, e):
     return [const(spec)] + list(ops)
 
 
+def made_now(lw, c):
+    """What ``sd.grad(g, ...)`` (or another sourcediff operator) called inside the function gives, made when the
+    derivative is built: every argument is a global name or a constant. None for anything else."""
+    op = lw.resolve(c.func)
+    if getattr(op, "__module__", None) != "sourcediff.api" or op.__name__ not in DERIVATIVE_OPERATORS:
+        return None
+    vals = []
+    for a in c.args + [k.value for k in c.keywords]:
+        if isinstance(a, gast.Constant):
+            vals.append(a.value)
+        elif isinstance(a, gast.Tuple) and all(isinstance(x, gast.Constant) for x in a.elts):
+            vals.append(tuple(x.value for x in a.elts))
+        elif lw.resolve(a) is not None:
+            vals.append(lw.resolve(a))
+        else:
+            return None
+    n = len(c.args)
+    return op(*vals[:n], **dict(zip([k.arg for k in c.keywords], vals[n:])))
+
+
 class Calls:
     """The lowering of calls: a mixin of ``lower.Lower`` (see the module's docstring)."""
 
@@ -107,7 +127,7 @@ class Calls:
 
     def call(self, e, at):
         if isinstance(e.func, gast.Call):  # sd.grad(g)(x): the derivative made now, then called as a global one
-            made = self.made_now(e.func)
+            made = made_now(self, e.func)
             if made is not None:
                 e = gast.Call(func=load(self.func.bind_value(made.__name__, made)), args=e.args, keywords=e.keywords)
         f = e.func
@@ -164,25 +184,6 @@ class Calls:
         node = gast.Call(func=f, args=args, keywords=kws)
         setanno(node, "callee", fn)
         return self.written(node, out, at)
-
-    def made_now(self, c):
-        """What ``sd.grad(g, ...)`` (or another sourcediff operator) called inside the function gives, made when the
-        derivative is built: every argument is a global name or a constant. None for anything else."""
-        op = self.resolve(c.func)
-        if getattr(op, "__module__", None) != "sourcediff.api" or op.__name__ not in DERIVATIVE_OPERATORS:
-            return None
-        vals = []
-        for a in c.args + [k.value for k in c.keywords]:
-            if isinstance(a, gast.Constant):
-                vals.append(a.value)
-            elif isinstance(a, gast.Tuple) and all(isinstance(x, gast.Constant) for x in a.elts):
-                vals.append(tuple(x.value for x in a.elts))
-            elif self.resolve(a) is not None:
-                vals.append(self.resolve(a))
-            else:
-                return None
-        n = len(c.args)
-        return op(*vals[:n], **dict(zip([k.arg for k in c.keywords], vals[n:])))
 
     def unknown_statement(self, e):
         """Refuse a call, made for its effect, of a function that may write into a local value it is given."""

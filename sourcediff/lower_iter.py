@@ -83,7 +83,7 @@ class Iters:
                                   "min, sorted, list, any, all, a `for`)" % fn.__name__, e,
                                   hint="wrap it in list(...)")
         if fn is math.hypot and not (len(e.args) == 2 and not e.keywords) or fn is getattr(math, "dist", None):
-            return self.norm(fn, e, at)
+            return norm(self, fn, e, at)
         if fn not in EAGER:
             return None
         kws = {k.arg: k.value for k in e.keywords}
@@ -311,27 +311,6 @@ class Iters:
                              generators=[gast.comprehension(target=store(i), iter=load(order), ifs=[], is_async=0)])
         return self.items(_locate(comp, at), at, "ordered")
 
-    def norm(self, fn, e, at):
-        """``math.hypot`` of other than two values: ``hypot_seq`` of their tuple (its rule, rules/helpers.py);
-        ``math.dist(p, q)``: ``hypot_seq`` of the differences, as CPython computes it, lengths checked."""
-        if e.keywords or fn is not math.hypot and len(e.args) != 2:
-            raise self.func.error("this call of `%s` is not supported in differentiated code" % fn.__name__, e)
-        hyp = self.func.bind_value("hypot_seq", hypot_seq)
-        if fn is math.hypot:
-            items = self.atom(gast.Tuple(elts=list(e.args), ctx=gast.Load()), at)
-        else:
-            p, q = (self.atom(a, at) for a in e.args)
-            u, w = self.names.fresh("u"), self.names.fresh("w")
-            self.run(template('if len(P) != len(Q):\n    raise ValueError("both points must have the same number of '
-                              'dimensions")', at, P=p, Q=q))
-            comp = gast.ListComp(elt=gast.BinOp(left=load(u), op=gast.Sub(), right=load(w)), generators=[
-                gast.comprehension(target=gast.Tuple(elts=[store(u), store(w)], ctx=gast.Store()),
-                                   iter=call(self.func.bind_value("zip", builtins.zip), p, q), ifs=[], is_async=0)])
-            items = self.items(_locate(comp, at), at, "diffs")
-        node = gast.Call(func=load(hyp), args=[items], keywords=[])
-        setanno(node, "callee", hypot_seq)
-        return node
-
     def prod(self, e, kws, at):
         """``math.prod(xs, start=1)``: ``start`` times the items, left to right (CPython's order)."""
         items = self.items(self.one_iterable(e, kws, ("start",), at), at)
@@ -354,3 +333,25 @@ def _exit_all(stmts, decided, at, nested=False):
             if nested:
                 out.append(_locate(gast.If(test=clone(decided), body=[gast.Break()], orelse=[]), at))
     return out
+
+
+def norm(lw, fn, e, at):
+    """``math.hypot`` of other than two values: ``hypot_seq`` of their tuple (its rule, rules/helpers.py);
+    ``math.dist(p, q)``: ``hypot_seq`` of the differences, as CPython computes it, lengths checked."""
+    if e.keywords or fn is not math.hypot and len(e.args) != 2:
+        raise lw.func.error("this call of `%s` is not supported in differentiated code" % fn.__name__, e)
+    hyp = lw.func.bind_value("hypot_seq", hypot_seq)
+    if fn is math.hypot:
+        items = lw.atom(gast.Tuple(elts=list(e.args), ctx=gast.Load()), at)
+    else:
+        p, q = (lw.atom(a, at) for a in e.args)
+        u, w = lw.names.fresh("u"), lw.names.fresh("w")
+        lw.run(template('if len(P) != len(Q):\n    raise ValueError("both points must have the same number of '
+                        'dimensions")', at, P=p, Q=q))
+        comp = gast.ListComp(elt=gast.BinOp(left=load(u), op=gast.Sub(), right=load(w)), generators=[
+            gast.comprehension(target=gast.Tuple(elts=[store(u), store(w)], ctx=gast.Store()),
+                               iter=call(lw.func.bind_value("zip", builtins.zip), p, q), ifs=[], is_async=0)])
+        items = lw.items(_locate(comp, at), at, "diffs")
+    node = gast.Call(func=load(hyp), args=[items], keywords=[])
+    setanno(node, "callee", hypot_seq)
+    return node
