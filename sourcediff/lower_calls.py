@@ -25,6 +25,7 @@ from .rules import registry as R
 METHODS = P.methods()
 VARIADIC_SHAPE = {m for f in P.keys(P.VARIADIC_SHAPE) for m in P.TABLE[f][P.METHOD]}  # x.reshape(2, 3)
 SEQ = (gast.List, gast.Tuple, gast.ListComp)
+DERIVATIVE_OPERATORS = {"grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian"}  # sd.grad(g)(x) inside
 
 
 def keywords_in_place(fn, args, kws):
@@ -77,6 +78,26 @@ def einsum_subscripts(func, e):
     return [const(spec)] + list(ops)
 
 
+def made_now(lw, c):
+    """What ``sd.grad(g, ...)`` (or another sourcediff operator) called inside the function gives, made when the
+    derivative is built: every argument is a global name or a constant. None for anything else."""
+    op = lw.resolve(c.func)
+    if getattr(op, "__module__", None) != "sourcediff.api" or op.__name__ not in DERIVATIVE_OPERATORS:
+        return None
+    vals = []
+    for a in c.args + [k.value for k in c.keywords]:
+        if isinstance(a, gast.Constant):
+            vals.append(a.value)
+        elif isinstance(a, gast.Tuple) and all(isinstance(x, gast.Constant) for x in a.elts):
+            vals.append(tuple(x.value for x in a.elts))
+        elif lw.resolve(a) is not None:
+            vals.append(lw.resolve(a))
+        else:
+            return None
+    n = len(c.args)
+    return op(*vals[:n], **dict(zip([k.arg for k in c.keywords], vals[n:])))
+
+
 class Calls:
     """The lowering of calls: a mixin of ``lower.Lower`` (see the module's docstring)."""
 
@@ -105,6 +126,10 @@ class Calls:
         return node
 
     def call(self, e, at):
+        if isinstance(e.func, gast.Call):  # sd.grad(g)(x): the derivative made now, then called as a global one
+            made = made_now(self, e.func)
+            if made is not None:
+                e = gast.Call(func=load(self.func.bind_value(made.__name__, made)), args=e.args, keywords=e.keywords)
         f = e.func
         got = self.iterate(self.resolve(f), e, at)  # builtins consuming an iterable: lower_iter
         if got is not None:
@@ -153,7 +178,8 @@ class Calls:
         if free and len(args) + len(kws) < fn.__code__.co_argcount:  # generated code passes them already
             args += [load(v) for v in free]  # a nested def's enclosing variables
         for i in range(min(array_args(fn), len(e.args))):
-            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs:
+            if isinstance(e.args[i], SEQ) or isinstance(e.args[i], gast.Name) and e.args[i].id in self.seqs \
+                    or self.makes_list(e.args[i]):
                 args[i] = self.as_array(args[i], at)
         node = gast.Call(func=f, args=args, keywords=kws)
         setanno(node, "callee", fn)

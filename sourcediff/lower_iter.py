@@ -37,6 +37,7 @@ import gast
 from .annotations import setanno
 from .closures import applied
 from .names import assign, call, clone, const, load, store, ids
+from .rules.helpers import hypot_seq
 from .runtime import sort_order
 
 # the builtins that take an iterable and consume it at once: a generator, map or filter given them is a list
@@ -81,6 +82,8 @@ class Iters:
             raise self.func.error("`%s(...)` is differentiated only where a builtin consumes it at once (sum, max, "
                                   "min, sorted, list, any, all, a `for`)" % fn.__name__, e,
                                   hint="wrap it in list(...)")
+        if fn is math.hypot and not (len(e.args) == 2 and not e.keywords) or fn is getattr(math, "dist", None):
+            return norm(self, fn, e, at)
         if fn not in EAGER:
             return None
         kws = {k.arg: k.value for k in e.keywords}
@@ -113,6 +116,10 @@ class Iters:
             setanno(node, "callee", builtins.tuple)
             return node
         return self.prod(e, kws, at)
+
+    def makes_list(self, e):
+        """Does ``e`` call ``list``, ``tuple`` or ``sorted`` (a list or tuple that NumPy makes an array of)?"""
+        return isinstance(e, gast.Call) and self.resolve(e.func) in (builtins.list, builtins.tuple, builtins.sorted)
 
     def eager(self, e):
         """``e`` as a list comprehension when it is a generator expression, ``map(...)``, ``filter(...)`` or a
@@ -326,3 +333,25 @@ def _exit_all(stmts, decided, at, nested=False):
             if nested:
                 out.append(_locate(gast.If(test=clone(decided), body=[gast.Break()], orelse=[]), at))
     return out
+
+
+def norm(lw, fn, e, at):
+    """``math.hypot`` of other than two values: ``hypot_seq`` of their tuple (its rule, rules/helpers.py);
+    ``math.dist(p, q)``: ``hypot_seq`` of the differences, as CPython computes it, lengths checked."""
+    if e.keywords or fn is not math.hypot and len(e.args) != 2:
+        raise lw.func.error("this call of `%s` is not supported in differentiated code" % fn.__name__, e)
+    hyp = lw.func.bind_value("hypot_seq", hypot_seq)
+    if fn is math.hypot:
+        items = lw.atom(gast.Tuple(elts=list(e.args), ctx=gast.Load()), at)
+    else:
+        p, q = (lw.atom(a, at) for a in e.args)
+        u, w = lw.names.fresh("u"), lw.names.fresh("w")
+        lw.run(template('if len(P) != len(Q):\n    raise ValueError("both points must have the same number of '
+                        'dimensions")', at, P=p, Q=q))
+        comp = gast.ListComp(elt=gast.BinOp(left=load(u), op=gast.Sub(), right=load(w)), generators=[
+            gast.comprehension(target=gast.Tuple(elts=[store(u), store(w)], ctx=gast.Store()),
+                               iter=call(lw.func.bind_value("zip", builtins.zip), p, q), ifs=[], is_async=0)])
+        items = lw.items(_locate(comp, at), at, "diffs")
+    node = gast.Call(func=load(hyp), args=[items], keywords=[])
+    setanno(node, "callee", hypot_seq)
+    return node

@@ -10,20 +10,28 @@ a generated function.
 import functools
 import inspect
 
+from .frontend import unwrap
+
 _P = inspect.Parameter
 _PACKED = (_P.VAR_POSITIONAL, _P.KEYWORD_ONLY, _P.VAR_KEYWORD)
 _SEEN = {}
 
 
+def _target(f):
+    """The function differentiated for ``f``: a forwarding decorator's wrapper (``def w(*a): return f(*a)``)
+    is followed to the function it calls, as the front end follows it."""
+    return unwrap(f, refuse=False) if inspect.isfunction(f) else f
+
+
 def packed(f):
-    """Does ``f`` take ``*args``, ``**kwargs`` or keyword-only parameters?"""
+    """Does ``f`` (the function it forwards to) take ``*args``, ``**kwargs`` or keyword-only parameters?"""
     try:
         got = _SEEN.get(f)
     except TypeError:  # unhashable
         got = None
     if got is None:
         try:
-            got = any(p.kind in _PACKED for p in inspect.signature(f).parameters.values())
+            got = any(p.kind in _PACKED for p in inspect.signature(_target(f)).parameters.values())
         except (TypeError, ValueError):
             got = False
         try:
@@ -36,7 +44,7 @@ def packed(f):
 def bind(f, args, kw):
     """The plain parameters of ``f`` for the call ``f(*args, **kw)``, defaults filled in (``()`` and ``{}``
     for ``*args`` and ``**kwargs``)."""
-    b = inspect.signature(f).bind(*args, **kw)
+    b = inspect.signature(_target(f)).bind(*args, **kw)
     b.apply_defaults()
     return [b.arguments[p] for p in b.signature.parameters]
 
@@ -44,6 +52,7 @@ def bind(f, args, kw):
 def call(f, params):
     """``f`` called with its plain parameters ``params`` (as ``bind`` gives them)."""
     pos, kw = [], {}
+    f = _target(f)
     for (name, p), v in zip(inspect.signature(f).parameters.items(), params):
         if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD):
             pos.append(v)

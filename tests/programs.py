@@ -360,7 +360,9 @@ class ProgramGen:
                  "math.prod(%s)" % gen, "sum(map(%s, %s))" % (lam, seq), "sum(filter(lambda %s: %s > 0.0, %s))"
                  % (u, u, seq), "sum(%s)" % two,
                  "sum({%s: %s for %s in range(%d)}.values())" % (j, self.sexpr(inner, d - 1), j, n),
-                 "(%s if any(%s > 0.5 for %s in %s) else %s)" % (self.sexpr(sc, d - 1), u, u, seq, self.const())]
+                 "(%s if any(%s > 0.5 for %s in %s) else %s)" % (self.sexpr(sc, d - 1), u, u, seq, self.const()),
+                 "math.hypot(%s, %s, 0.5)" % (self.sexpr(sc, d - 1), self.sexpr(sc, d - 1)),
+                 "math.dist(%s, [0.25, -1.0])" % seq]
         return ch.choice(forms)
 
     def call_kw(self, sc, d):

@@ -270,3 +270,32 @@ def test_closures_refused_with_location(f, message):
         with pytest.raises(sd.SourcediffError, match=message) as err:
             sd.grad(f, mode=mode)
         assert "test_python_iter.py:" in str(err.value)
+
+
+# -- math.hypot of n values, math.dist ---------------------------------------------------------------------
+def norms(x):
+    return math.hypot(x[0], 2.0 * x[1], x[2]) + math.dist([x[0], x[1]], [1.0, x[2]]) + math.hypot(x[1]) \
+        + math.hypot() + math.dist((x[2],), (x[0],))
+
+
+def test_hypot_and_dist():
+    full(norms, X)
+    check(norms, XS)
+
+
+def dist_of_unequal(x):
+    return math.dist([x[0], x[1]], [x[2]])
+
+
+def test_dist_of_unequal_points_raises_as_python_does():
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        sd.grad(dist_of_unequal)(X)
+
+
+# -- list(...), tuple(...), sorted(...) given to a NumPy function: the array NumPy makes of them -------------
+def numpy_of_lists(x):
+    return np.var(list(v * v for v in x)) + np.sum(sorted(x) * np.arange(4.0)) + np.mean(tuple(np.sin(v) for v in x))
+
+
+def test_numpy_of_lists():
+    full(numpy_of_lists, X)

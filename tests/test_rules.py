@@ -215,6 +215,8 @@ SPECS = {
     H.fill_pieces: [C(Seq(A((2,)), A((2, 3))), Seq(A((2,)), A((2, 3)))), C(Seq(A(), A((3,))), Seq(A(), A((3,))))],
     H.fanout: [C(A(), Seq(A(), A())), C(A((3,)), A((4, 3)))],
     H.fanin: [C(Seq(A(), A()), A()), C(A((4, 3)), A((3,)))],
+    H.hypot_seq: [C(Seq(A(), A(), A())), C(Seq(A(), A(), A(), A(), kind=list))],
+    H.scaled: [C(Seq(A(), A(), A()), A())], H.dotted: [C(Seq(A(), A()), Seq(A(), A()))],
     H.untake: [C(A((3,)), np.array([0, 2, 2]), A((4,)), None), C(A((2, 3)), np.array([1, 1, 0]), A((2, 4)), 1),
                C(A((2, 2, 3)), np.array([[0, 1], [3, 3]]), A((4, 3)), 0), C(A((3,)), 2, A((4, 3)), 0)],
     H.untake_along_axis: [C(A((2, 3)), IDX23, A((2, 3)), -1),

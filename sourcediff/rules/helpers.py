@@ -18,7 +18,7 @@ import numpy as np
 from ..duck import foreign, spread
 from ..runtime import not_broadcast, unbroadcast
 from .combinators import elementwise, linear
-from .registry import nondiff, structured
+from .registry import jvp, nondiff, structured, vjp
 
 
 def broadcast_like(g, x):
@@ -162,7 +162,26 @@ def fanin(hs, g):
     return unbroadcast(hs, g)
 
 
-structured(split_like, unstack, fill_pieces, fanout)  # they return tuples and lists of pieces
+def hypot_seq(xs):
+    """``math.hypot(*xs)``: lowering gives ``math.hypot`` of other than two values (and ``math.dist``) one sequence."""
+    return math.hypot(*xs)
+
+
+def scaled(xs, c):
+    """Each number of the sequence ``xs`` times ``c``, as a tuple (the zero marker 0.0 stays 0.0)."""
+    if isinstance(xs, float):
+        return 0.0
+    return tuple(x * c for x in xs)
+
+
+def dotted(xs, ys):
+    """The sum of the products of two sequences of numbers (0.0 where either is the zero marker)."""
+    if isinstance(xs, float) or isinstance(ys, float):
+        return 0.0
+    return sum(x * y for x, y in zip(xs, ys))
+
+
+structured(split_like, unstack, fill_pieces, fanout, scaled)  # they return tuples and lists of pieces
 
 
 def untake(g, indices, x, axis=None):
@@ -516,6 +535,25 @@ def fanout_vjp(h, ans, g, xs): return fanin(h, g)
 
 @linear(fanin)
 def fanin_vjp(h, ans, hs, g): return fanout(h, hs)
+
+
+@vjp(scaled)
+def scaled_vjp(h, ans, xs, c): return scaled(h, c), dotted(xs, h)
+@jvp(scaled)
+def scaled_jvp(dxs, dc, ans, xs, c): return scaled(dxs, c), scaled(xs, dc)
+
+
+@vjp(dotted)
+def dotted_vjp(h, ans, xs, ys): return scaled(ys, h), scaled(xs, h)
+@jvp(dotted)
+def dotted_jvp(dxs, dys, ans, xs, ys): return dotted(dxs, ys), dotted(xs, dys)
+
+
+# the gradient of the Euclidean norm is the vector over the norm (nan at 0, a kink, as math.hypot's own rule)
+@vjp(hypot_seq)
+def hypot_seq_vjp(g, ans, xs): return scaled(xs, g / ans)
+@jvp(hypot_seq)
+def hypot_seq_jvp(dxs, ans, xs): return dotted(xs, dxs) / ans
 
 
 @linear(untake)
