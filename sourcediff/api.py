@@ -113,6 +113,11 @@ def _backend(backend):
     return backend_numba.check_backend(backend)
 
 
+def _run_on(backend, *args):
+    """``_derivative(*args)`` as ``backend`` runs it (compiled by Numba, or the generated Python itself)."""
+    return _derivative(*args) if backend == "python" else _derivative(*args, backend=backend)
+
+
 def _on(backend, gen, make):
     """The reverse derivative ``gen`` as ``backend`` runs it: specialised to shapes by ``make(key)``."""
     if backend == "numba":
@@ -239,7 +244,7 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
         out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
         return _finish(signature.packing(out, f) if signature.packed(f) else out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
-    run = _derivative(f, idx, kind, mode, optimize, many, backend=_backend(backend))
+    run = _run_on(_backend(backend), f, idx, kind, mode, optimize, many)
 
     n = _arity(f)
 
@@ -354,7 +359,7 @@ def jvp(f: Optional[Callable] = None, wrt: Wrt = None, backend: str = "python") 
     f = _generated(f)
     idx, many = _wrt(f, wrt)
     gen = _derivative(f, idx, "jvp", "forward", True, True)
-    run = gen if gen.sd_complex else _derivative(f, idx, "jvp", "forward", True, True, backend=_backend(backend))
+    run = gen if gen.sd_complex else _run_on(_backend(backend), f, idx, "jvp", "forward", True, True)
 
     def jvp_fn(*args, **kw):
         *args, tangents = args
@@ -509,9 +514,9 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None, backend=
     if runtime.is_struct(x) and out_shape != ():
         _no_jacobian(x)
     if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
-        return _jac_fwd_each(_derivative(f, idx, "jvp", "forward", optimize, True, backend=backend), args, idx, x, i,
+        return _jac_fwd_each(_run_on(backend, f, idx, "jvp", "forward", optimize, True), args, idx, x, i,
                              out_shape, part)
-    jv = _derivative(f, idx, "bjvp", "forward", optimize, True, backend=backend)
+    jv = _run_on(backend, f, idx, "bjvp", "forward", optimize, True)
     shape = np.shape(x)
     n = int(math.prod(shape))
     step, rows, val = max(1, min(n, CHUNK // max(n, 1))), [], None
@@ -600,7 +605,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse", backend: str =
             out = tuple(_jac_fwd(f, args, idx, i, backend=backend) for i in idx)
             return out if many else out[0]
         return _not_again(_finish(functools.wraps(f)(jac), f, jv.source), "jacobian")
-    vj = _derivative(f, idx, "vjp", "reverse", True, True, backend=backend)
+    vj = _run_on(backend, f, idx, "vjp", "reverse", True, True)
 
     def jac(*args, **kw):
         args = _bind(f, args, kw)

@@ -110,6 +110,16 @@ def _method_of(c, obj, name):
     return isinstance(f, ast.Attribute) and f.attr == name and isinstance(f.value, ast.Name) and f.value.id == obj
 
 
+def _kept(e):
+    """What a push keeps or a pop restores: a name, or ``x[]`` for part of ``x`` (``getitem_copy(x, i)`` pushed,
+    ``x[i] = tape.pop()`` restored: each restore pops right after the push it pairs with comes off)."""
+    if isinstance(e, ast.Call) and getattr(e.func, "id", None) == "getitem_copy" and isinstance(e.args[0], ast.Name):
+        return e.args[0].id + "[]"
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name):
+        return e.value.id + "[]"
+    return ast.unparse(e)
+
+
 def _split_tape(fdef, tape, unset):
     """One list per restored value instead of the shared tape (a Numba list holds values of one type)."""
     uses = _tape_uses(fdef, tape)
@@ -118,14 +128,14 @@ def _split_tape(fdef, tape, unset):
     appends, pops = uses
     keys = {}
     for a in appends:
-        keys.setdefault(ast.unparse(a.value.args[0]), "%s__%d" % (tape, len(keys)))
+        keys.setdefault(_kept(a.value.args[0]), "%s__%d" % (tape, len(keys)))
     for p in pops:
-        k = ast.unparse(p.targets[0])
+        k = _kept(p.targets[0])
         if k not in keys:
-            raise Unsupported("a tape popped into %s, which it never kept" % k)
+            raise Unsupported("a tape popped into %s, which it never kept" % ast.unparse(p.targets[0]))
         p.value.func.value.id = keys[k]
     for a in appends:
-        a.value.func.value.id = keys[ast.unparse(a.value.args[0])]
+        a.value.func.value.id = keys[_kept(a.value.args[0])]
     inits = [ast.parse("%s = []" % n).body[0] for n in keys.values()]
     inits += [ast.parse("if len(%s) > 0:\n    %s = %s[0]" % (n, k, n)).body[0] for k, n in keys.items() if k in unset]
     return inits
@@ -372,6 +382,12 @@ def _eligible(a):
     return t is np.ndarray and a.dtype.kind in _NUMERIC
 
 
+def _loops(text, name):
+    """Does function ``name`` of module ``text`` loop?"""
+    d = next(d for d in ast.parse(text).body if isinstance(d, ast.FunctionDef) and d.name == name)
+    return any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(d))
+
+
 def _one_shape(args):
     """Are ``args`` float64 arrays of one shape, laid out contiguously (what a fused loop takes)?"""
     a0 = args[0]
@@ -382,9 +398,12 @@ def _one_shape(args):
 def _finite(v):
     t = type(v)
     if t is float:
-        return math.isfinite(v)
+        return v - v == 0.0  # False for an infinity and a NaN
     if t is tuple:
-        return all(_finite(e) for e in v)
+        for e in v:
+            if not _finite(e):
+                return False
+        return True
     if t is np.ndarray:
         return v.dtype.kind not in "fc" or bool(np.isfinite(v).all())
     return True
@@ -395,7 +414,7 @@ class Compiled:
 
     def __init__(self, py):
         self.py, self.jitted, self.floats, self.checked, self.off, self.odd = py, None, None, {}, None, False
-        self.fused = None
+        self.fused, self.python = None, False
         self.__name__ = py.__name__
         try:
             text, main, floats, self.checked = numba_source(py)
@@ -404,6 +423,9 @@ class Compiled:
             self.jitted = self.generic = getattr(mod, main)
             self.fused = getattr(mod, main + "__fused", None)
             params = py.__code__.co_varnames[:py.__code__.co_argcount]
+            if floats and not _loops(text, main):
+                self.python = True  # loop-free float code: its Python fast path costs less than a call into Numba
+                return
             if floats:
                 self.floats, self.generic = [params.index(p) for p in floats[0]], getattr(mod, floats[1])
         except Unsupported as e:
@@ -423,6 +445,13 @@ class Compiled:
     def __call__(self, *args):
         if self.off is not None or self.checked and not self._current():
             return self.py(*args)
+        floats = True
+        for a in args:
+            if type(a) is not float:
+                floats = False
+                break
+        if floats and self.floats is not None:  # the common case of scalar code, checked quickly
+            return self._run(self.jitted, args)
         if not all(map(_eligible, args)):
             if not self.odd:  # once: later calls may bring other types
                 self.odd = True
@@ -434,6 +463,9 @@ class Compiled:
         run = self.jitted if self.floats is None or all(type(args[i]) is float for i in self.floats) else self.generic
         if self.fused is not None and _one_shape(args):
             run = self.fused
+        return self._run(run, args)
+
+    def _run(self, run, args):
         try:
             out = run(*args)
         except Exception as e:
@@ -460,15 +492,11 @@ def compiled(py):
     """``py`` (a generated Python derivative) in front of its Numba version; ``py`` itself where Numba
     cannot take it (warned once)."""
     c = Compiled(py)
-    if c.off is not None:
+    if c.off is not None or c.python:
         return py
-
-    def call(*args):
-        return c(*args)
-    call.__name__ = call.__qualname__ = py.__name__
-    call.sd_compiled, call.sd_generated, call.source = c, py, getattr(py, "source", "")
-    call.sd_shaped = getattr(py, "sd_shaped", "")
-    return call
+    c.sd_compiled, c.sd_generated, c.source = c, py, getattr(py, "source", "")
+    c.sd_shaped, c.__qualname__ = getattr(py, "sd_shaped", ""), py.__qualname__
+    return c
 
 
 def specialising(gen, make, limit=8):

@@ -52,6 +52,10 @@ def reduce_to(g, shape):
     off = g.ndim - len(shape)
     if off < 0:
         raise ValueError("an adjoint smaller than its value")
+    if off == 1 and flat_o.size * g.shape[0] == flat_g.size and g.shape[1:] == shape:  # summed over rows
+        for i in range(g.shape[0]):
+            flat_o += flat_g[i * flat_o.size:(i + 1) * flat_o.size]
+        return out
     for d in range(g.ndim):
         if d >= off and shape[d - off] != 1 and shape[d - off] != g.shape[d]:
             raise ValueError("an adjoint of another shape")
@@ -185,6 +189,17 @@ def _getitem_vjp(acc, x, idx, g):
         return more
 
 
+@overload(runtime.getitem_copy)
+def _getitem_copy(x, idx):
+    """``x[idx]`` of an array: an element, or a copy of a part."""
+    if not _arr(x):
+        return None
+    if isinstance(idx, types.Integer) and x.ndim == 1 or \
+            isinstance(idx, types.UniTuple) and isinstance(idx.dtype, types.Integer) and idx.count == x.ndim:
+        return lambda x, idx: x[idx]
+    return lambda x, idx: x[idx].copy()
+
+
 @overload(H.matmul_dx)
 def _matmul_dx(g, x, y):
     if _arr(g) and _arr(x) and _arr(y) and g.ndim == x.ndim == y.ndim == 2:
@@ -197,7 +212,7 @@ def _matmul_dy(g, x, y):
         return lambda g, x, y: np.ascontiguousarray(x.T) @ g
 
 
-_FUNCS = [runtime.getitem_vjp, runtime.unbroadcast, runtime.shape_of, runtime.stand_in, runtime.seed_one, runtime.zeros_like, runtime.add,
+_FUNCS = [runtime.getitem_vjp, runtime.getitem_copy, runtime.unbroadcast, runtime.shape_of, runtime.stand_in, runtime.seed_one, runtime.zeros_like, runtime.add,
           runtime.grad_like, H.expand_reduced, H.matmul_dx, H.matmul_dy]
 OVERLOADED = {id(f): (f.__module__, f.__name__) for f in _FUNCS}  # what a generated module imports by name
 

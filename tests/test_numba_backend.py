@@ -26,7 +26,7 @@ from helpers import write_module  # noqa: E402
 from test_numpy_e2e import CASES as E2E, IDS as E2E_IDS, make_case  # noqa: E402
 
 FULL = os.environ.get("SOURCEDIFF_NUMBA_FULL", "").strip().lower() not in ("", "0", "false", "no")
-N_E2E, N_PROGRAMS = 16, 30  # the default sample (each compile takes Numba a fraction of a second)
+N_E2E, N_PROGRAMS = 16, 20  # the default sample (each compile takes Numba a fraction of a second)
 
 
 def _sample(items, n):
@@ -252,6 +252,3 @@ def test_cli_backend_numba(tmp_path):
                          capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr
     assert "@numba.njit(cache=True, boundscheck=True)" in out.stdout and "tape__0.pop()" in out.stdout
-    chk = subprocess.run([sys.executable, "-m", "sourcediff", "%s::f" % path, "--backend", "numba", "--check",
-                          "0.5,2.0"], capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert chk.returncode == 0 and chk.stdout.strip().endswith("ok"), chk.stdout + chk.stderr
