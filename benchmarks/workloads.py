@@ -862,7 +862,8 @@ CASES: List[Case] = [
          [("sourcediff", _w1_sd(0)), (SD_NUMBA, _W1X_NUMBA)] + _peers(_w1_autograd(0), _w1_jax(0), _w1_torch(0))),
     Case("W2", "W2", "W2  100-step scalar loop y = sin(y)*a + 0.5*y, grad wrt (y, a)", 1.5,
          _w2_data, lambda d: Contender(w2_hand, d["args"]),
-         [("sourcediff", _w2_sd), (SD_NUMBA, _W2_NUMBA), ("hand-written numba", _w2_hand_numba)] + _peers(_w2_autograd, _w2_jax, _w2_torch)),
+         [("sourcediff", _w2_sd), (SD_NUMBA, _W2_NUMBA), ("hand-written numba", _w2_hand_numba)]
+         + _peers(_w2_autograd, _w2_jax, _w2_torch)),
     Case("W3", "W3", "W3  1000 gradient-descent steps on (p(x)-42)**2 (whole loop timed)", 1.5,
          _w3_data, _w3_hand,
          [("sourcediff", _w3_sd), (SD_NUMBA, _W3_NUMBA)] + _peers(_w3_autograd, _w3_jax, _w3_torch),
@@ -873,7 +874,8 @@ CASES: List[Case] = [
          transform_probe=True, time_unit="ms"),
     Case("W5", "W5", "W5  sum(sin(x)*exp(-x**2) + log1p(x*x)), x: 1e6 float64", 1.10,
          make_w5_data, _w5_hand,
-         [("sourcediff", _w5_sd), (SD_NUMBA, _W5_NUMBA), ("hand-written numba", _w5_hand_numba)] + _peers(_w5_autograd, _w5_jax, _w5_torch),
+         [("sourcediff", _w5_sd), (SD_NUMBA, _W5_NUMBA), ("hand-written numba", _w5_hand_numba)]
+         + _peers(_w5_autograd, _w5_jax, _w5_torch),
          time_unit="ms"),
     Case("W6", "W6", "W6  tanh RNN T=50 hidden=64 batch=16 in=32, loss sum(h_T**2), grad wrt (Wx, Wh, b)",
          1.15, make_rnn_data, _w6_hand,

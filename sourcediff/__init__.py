@@ -13,8 +13,9 @@ from .version import VERSION as __version__  # noqa: F401
 from .errors import SourcediffError  # noqa: F401
 from . import rules  # noqa: F401  (registers every rule)
 from .export import export  # noqa: F401
-from .api import (check_grads, checkpoint, defjvp, defvjp, grad, hessian, jacobian, jvp, lower, show,  # noqa: F401
-                  source, stop_gradient, value_and_grad, vjp)
+from .api import (checkpoint, defjvp, defvjp, grad, hessian, jacobian, jvp, stop_gradient,  # noqa: F401
+                  value_and_grad, vjp)
+from .inspection import check_grads, lower, show, source  # noqa: F401
 from .runtime import register_container  # noqa: F401
 
 __all__ = ["__version__", "rules", "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "source", "lower",

@@ -1,15 +1,15 @@
 """The public API: differential operators, inspection calls and helpers (see API.md)."""
 import functools
 import inspect
-import itertools
 import math
-from typing import Any, Callable, Optional, Sequence, TextIO, Tuple, TypeVar, Union
+from typing import Callable, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 
 from . import backend_numba, build, complex_calls, pipeline, runtime, signature
+from .trees import basis, unflat
 from .user import CHECKPOINT, USER_JVP, USER_VJP
-from .display import Source, show_text
+from .display import Source
 from .errors import SourcediffError
 from .frontend import unwrap
 from .rules import registry as R
@@ -472,36 +472,6 @@ def _dtype(x, y):
     return np.float32 if kinds and all(k == np.float32 for k in kinds) else np.float64
 
 
-def _basis(x):
-    """One-hot tangents with the structure of ``x`` (arrays, floats, dicts, lists, tuples)."""
-    zero = runtime.zeros_like(x)
-    for j in range(len(_flat(x))):
-        yield _perturb(zero, j, 1.0)
-
-
-def _unflat(x, values):
-    """Values in ``_flat`` order, put back into the structure of ``x``."""
-    it = iter(values)
-
-    def leaf(v):
-        a = np.array([next(it) for _ in range(np.size(v))], dtype=float).reshape(np.shape(v))
-        return float(a) if not isinstance(v, np.ndarray) else a
-    return _map(x, leaf)
-
-
-def _map(x, leaf):
-    """``x`` with each number or array ``v`` in it replaced by ``leaf(v)``, in ``_flat`` order: the same
-    dict / list / tuple / structured nesting (a structured value's constant children kept)."""
-    if isinstance(x, dict):
-        return {k: _map(x[k], leaf) for k in x}
-    if runtime.is_struct(x):
-        kids = runtime.struct_children(x)
-        return runtime.struct_rebuild(x, [_map(c, leaf) if runtime._numeric(c) else c for c in kids])
-    if isinstance(x, (list, tuple)):
-        return type(x)(_map(e, leaf) for e in x)
-    return leaf(x)
-
-
 CHUNK = 2 ** 22  # a batched sweep carries at most this many seed elements (directions x input size)
 
 
@@ -565,7 +535,7 @@ def _rows(t, v, b):
 
 def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
     cols = []
-    for e in _basis(x):
+    for e in basis(x):
         ts = [e if k == i else runtime.zeros_like(args[k]) for k in idx]
         val, tan = jv(*args, *ts)
         if part is not None:
@@ -576,7 +546,7 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
             raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (cols[0].shape,),
                                   **_at(jv),
                                   hint=_NON_SCALAR_HINT)
-        return _unflat(x, [float(np.sum(c)) for c in cols])
+        return unflat(x, [float(np.sum(c)) for c in cols])
     O = np.shape(cols[0]) if cols else ()
     J = np.stack(cols, axis=-1) if cols else np.zeros(O + (0,))
     return J.reshape(O + np.shape(x))
@@ -615,7 +585,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse", backend: str =
         y = signature.call(f, args)
         _real(f, args, y)
         rows = [[] for _ in idx]
-        for e in _basis(y):
+        for e in basis(y):
             _, cts = vj(*args, e)
             for r, c in zip(rows, cts):
                 r.append(np.asarray(c, dtype=float))
@@ -656,26 +626,6 @@ def _hess_block(inner, args, k, j, idx, backend="python"):
     return _jac_fwd(inner, args, (j,), j, part=k, backend=backend)
 
 
-def source(f: Callable, wrt: Wrt = None, mode: str = "reverse", optimize: bool = True) -> str:
-    """The generated Python source of the derivative (a ``str``; notebooks show it highlighted)."""
-    idx, many = _wrt(f, wrt)
-    return Source(_derivative(f, idx, "grad", _mode(mode), optimize, many).source)
-
-
-def show(obj: Any, wrt: Any = None, mode: str = "reverse", optimize: bool = True,
-         file: Optional[TextIO] = None) -> None:
-    """Display the generated source of ``obj``: a derivative (its ``.source``) or a function (its
-    derivative as ``sd.source(obj, wrt, mode, optimize)`` writes it). Highlighted HTML in a notebook,
-    coloured text on a terminal, plain text elsewhere."""
-    text = getattr(obj, "source", None)
-    show_text(text if isinstance(text, str) else source(obj, wrt=wrt, mode=mode, optimize=optimize), file)
-
-
-def lower(f: Callable) -> str:
-    """``f`` lowered to three-address primitive steps (``str``)."""
-    return pipeline.lowered_source(f.fn if isinstance(f, CHECKPOINT) else f)
-
-
 def stop_gradient(x: T) -> T:
     """``x``, treated as a constant by every derivative."""
     return x
@@ -707,54 +657,3 @@ def _invalidate():
     _MEMO.clear()
     from . import cache
     cache.clear_memory()
-
-
-def _flat(x):
-    out = []
-    _map(x, lambda v: out.extend(np.ravel(np.asarray(v, dtype=float))))
-    return out
-
-
-def _perturb(x, j, h):
-    """``x`` with its ``j``-th scalar (in ``_flat`` order) moved by ``h``."""
-    counter = itertools.count()
-
-    def leaf(v):
-        a = np.array(v, dtype=float)
-        flat = a.reshape(-1)
-        for q in range(flat.size):
-            if next(counter) == j:
-                flat[q] += h
-        return float(a) if np.ndim(v) == 0 and not isinstance(v, np.ndarray) else a
-    return _map(x, leaf)
-
-
-def numerical_grad(f, args, i, h=1e-6):
-    """Central finite differences of scalar ``f`` w.r.t. argument ``i`` (flattened)."""
-    n = len(_flat(args[i]))
-    out = []
-    for j in range(n):
-        a1, a2 = list(args), list(args)
-        a1[i], a2[i] = _perturb(args[i], j, h), _perturb(args[i], j, -h)
-        out.append((float(np.sum(f(*a1))) - float(np.sum(f(*a2)))) / (2 * h))
-    return np.array(out)
-
-
-def check_grads(f: Callable, *args: Any, wrt: Wrt = None, modes: Sequence[str] = ("forward", "reverse"),
-                rtol: float = 1e-5, atol: float = 1e-6) -> bool:
-    """Raise AssertionError with the worst mismatch when a mode disagrees with finite differences."""
-    idx, many = _wrt(f, wrt)
-    refs = [numerical_grad(f, args, i) for i in idx]
-    for mode in modes:
-        g = grad(f, wrt=tuple(idx), mode=mode)(*args)
-        for k, (i, ref) in enumerate(zip(idx, refs)):
-            got = np.array(_flat(g[k]))
-            if got.shape != ref.shape:
-                raise AssertionError("%s mode: gradient for argument %d has %d entries, expected %d"
-                                     % (mode, i, got.size, ref.size))
-            err = np.abs(got - ref) - (atol + rtol * np.abs(ref))
-            if np.any(err > 0) or not np.all(np.isfinite(got)):
-                j = int(np.nanargmax(np.where(np.isfinite(got), err, np.inf)))
-                raise AssertionError("%s mode: d%s/d(arg %d)[%d] = %r, finite differences give %r" % (
-                    mode, f.__name__, i, j, got[j], ref[j]))
-    return True

@@ -78,7 +78,8 @@ def _guard_floats(fdef):
             and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "type" for n in ast.walk(first.test))):
         return None
     fdef.body = fdef.body[1:]
-    names = [n.args[0].id for n in ast.walk(first.test) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "type"]
+    names = [n.args[0].id for n in ast.walk(first.test)
+             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "type"]
     return names, first.body[0].value.func.id
 
 

@@ -1,7 +1,8 @@
 """The ``sourcediff`` command line: print a function's derivative source.
 
     sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] [--no-optimize]
-                          [--backend python|numba] [--output FILE] [--check V1,V2,... | --check-args-file ARGS.npz] [--diff] [--no-color]
+                          [--backend python|numba] [--output FILE] [--check V1,V2,... | --check-args-file ARGS.npz]
+                          [--diff] [--no-color]
     python -m sourcediff ...        # the same
 
 ``--output`` writes a standalone module (``sourcediff.export``); ``--check`` compares the
@@ -174,15 +175,15 @@ def check(func, wrt, mode, values, backend="python"):
     """Print the derivative beside central differences at ``values``; 0 when they agree, 1 otherwise."""
     import numpy as np
     import sourcediff
-    from sourcediff import api
+    from sourcediff import api, inspection, trees
     idx, _ = api._wrt(func, wrt)
     got = sourcediff.grad(func, wrt=tuple(idx), mode=mode, backend=backend)(*values)
     params = api._params(func)
     print("%-16s %22s %22s %12s" % ("argument", mode + " mode", "central differences", "error"))
     ok = True
     for k, i in enumerate(idx):
-        ref = api.numerical_grad(func, values, i)
-        mine = np.array(api._flat(got[k]))
+        ref = inspection.numerical_grad(func, values, i)
+        mine = np.array(trees.flat(got[k]))
         for j, (a, b) in enumerate(zip(mine, ref)):
             bad = not abs(a - b) <= 1e-6 + 1e-5 * abs(b)
             ok = ok and not bad
@@ -253,7 +254,8 @@ def main(argv=None):
     except UsageError as e:
         if e.usage:
             print("usage: sourcediff FILE::FUNC [--mode forward|reverse] [--wrt NAME[,NAME...]] [--lowered] "
-                  "[--no-optimize] [--backend python|numba] [--output FILE] [--check V1,V2,...] [--diff] [--no-color]", file=sys.stderr)
+                  "[--no-optimize] [--backend python|numba] [--output FILE] [--check V1,V2,...] [--diff] [--no-color]",
+                  file=sys.stderr)
         print("sourcediff: error: %s" % e, file=sys.stderr)
         return 2
     except SourcediffError as e:

@@ -212,8 +212,9 @@ def _matmul_dy(g, x, y):
         return lambda g, x, y: np.ascontiguousarray(x.T) @ g
 
 
-_FUNCS = [runtime.getitem_vjp, runtime.getitem_copy, runtime.unbroadcast, runtime.shape_of, runtime.stand_in, runtime.seed_one, runtime.zeros_like, runtime.add,
-          runtime.grad_like, H.expand_reduced, H.matmul_dx, H.matmul_dy]
+_FUNCS = [runtime.getitem_vjp, runtime.getitem_copy, runtime.unbroadcast, runtime.shape_of, runtime.stand_in,
+          runtime.seed_one, runtime.zeros_like, runtime.add, runtime.grad_like, H.expand_reduced, H.matmul_dx,
+          H.matmul_dy]
 OVERLOADED = {id(f): (f.__module__, f.__name__) for f in _FUNCS}  # what a generated module imports by name
 
 

@@ -26,5 +26,6 @@ class CHECKPOINT:
 def is_user_function(obj):
     """A Python function whose source is differentiated (no rule of any kind, not ours)."""
     return inspect.isfunction(obj) and R.lookup(R.VJP, obj) is None and R.lookup(R.JVP, obj) is None and \
-        not R.is_nondiff(obj) and not R.has_complex_rule(obj) and obj not in USER_VJP and obj not in USER_JVP and R.refused(obj, ("*",)) is None and \
+        not R.is_nondiff(obj) and not R.has_complex_rule(obj) and obj not in USER_VJP and obj not in USER_JVP and \
+        R.refused(obj, ("*",)) is None and \
         not (getattr(obj, "__module__", None) or "").startswith("sourcediff.")

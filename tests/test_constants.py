@@ -66,8 +66,10 @@ XI = np.array([0, 1, 3, 4])  # integer sample points: the float arguments the ca
 SAMPLES.update({E.correlate_mode: [("same", 2, 3)], E.vander_powers: [(V, 3, True), (V,)], E.descending_powers: [(3,)],
                 E.gradient_matrix: [(4, 2, 1)], E.one_axis: [(V, None), (M, 1)], E.interp_slopes: [(V, XI), (V, XI)],
                 E.no_period: [(None,)], E.trapezoid_weights: [(M, None, 0), (np.ones((2, 4)), XI, -1)],
-                np.argpartition: [(V, 1)], E.absent: [(None,), (2.5,)], E.select_masks: [(np.array([[True, False], [True, True]]),), ([np.array([True, False]), True],)],
-                E.grid_axes: [("xy",), ("ij",)], E.none_of: [(np.array([[True, False], [False, False]]),)], E.partition_index: [(V, np.sort(V), -1), (M, np.sort(np.ravel(M)), None)]})
+                np.argpartition: [(V, 1)], E.absent: [(None,), (2.5,)],
+                E.select_masks: [(np.array([[True, False], [True, True]]),), ([np.array([True, False]), True],)],
+                E.grid_axes: [("xy",), ("ij",)], E.none_of: [(np.array([[True, False], [False, False]]),)],
+                E.partition_index: [(V, np.sort(V), -1), (M, np.sort(np.ravel(M)), None)]})
 if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
     SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
 OPERATORS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,

@@ -97,7 +97,8 @@ def spd(rng, n):
     return m @ m.T + 2 * np.eye(n)
 
 
-CASES = {"eigh_both": lambda r: r.normal(size=(3, 3)), "eigh_fields": lambda r: r.normal(size=(3, 3)), "eigh_values": lambda r: r.normal(size=(3, 3)),
+CASES = {"eigh_both": lambda r: r.normal(size=(3, 3)), "eigh_fields": lambda r: r.normal(size=(3, 3)),
+         "eigh_values": lambda r: r.normal(size=(3, 3)),
          "eig_both": lambda r: spread(r, 3, 3), "svd_all": lambda r: spread(r, 4, 3),
          "svd_default": lambda r: spread(r, 3, 3), "nuclear": lambda r: spread(r, 3, 4),
          "norms": lambda r: spread(r, 3, 3),

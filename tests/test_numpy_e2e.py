@@ -154,7 +154,8 @@ def make_case(tmp_path, key, case):
 
 def is_user_key(k):
     name = key_name(k)
-    return isinstance(k, str) or not name.startswith(("helpers.", "runtime.", "scipy_rules.", "numpy_decomp.", "numpy_extra."))
+    return isinstance(k, str) or not name.startswith(("helpers.", "runtime.", "scipy_rules.", "numpy_decomp.",
+                                                      "numpy_extra."))
 
 
 CASES = [(k, c) for k, cases in SPEC_OF.items() if is_user_key(k) for c in cases

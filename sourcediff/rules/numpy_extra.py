@@ -1,6 +1,6 @@
 """NumPy rules for the functions scientific scripts reach for beyond the core: ``partition``, ``append``,
-``select``, ``fft.fftshift``/``ifftshift``, ``convolve``/``correlate``, ``polyval``/``polyfit``, ``trapezoid``, ``interp``,
-``gradient`` and ``meshgrid``.
+``select``, ``fft.fftshift``/``ifftshift``, ``convolve``/``correlate``, ``polyval``/``polyfit``, ``trapezoid``,
+``interp``, ``gradient`` and ``meshgrid``.
 
 Conventions beyond ``numpy_rules.py``:
 

@@ -157,7 +157,8 @@ def in_complex():
 
 @contextlib.contextmanager
 def complex_build(on):
-    """Build in complex mode (``on``) or not: complex rules replace real ones, only ``COMPLEX_OK`` keys differentiate."""
+    """Build in complex mode (``on``) or not: complex rules replace real ones, only ``COMPLEX_OK`` keys
+    differentiate."""
     _COMPLEX.append(bool(on))
     try:
         yield
