@@ -40,6 +40,10 @@ def _instance(n, env, scalar):
             d[k] = [_instance(x, env, scalar) if isinstance(x, gast.AST) else x for x in v]
         else:
             d[k] = _instance(v, env, scalar) if isinstance(v, gast.AST) else v
+    if t is gast.Compare and type(copy.left) is gast.Constant and len(copy.ops) == 1 and \
+            type(copy.ops[0]) in (gast.Eq, gast.NotEq) and type(copy.comparators[0]) is gast.Constant:
+        same = copy.left.value == copy.comparators[0].value  # a literal option tested in a rule: ``order == "C"``
+        return gast.Constant(value=same if type(copy.ops[0]) is gast.Eq else not same, kind=None)
     if t is gast.IfExp and type(copy.test) is gast.Constant:
         return copy.body if copy.test.value else copy.orelse
     if scalar:

@@ -730,9 +730,10 @@ class ProgramGen:
         inner.vars[j] = "i"
         kind = ch.choice(["lambda", "with", "for"])
         if kind == "lambda":
-            sc.vars[acc] = "s"
-            return [(0, "%s = lambda %s: %s" % (f, u, self.sexpr(over, 2))),
-                    (0, "%s = %s(%s) + %s(%s)" % (acc, f, self.sexpr(sc, 1), f, self.sexpr(sc, 1)))]
+            lines = [(0, "%s = lambda %s: %s" % (f, u, self.sexpr(over, 2))),
+                     (0, "%s = %s(%s) + %s(%s)" % (acc, f, self.sexpr(sc, 1), f, self.sexpr(sc, 1)))]
+            sc.vars[acc] = "s"  # after its value is drawn: the value must not read it
+            return lines
         if kind == "with":
             e = self.sexpr(sc)
             sc.vars[acc] = "s"

@@ -60,6 +60,9 @@ CASES = {
     np.arctanh: [(crand,)], np.log2: [(AWAY,)], np.log10: [(AWAY,)], np.exp2: [(crand,)],
     np.dot: [(crand, crand), (lambda r: crand(r, (2, 3)), crand)], np.outer: [(crand, crand)],
     np.cumsum: [(crand,), (lambda r: crand(r, (2, 3)), 1)],
+    np.ravel: [(lambda r: crand(r, (2, 3)),)], np.squeeze: [(lambda r: crand(r, (3, 1)),)],
+    np.expand_dims: [(crand, 0)], np.swapaxes: [(lambda r: crand(r, (2, 3)), 0, 1)],
+    np.moveaxis: [(lambda r: crand(r, (2, 3)), 0, 1)], np.flip: [(crand,)],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
 }
 CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}

@@ -229,3 +229,17 @@ def test_repeated_fancy_index_refused_or_right(data):
     rows = np.array([3, 3, 1])
     with pytest.raises(sd.SourcediffError, match="scatter-add"):
         sd.grad(lambda w, X: np.sum(X[rows] @ w), wrt=1)(W, X)
+
+
+def reshaped_lsq(w, X, y):
+    r = np.reshape(X @ w, (-1, 1)) - np.reshape(y, (-1, 1))
+    return np.sum(np.ravel(r) ** 2) / 2.0
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_reshape_and_ravel_stay_lazy(data, mode):
+    """Reverse mode passed ``order='C'`` to np.reshape, which Dask's reshape does not take (a TypeError)."""
+    X, y, Xn, yn = data
+    g = lazily(sd.grad(reshaped_lsq, mode=mode), W, X, y)
+    assert isinstance(g, da.Array)
+    np.testing.assert_allclose(now(g), hand(lsq, W, Xn, yn), rtol=RTOL, atol=1e-15)

@@ -32,6 +32,7 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
 # and what only moves or selects values (with the compiler's identity guards, and the conversions lowering inserts)
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
            "attr.T", unshared, of_type, *AS_ARRAY)
+complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip)  # rules that only move values
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).

@@ -15,12 +15,19 @@ from .registry import checked, jvp, structured, vjp
 # --- shapes and copies ---------------------------------------------------------------------------
 
 @vjp(np.reshape)
-def reshape_vjp(g, ans, a, shape=None, order="C"): return np.reshape(g, np.shape(a), order=order)
+def reshape_vjp(g, ans, a, shape=None, order="C"):  # no order= where it is C's: Dask's reshape takes none
+    return np.reshape(g, np.shape(a)) if order == "C" else np.reshape(g, np.shape(a), order=order)
+
+
 @jvp(np.reshape)
-def reshape_jvp(da, ans, a, shape=None, order="C"): return np.reshape(da, np.shape(ans), order=order)
+def reshape_jvp(da, ans, a, shape=None, order="C"):
+    return np.reshape(da, np.shape(ans)) if order == "C" else np.reshape(da, np.shape(ans), order=order)
+
 
 @linear(np.ravel, kwargs=("order",))
-def ravel_vjp(g, ans, a, order="C"): return np.reshape(g, np.shape(a), order=order)
+def ravel_vjp(g, ans, a, order="C"):
+    return np.reshape(g, np.shape(a)) if order == "C" else np.reshape(g, np.shape(a), order=order)
+
 
 @linear(np.transpose)
 def transpose_vjp(g, ans, a, axes=None): return np.transpose(g, None if axes is None else np.argsort(axes))
