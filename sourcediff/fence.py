@@ -16,7 +16,7 @@ Refused::
 """
 import gast
 
-from . import neutral
+from . import neutral, unbound
 from .annotations import setanno
 from .names import bfs
 from .rules import registry as R
@@ -93,6 +93,10 @@ def check(func):
                                          "cannot be differentiated", sub, hint="return the new value instead")
         if isinstance(n, gast.Constant) and isinstance(n.value, complex) and getattr(func, "complex_at", None) is None:
             func.complex_at = n  # refused where it is built outside complex mode (``refuse_complex_literal``)
+    read = unbound.first_unbound(node)
+    if read is not None:  # the function always raises there; a derivative dropping it as dead code would not
+        raise func.error("`%s` is read before it is assigned (calling %s raises UnboundLocalError here)"
+                         % (read.id, node.name), read, hint="assign it before this line")
 
 
 def refuse_complex_literal(func):

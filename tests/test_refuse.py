@@ -66,3 +66,39 @@ def test_keyword_passed_differentiable_parameter_is_refused(mod, mode):
     """np.clip(x, a_min=lo) with lo active: refused (it used to be silently zero), not dropped."""
     with pytest.raises(sd.SourcediffError, match="pass `a_min` positionally"):
         sd.grad(mod.clip_keyword, wrt=1, mode=mode)(np.array([0.1, -1.0]), -0.5)
+
+
+# -- a read before any assignment, on the path every call runs: the call raises, the derivative must not return ----
+UNBOUND = """
+def read_before_assigned(x):
+    msg = f"{v:.3f}"
+    v = len(msg) * 0.0
+    v = x * x
+    return v
+
+
+def read_before_assigned_in_a_branch(x):  # valid: the branch is not taken on the first iteration
+    s = 0.0
+    for i in range(3):
+        if i > 0:
+            s = s + prev * x
+        prev = x * i
+    return s
+"""
+
+
+@pytest.fixture(scope="module")
+def unbound(tmp_path_factory):
+    return write_module(tmp_path_factory.mktemp("unbound"), "unbound_prog", UNBOUND)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_read_before_assignment_is_refused_at_its_line(unbound, mode):
+    with pytest.raises(sd.SourcediffError, match="`v` is read before it is assigned") as e:
+        sd.grad(unbound.read_before_assigned, mode=mode)(1.5)
+    assert "f\"{v:.3f}\"" in str(e.value)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_read_in_a_branch_before_the_assignment_is_differentiated(unbound, mode):
+    assert sd.grad(unbound.read_before_assigned_in_a_branch, mode=mode)(1.5) == pytest.approx(2 * 1.5)
