@@ -34,6 +34,7 @@ import inspect
 import numpy as np
 
 from . import primitives as P
+from .neutral import hashable as _hashable
 from .rules import registry as R
 
 PURE, WRITES, UNKNOWN = "pure", "writes", "unknown"
@@ -67,14 +68,6 @@ def bound(func, base, obj):
     user's function: every function a derivative reaches shares one namespace of bindings."""
     from .names import load
     return load(func.bind_value("%s_%s" % (getattr(func.fn, "__name__", "f"), base), obj))
-
-
-def _hashable(fn):
-    try:
-        hash(fn)
-        return True
-    except TypeError:
-        return False
 
 
 def effect(fn):

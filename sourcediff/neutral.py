@@ -70,7 +70,7 @@ def context(func, item):
     if isinstance(root, gast.Name) and root.id in ids(func.node, gast.Store):
         return None  # a local value, not the module
     fn = _resolve(func, e.func)
-    ok = CONTEXTS.get(fn) if fn is not None and _hashable(fn) else None
+    ok = CONTEXTS.get(fn) if fn is not None and hashable(fn) else None
     return fn if ok is not None and ok(e) else None
 
 
@@ -94,7 +94,8 @@ def _unfiltered(func, stmts):
     return out
 
 
-def _hashable(fn):
+def hashable(fn):
+    """Can ``fn`` be a dict key (a table lookup of an unhashable callable would raise)?"""
     try:
         hash(fn)
         return True

@@ -434,7 +434,9 @@ class ProgramGen:
                  "abs(np.sqrt(2.5 + 1j * math.tanh(%s)))" % a, "np.conj(np.cos(0.5j * %s)).real" % a]
         if sc.arrays():
             x = self.aexpr(sc, ch.choice(sc.shapes()), d - 1)
-            forms += ["np.sum(np.abs(np.exp(1j * %s) + 2.5))" % x, "np.mean(np.real(%s * (2.0 + 1j)) ** 2)" % x]
+            forms += ["np.sum(np.abs(np.exp(1j * %s) + 2.5))" % x, "np.mean(np.real(%s * (2.0 + 1j)) ** 2)" % x,
+                      "np.sum(np.abs(np.fft.fft(np.ravel(%s))) ** 2)" % x,
+                      "np.sum(np.real(np.fft.ifft(np.ravel(%s), 4)) ** 2)" % x]
         return ch.choice(forms)
 
     def aexpr(self, sc, shape, d=None):

@@ -63,6 +63,8 @@ CASES = {
     np.ravel: [(lambda r: crand(r, (2, 3)),)], np.squeeze: [(lambda r: crand(r, (3, 1)),)],
     np.expand_dims: [(crand, 0)], np.swapaxes: [(lambda r: crand(r, (2, 3)), 0, 1)],
     np.moveaxis: [(lambda r: crand(r, (2, 3)), 0, 1)], np.flip: [(crand,)],
+    np.fft.fft: [(crand,), (crand, 5), (crand, 2), (lambda r: crand(r, (2, 4)), None, 0, "ortho")],
+    np.fft.ifft: [(crand,), (crand, 5), (crand, 2), (lambda r: crand(r, (2, 4)), None, 0, "forward")],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
 }
 CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
@@ -338,3 +340,24 @@ def test_complex_matrix_products():
     a, b = crand(rng, (2, 3)), crand(rng, (3, 3))
     for i in range(2):
         grad_fd(matrices, (a, b), i, rng)
+
+
+def spectrum_energy(x):
+    return np.sum(np.abs(np.fft.fft(x)) ** 2)  # Parseval: n * sum(x**2)
+
+
+def padded_band(x, w):
+    s = np.fft.ifft(x * w, 6)
+    return np.sum(np.real(s) ** 2 + 0.5 * np.imag(s)) + np.abs(np.fft.fft(x, 3)[1])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_fft_of_real_arrays_through_the_compiler(mode):
+    x, w = np.array([0.3, -1.2, 0.8, 2.0]), np.array([1.0, 0.5, -0.25, 2.0])
+    np.testing.assert_allclose(sd.grad(spectrum_energy, mode=mode)(x), 2 * 4 * x, rtol=1e-10)
+    got = sd.grad(padded_band, wrt=(0, 1), mode=mode)(x, w)
+    for i, a in enumerate((x, w)):
+        want = [(padded_band(*[b + h * e if j == i else b for j, b in enumerate((x, w))]) -
+                 padded_band(*[b - h * e if j == i else b for j, b in enumerate((x, w))])) / (2 * h)
+                for h in (1e-6,) for e in np.eye(4)]
+        np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-8)

@@ -67,7 +67,7 @@ def test_a_local_assigned_only_after_return_is_unbound(tmp_path, mode):
     f = write_module(tmp_path, "after_return_%s" % mode, "def f(x):\n    return v\n    v = x\n").f
     with pytest.raises(UnboundLocalError):
         f(1.0)
-    with pytest.raises(UnboundLocalError):
+    with pytest.raises(sd.SourcediffError, match="`v` is read before it is assigned"):  # refused, located
         sd.grad(f, mode=mode)(1.0)
 
 

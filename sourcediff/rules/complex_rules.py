@@ -16,7 +16,7 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
-from .helpers import matmul2d, of_type, unshared
+from .helpers import fit_axis, matmul2d, of_type, unshared
 from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
@@ -66,3 +66,22 @@ def cangle_jvp(dz, ans, z, deg=False):
 
 
 complex_ok(abs, np.absolute, np.imag, "attr.imag", np.angle)
+
+
+# The discrete Fourier transform is linear with a symmetric matrix (F[j, k] = w**(j k)), so its transpose is
+# itself; ``n`` pads or cuts the input first, whose transpose cuts or pads the cotangent back (``fit_axis``).
+@cvjp(np.fft.fft)
+def cfft_vjp(g, ans, a, n=None, axis=-1, norm=None): return fit_axis(np.fft.fft(g, axis=axis, norm=norm),
+                                                                     np.shape(a)[axis], axis)
+@cjvp(np.fft.fft)
+def cfft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.fft(da, n, axis=axis, norm=norm)
+
+
+@cvjp(np.fft.ifft)
+def cifft_vjp(g, ans, a, n=None, axis=-1, norm=None): return fit_axis(np.fft.ifft(g, axis=axis, norm=norm),
+                                                                      np.shape(a)[axis], axis)
+@cjvp(np.fft.ifft)
+def cifft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.ifft(da, n, axis=axis, norm=norm)
+
+
+complex_ok(np.fft.fft, np.fft.ifft)

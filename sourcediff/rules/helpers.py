@@ -601,6 +601,16 @@ def of_type(x, kind, error):
     return x
 
 
+def fit_axis(x, m, axis):
+    """``x`` cut or zero-padded to length ``m`` along ``axis``."""
+    k = x.shape[axis]
+    if k >= m:
+        return np.take(x, np.arange(m), axis=axis)
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (0, m - k)
+    return np.pad(x, pad)
+
+
 def unshared(x, error):
     """``x``, where ``x += e`` rebinds it (a number, a tuple); else raise ``error``: on an array or a list
     ``+=`` writes in place, and another name holds the value (``z = y; y += x``: ``z`` changes too)."""
