@@ -186,3 +186,21 @@ def test_sparse_part_meets_shape_changing_rules(f):
     np.testing.assert_allclose(sd.hessian(fx)(x), H, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(sd.jvp(sd.grad(fx))(x, v)[1], H @ v, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(sd.vjp(sd.grad(fx))(x, v)[1], H.T @ v, rtol=1e-5, atol=1e-7)
+
+
+def parts_in_a_loop(x, a):  # soak program 506959: jvp of grad met matmul_dx with a constant's zero tangent
+    w = np.sin(np.stack([a[0, 0] + np.zeros(1), x + np.zeros(1)]))
+    n = 0
+    while n < 3:
+        n += 1
+        parts = [np.reshape(w, (-1,)) @ np.ones((2, 2)), np.cos(x * 0.5)]
+        v = parts[1]
+    return v * np.sum(w)
+
+
+def test_jvp_of_grad_through_a_matmul_with_a_constant():
+    x, a, h = 0.3, np.array([[0.7], [-0.2]]), 1e-5
+    g = sd.grad(parts_in_a_loop)
+    want = (g(x + h, a) - g(x - h, a)) / (2 * h)
+    np.testing.assert_allclose(sd.jvp(sd.grad(parts_in_a_loop))(x, a, 1.0)[1], want, rtol=1e-6)
+    np.testing.assert_allclose(sd.vjp(sd.grad(parts_in_a_loop))(x, a, 1.0)[1], want, rtol=1e-6)

@@ -41,18 +41,28 @@ def _promoted(g, x, y):
     return (np.expand_dims(g2, -2) if np.ndim(x) == 1 else g2), x2, y2
 
 
+def _zero_marker(g, x, y, other):
+    """Is ``other`` (an operand standing for a tangent or adjoint) or ``g`` the bare 0.0 of a zero, not a value
+    ``x @ y`` could take or give? matmul takes no 0-d operand, and gives a 0-d result only for two vectors."""
+    return np.ndim(other) == 0 or np.ndim(g) == 0 and not (np.ndim(x) == 1 and np.ndim(y) == 1)
+
+
 def matmul_dx(g, x, y):
     """The adjoint of ``x`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
-    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
+    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2 and getattr(g, "ndim", 0) == 2:
         return np.matmul(g, y.T)  # the common case: plain matrices
+    if _zero_marker(g, x, y, y):
+        return broadcast_like(0.0, x)
     g2, x2, y2 = _promoted(g, x, y)
     return np.reshape(unbroadcast(np.matmul(g2, np.swapaxes(y2, -1, -2)), x2), np.shape(x))
 
 
 def matmul_dy(g, x, y):
     """The adjoint of ``y`` in ``x @ y`` given the result's adjoint ``g`` (matmul's rank rules)."""
-    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2:
+    if getattr(x, "ndim", 0) == 2 and getattr(y, "ndim", 0) == 2 and getattr(g, "ndim", 0) == 2:
         return np.matmul(x.T, g)
+    if _zero_marker(g, x, y, x):
+        return broadcast_like(0.0, y)
     g2, x2, y2 = _promoted(g, x, y)
     return np.reshape(unbroadcast(np.matmul(np.swapaxes(x2, -1, -2), g2), y2), np.shape(y))
 
