@@ -50,14 +50,14 @@ def first_unbound(node):
                 return hit
             bound |= _stores(gast.Module(body=[s], type_ignores=[]))  # assigned (perhaps) from here on
             continue
-        value = getattr(s, "value", None)
-        hit = _in_expr(value, local, bound) if value is not None else None
-        if hit is None and isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
-            hit = s.target if s.target.id in local and s.target.id not in bound else None
-        for t in (s.targets if isinstance(s, gast.Assign) else [getattr(s, "target", None)]):
-            if hit is None and t is not None and not isinstance(t, gast.Name):
-                hit = _in_expr(t, local, bound)  # `d[k] = v` reads d and k
-        if hit is None and not isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+        if isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign)):  # the value runs before the store
+            hit = _in_expr(s.value, local, bound)
+            if hit is None and isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+                hit = s.target if s.target.id in local and s.target.id not in bound else None
+            for t in (s.targets if isinstance(s, gast.Assign) else [s.target]):
+                if hit is None and not isinstance(t, gast.Name):
+                    hit = _in_expr(t, local, bound)  # `d[k] = v` reads d and k
+        else:
             hit = _in_expr(s, local, bound)
         if hit is not None:
             return hit

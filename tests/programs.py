@@ -698,10 +698,10 @@ class ProgramGen:
         part = ch.choice(["np.reshape(%s, (-1,))" % a, "np.stack([%s, %s])" % (a, a), "np.ravel(%s)" % a,
                           "np.reshape(%s, (-1,)) @ np.ones((%d, 2))" % (a, n),
                           "np.array([%s, %s])" % (self.sexpr(sc, 1), self.sexpr(sc, 1))])
-        line = "%s = [%s, %s]" % (self.fresh("P"), part, self.sexpr(sc, 2))
-        v = self.fresh()
-        sc.vars[v] = "s"
-        return [(0, line), (0, "%s = %s[1]" % (v, line.split(" = ")[0]))]
+        lst, v = self.fresh("P"), self.fresh()
+        lines = [(0, "%s = [%s, %s]" % (lst, part, self.sexpr(sc, 2))), (0, "%s = %s[1]" % (v, lst))]
+        sc.vars[v] = "s"  # after the list is drawn: its number must not read v
+        return lines
 
     def effect(self, sc):
         """A call that writes into an owned array (``out=``, ``np.copyto``, ``.sort()``, ``.fill()``,
