@@ -455,8 +455,6 @@ def scipy_specs():
         S.sc_uncenter: [C(A((3,)), (5,)), C(A((2, 2)), (4, 3))],
         S.sc_recenter: [C(A((5,)), np.zeros(3)), C(A((4, 3)), np.zeros((2, 2)))],
         S.sc_frechet: [C(sl.expm, A((3, 3)), A((3, 3)))],
-        S.sc_one_triangle: [C(A((3, 3)), True), C(A((3, 3)), False)],
-        S.sc_sym_triangle: [C(A((3, 3)), True), C(A((3, 3)), False)],
         sc.gamma: unary(dom(0.5, 4)) + unary(N, [(3,)]), sc.gammaln: unary(dom(0.5, 4)), sc.digamma: unary(dom(0.5, 4)),
         sc.polygamma: [C(0, A((3,), dom(0.5, 4))), C(2, A((2, 3), dom(0.5, 4))), C(np.array([0, 1, 2]), A((3,), P))],
         sc.multigammaln: [C(A((), dom(2, 4)), 3), C(A((3,), dom(2, 4)), 2)],

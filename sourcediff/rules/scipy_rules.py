@@ -17,7 +17,7 @@ and ``numpy_rules.py``:
   block identity ``f([[A, E], [0, A]]) = [[f(A), L_f(A, E)], [0, f(A)]]`` (``sc_frechet``), and
   ``L_f(A, E)^T``-adjoints are ``L_f(A^T, G)``.
 * ``scipy.linalg.cholesky`` reads one triangle of its input: its adjoint lives on that triangle
-  (``sc_one_triangle``).
+  (``one_triangle``).
 """
 import numpy as np
 from scipy import integrate as scipy_integrate, linalg as sp_linalg, signal as sp_signal
@@ -26,6 +26,7 @@ from scipy import special as sp_special
 from ..runtime import unbroadcast
 from .combinators import elementwise, linear
 from .helpers import expand_reduced, xdivy
+from .numpy_decomp import one_triangle, sym_triangle
 from .registry import jvp, nondiff, refuse, vjp
 
 ORDER = "the derivative with respect to the order of a Bessel function has no closed form"
@@ -68,19 +69,6 @@ def sc_frechet(f, a, e):
     return f(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
 
 
-def sc_one_triangle(s, lower):
-    """The adjoint of a function of a symmetric matrix that reads only one triangle of its input
-    (``s`` is the adjoint of the symmetric matrix): off-diagonal entries of the read triangle get both halves."""
-    t = s + np.swapaxes(s, -1, -2)
-    return (np.tril(t, -1) if lower else np.triu(t, 1)) + s * np.eye(np.shape(s)[-1])
-
-
-def sc_sym_triangle(m, lower):
-    """The symmetric matrix one triangle of ``m`` stands for (what SciPy reads of a symmetric input)."""
-    t = np.tril(m, -1) if lower else np.triu(m, 1)
-    return t + np.swapaxes(t, -1, -2) + m * np.eye(np.shape(m)[-1])
-
-
 def sc_trans(trans):
     """``solve_triangular``'s ``trans`` as 0 (solve a x = b) or 1 (solve a^T x = b); real matrices only."""
     if trans in (0, "N"):
@@ -112,13 +100,6 @@ def sc_recenter_vjp(g, ans, x, like): return sc_uncenter(g, np.shape(x))
 def sc_frechet_vjp(g, ans, f, a, e): return None, None, sc_frechet(f, np.swapaxes(a, -1, -2), g)
 
 refuse(sc_frechet, "the second derivative of a matrix function is not implemented", 1)
-
-@linear(sc_one_triangle)
-def sc_one_triangle_vjp(g, ans, s, lower): return sc_sym_triangle(g, lower)
-
-@linear(sc_sym_triangle)
-def sc_sym_triangle_vjp(g, ans, m, lower): return sc_one_triangle(g, lower)
-
 
 # --- scipy.special: one argument -----------------------------------------------------------------
 
@@ -283,11 +264,11 @@ def sc_cholesky_vjp(g, ans, a, lower=False, overwrite_a=False, check_finite=True
     p = np.matmul(np.swapaxes(ll, -1, -2), gl)
     p = np.tril(p) - 0.5 * p * np.eye(np.shape(p)[-1])
     s = sp_linalg.solve_triangular(ll, np.swapaxes(sp_linalg.solve_triangular(ll, p, 1, True), -1, -2), 1, True)
-    return sc_one_triangle(0.5 * (s + np.swapaxes(s, -1, -2)), lower)
+    return one_triangle(0.5 * (s + np.swapaxes(s, -1, -2)), lower)
 @jvp(sp_linalg.cholesky)
 def sc_cholesky_jvp(da, ans, a, lower=False, overwrite_a=False, check_finite=True):
     ll = ans if lower else np.swapaxes(ans, -1, -2)
-    m = sp_linalg.solve_triangular(ll, np.swapaxes(sp_linalg.solve_triangular(ll, sc_sym_triangle(da, lower), 0, True),
+    m = sp_linalg.solve_triangular(ll, np.swapaxes(sp_linalg.solve_triangular(ll, sym_triangle(da, lower), 0, True),
                                                    -1, -2), 0, True)
     dl = np.matmul(ll, np.tril(m) - 0.5 * m * np.eye(np.shape(m)[-1]))
     return dl if lower else np.swapaxes(dl, -1, -2)

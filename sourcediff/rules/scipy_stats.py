@@ -7,7 +7,7 @@ from scipy import special as sp_special, stats as sp_stats
 
 from .combinators import elementwise
 from .registry import jvp, refuse, vjp
-from .scipy_rules import sc_one_triangle, sc_sym_triangle
+from .numpy_decomp import one_triangle, sym_triangle
 
 SHAPE_CDF = "the derivative of this cdf (sf, logcdf, logsf) with respect to a shape parameter has no closed form"
 
@@ -187,32 +187,32 @@ for _k in (sp_stats.dirichlet.logpdf, sp_stats.dirichlet.pdf):
 
 # multivariate_normal(x, mean, cov) with x (d,) or (N, d) and a full (d, d) cov:
 # d/dx = -cov^-1 (x - mean), d/dmean = +cov^-1 (x - mean), d/dcov = (cov^-1 r r^T cov^-1 - cov^-1) / 2
-# on the lower triangle SciPy reads (sc_one_triangle).
+# on the lower triangle SciPy reads (one_triangle).
 
 @vjp(sp_stats.multivariate_normal.logpdf)
 def sc_mvn_logpdf_vjp(g, ans, x, mean, cov):
     w = np.linalg.solve(cov, np.swapaxes(np.atleast_2d(x - mean), 0, 1))
     gw = w * g
     return (np.reshape(-np.swapaxes(gw, 0, 1), np.shape(x)), np.sum(gw, axis=1),
-            sc_one_triangle(0.5 * (np.dot(gw, np.swapaxes(w, 0, 1)) - np.sum(g) * np.linalg.inv(cov)), True))
+            one_triangle(0.5 * (np.dot(gw, np.swapaxes(w, 0, 1)) - np.sum(g) * np.linalg.inv(cov)), True))
 @jvp(sp_stats.multivariate_normal.logpdf)
 def sc_mvn_logpdf_jvp(dx, dmean, dcov, ans, x, mean, cov):
     w = np.linalg.solve(cov, np.swapaxes(np.atleast_2d(x - mean), 0, 1))
     return (-np.reshape(np.sum(np.atleast_2d(dx) * np.swapaxes(w, 0, 1), axis=1), np.shape(ans)),
             np.reshape(np.dot(dmean, w), np.shape(ans)),
-            np.reshape(0.5 * (np.sum(w * np.dot(sc_sym_triangle(dcov, True), w), axis=0) -
-                              np.trace(np.linalg.solve(cov, sc_sym_triangle(dcov, True)))), np.shape(ans)))
+            np.reshape(0.5 * (np.sum(w * np.dot(sym_triangle(dcov, True), w), axis=0) -
+                              np.trace(np.linalg.solve(cov, sym_triangle(dcov, True)))), np.shape(ans)))
 
 @vjp(sp_stats.multivariate_normal.pdf)
 def sc_mvn_pdf_vjp(g, ans, x, mean, cov):
     w = np.linalg.solve(cov, np.swapaxes(np.atleast_2d(x - mean), 0, 1))
     gw = w * (g * ans)
     return (np.reshape(-np.swapaxes(gw, 0, 1), np.shape(x)), np.sum(gw, axis=1),
-            sc_one_triangle(0.5 * (np.dot(gw, np.swapaxes(w, 0, 1)) - np.sum(g * ans) * np.linalg.inv(cov)), True))
+            one_triangle(0.5 * (np.dot(gw, np.swapaxes(w, 0, 1)) - np.sum(g * ans) * np.linalg.inv(cov)), True))
 @jvp(sp_stats.multivariate_normal.pdf)
 def sc_mvn_pdf_jvp(dx, dmean, dcov, ans, x, mean, cov):
     w = np.linalg.solve(cov, np.swapaxes(np.atleast_2d(x - mean), 0, 1))
     return (-ans * np.reshape(np.sum(np.atleast_2d(dx) * np.swapaxes(w, 0, 1), axis=1), np.shape(ans)),
             ans * np.reshape(np.dot(dmean, w), np.shape(ans)),
-            ans * np.reshape(0.5 * (np.sum(w * np.dot(sc_sym_triangle(dcov, True), w), axis=0) -
-                                    np.trace(np.linalg.solve(cov, sc_sym_triangle(dcov, True)))), np.shape(ans)))
+            ans * np.reshape(0.5 * (np.sum(w * np.dot(sym_triangle(dcov, True), w), axis=0) -
+                                    np.trace(np.linalg.solve(cov, sym_triangle(dcov, True)))), np.shape(ans)))
