@@ -181,8 +181,9 @@ class Adjoint:
         if lst in self.active and lst in st:
             tmp = self.gen.names.temp()
             self.gen.bind_rt("adj_pop")
+            kept = [load(lst)] if lst in self.reads_hint else []  # put back in step: its last entry is `a`
             out.append(gast.Assign(targets=[gast.Tuple(elts=[store(tmp), store(self.a(lst))], ctx=gast.Store())],
-                                   value=call("adj_pop", load(self.a(lst))), type_comment=None))
+                                   value=call("adj_pop", load(self.a(lst)), *kept), type_comment=None))
             self.acc(a, load(tmp), st, out)
         if lst in self.reads_hint:
             out.append(gast.Expr(value=_method(lst, "pop")))

@@ -70,8 +70,9 @@ class Forward:
         return out
 
     def zero(self, names, at):
-        """Zero tangents for a join: shaped like the value where it is certainly defined there."""
-        defined = self.defined.get(id(at), ())
+        """Zero tangents for a join at statement ``at`` (or a branch's end, ``(if, 0 or 1)``): shaped like
+        the value where it is certainly defined there."""
+        defined = self.defined.get((id(at[0]), at[1]) if isinstance(at, tuple) else id(at), ())
         return [assign(self.t(v, d), self.zeros(v) if self.gen.batch and v in defined else
                        zero_of(self.gen, v, defined)) for v, d in sorted(names, key=str)]
 
@@ -97,8 +98,8 @@ class Forward:
     def _if(self, s, live):
         la, lb = set(live), set(live)
         a, b = self.block(s.body, la), self.block(s.orelse, lb)
-        a += self.zero(lb - la, s)
-        b += self.zero(la - lb, s)
+        a += self.zero(lb - la, (s, 0))  # at a branch's end: shaped like what the branch certainly assigned
+        b += self.zero(la - lb, (s, 1))
         live.clear()
         live |= la | lb
         s.body, s.orelse = a or [gast.Pass()], b

@@ -297,7 +297,8 @@ def lower(func, names):
 
 # -- reading the IR back --------------------------------------------------------------------
 def defined_at(body, params):
-    """For each compound statement, the names certainly assigned whenever it starts."""
+    """For each compound statement, the names certainly assigned whenever it starts; for an ``if``, also
+    at the end of each branch (keys ``(id, 0)``: its body, ``(id, 1)``: its ``else``)."""
     out = {}
 
     def block(stmts, defined):
@@ -306,7 +307,8 @@ def defined_at(body, params):
             if isinstance(s, (gast.If, gast.For, gast.While)):
                 out[id(s)] = set(defined)
                 if isinstance(s, gast.If):
-                    defined |= block(s.body, defined) & block(s.orelse, defined)
+                    out[id(s), 0], out[id(s), 1] = block(s.body, defined), block(s.orelse, defined)
+                    defined |= out[id(s), 0] & out[id(s), 1]
                 else:
                     block(s.body, defined | ({s.target.id} if isinstance(s, gast.For) else set()))
             elif isinstance(s, gast.Assign):

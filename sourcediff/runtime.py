@@ -125,6 +125,11 @@ def tindex(t, idx, like=None):
     (the part's value or its shape stand-in), a zero part of an array is zeros of its shape: the rules that
     change shapes (``reshape``, ``stack``, ``matmul``...) need an adjoint of their result's shape."""
     part = 0.0 if isinstance(t, float) else t.get(idx, 0.0) if isinstance(t, dict) else t[idx]
+    return dense_zero(part, like)
+
+
+def dense_zero(part, like):
+    """``part``, or zeros of ``like``'s shape where ``part`` is the bare zero and ``like`` an array."""
     if like is not None and type(part) is float and part == 0.0 and isinstance(like, np.ndarray):
         return zeros_like(like)
     return part
@@ -288,16 +293,16 @@ def unit_seed(x):
     return 1.0
 
 
-def adj_pop(dlst):
+def adj_pop(dlst, lst=None):
     """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest).
+    Given ``lst`` (the list as the append left it), a zero entry for an array is zeros of its shape.
 
     ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append``
     copies too, every list adjoint is a value, never updated in place). An array adjoint (a NumPy rule
     was given the list: ``np.sum(lst)``) holds the entries' adjoints as its rows.
     """
-    if isinstance(dlst, float) or len(dlst) == 0:
-        return 0.0, dlst
-    return dlst[-1], list(dlst[:-1])
+    last, rest = (0.0, dlst) if isinstance(dlst, float) or len(dlst) == 0 else (dlst[-1], list(dlst[:-1]))
+    return (dense_zero(last, lst[-1]) if lst else last), rest
 
 
 def adj_append(dlst, g, lst):

@@ -204,3 +204,43 @@ def test_jvp_of_grad_through_a_matmul_with_a_constant():
     want = (g(x + h, a) - g(x - h, a)) / (2 * h)
     np.testing.assert_allclose(sd.jvp(sd.grad(parts_in_a_loop))(x, a, 1.0)[1], want, rtol=1e-6)
     np.testing.assert_allclose(sd.vjp(sd.grad(parts_in_a_loop))(x, a, 1.0)[1], want, rtol=1e-6)
+
+
+def unread_rows_in_comprehensions(x, a):  # soak program 605370: vjp of grad met a zero array entry of a tape
+    y = np.zeros((2, 3))
+    for i in range(3):
+        y[0, i] = np.tanh(np.exp(x))
+    return np.mean([np.sum([y[1, 2] for j in range(3)]) for k in range(2)]) + np.sin(x) * np.sum(a)
+
+
+def test_vjp_of_grad_through_a_zero_array_on_the_tape():
+    x, a, h = 0.3, np.array([0.5, -1.5]), 1e-5
+    g = sd.grad(unread_rows_in_comprehensions, wrt=(0, 1))
+    v = (1.0, np.array([2.0, -1.0]))
+    want = [(np.asarray(p) - np.asarray(m)) / (2 * h) for p, m in zip(g(x + h, a + h * v[1]), g(x - h, a - h * v[1]))]
+    got = sd.vjp(g, wrt=(0, 1))(x, a, v)[1]  # the Hessian is symmetric: H.T v == H v
+    for w_, g_ in zip(want, got):
+        np.testing.assert_allclose(g_, w_, rtol=1e-6, atol=1e-9)
+
+
+def early_return_in_a_loop(x, a, b):  # soak program 900090: jvp of grad met the zero of a reverse-mode join
+    y = np.copy(b)
+    n = 0
+    while n < 3:
+        n += 1
+        if n > 1:
+            if n % 2 == 0:
+                return -np.sum(a ** 2)
+        else:
+            np.sin(b, out=y)
+    return 1.5 / (1.5 + np.sum(y) * x)
+
+
+def test_jvp_of_grad_through_a_zero_made_at_a_branch_end():
+    args, h = [0.3, np.array([[0.5, 1.0]]), np.array([[0.5], [-1.5]])], 1e-5
+    v = (1.0, np.array([[1.0, -2.0]]), np.array([[0.5], [2.0]]))
+    g = sd.grad(early_return_in_a_loop, wrt=(0, 1, 2))
+    ends = [g(*[a + s * h * d for a, d in zip(args, v)]) for s in (1, -1)]
+    got = sd.jvp(g, wrt=(0, 1, 2))(*args, v)[1]
+    for k in range(3):
+        np.testing.assert_allclose(got[k], (np.asarray(ends[0][k]) - ends[1][k]) / (2 * h), rtol=1e-6, atol=1e-9)

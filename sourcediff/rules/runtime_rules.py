@@ -107,12 +107,12 @@ def tgetattr_jvp(dt, ans, t, x, name, where=None):
 
 # the list adjoints of `append` and `pop` (each result a new list, see runtime.adj_pop)
 @jvp(adj_pop)
-def adj_pop_jvp(ddlst, ans, dlst):
-    return adj_pop(ddlst)
+def adj_pop_jvp(ddlst, ans, dlst, lst=None):  # batched mode runs it per direction
+    return adj_pop(ddlst, lst)
 
 
 @vjp(adj_pop)
-def adj_pop_vjp(h, ans, dlst):
+def adj_pop_vjp(h, ans, dlst, lst=None):
     return adj_append(tindex(h, 1), tindex(h, 0), tindex(ans, 1))
 
 
