@@ -481,7 +481,7 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None, backend=
     through the batched jvp, a chunk of directions per sweep; a container, whose tangents would
     be containers of batches, through the plain jvp, one direction per sweep."""
     x = args[i]
-    if runtime.is_struct(x) and out_shape != ():
+    if (runtime.is_struct(x) or isinstance(x, dict)) and out_shape != ():
         _no_jacobian(x)
     if isinstance(x, (dict, list, tuple)) or runtime.is_struct(x):
         return _jac_fwd_each(_run_on(backend, f, idx, "jvp", "forward", optimize, True), args, idx, x, i,
@@ -540,6 +540,8 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
         val, tan = jv(*args, *ts)
         if part is not None:
             val, tan = val[part], runtime.tindex(tan, part)
+        if isinstance(val, dict) or runtime.is_struct(val):
+            _no_jacobian(val)
         cols.append(np.asarray(_like(tan, val), dtype=_dtype(x, val)))
     if out_shape == ():  # a gradient: the output must be a scalar
         if cols and cols[0].size != 1:
@@ -554,7 +556,7 @@ def _jac_fwd_each(jv, args, idx, x, i, out_shape=None, part=None):
 
 def _no_jacobian(x):
     name = type(x).__name__
-    raise SourcediffError("a Jacobian with respect to a %s (a structured value) has no array shape" % name,
+    raise SourcediffError("a Jacobian of or with respect to a %s (a structured value) has no array shape" % name,
                           hint="use sd.grad, sd.vjp or sd.jvp, whose results have the %s's structure" % name)
 
 
@@ -580,7 +582,7 @@ def jacobian(f: Callable, wrt: Wrt = None, mode: str = "reverse", backend: str =
     def jac(*args, **kw):
         args = _bind(f, args, kw)
         for x in (args[i] for i in idx):
-            if runtime.is_struct(x):
+            if runtime.is_struct(x) or isinstance(x, dict):
                 _no_jacobian(x)
         y = signature.call(f, args)
         _real(f, args, y)

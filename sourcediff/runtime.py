@@ -80,7 +80,7 @@ def not_broadcast(gs, xs):
 
 def zeros_like(x):
     """A zero with the structure of ``x``: 0.0 for scalars, arrays, containers alike."""
-    if x is None or x is UNSET or isinstance(x, (float, int, bool)):
+    if x is None or x is UNSET or isinstance(x, (float, int, bool, str)):  # a str: a dict key
         return 0.0
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.zeros_like(x, dtype=np.result_type(x, np.float64)
@@ -253,6 +253,11 @@ MISSING = _Missing()
 def keys_of(d):
     """The keys of ``d`` in order, as ``for k in d`` meets them (a constant to every derivative)."""
     return list(d)
+
+
+def dict_keys(d):
+    """``keys_of(d)`` where ``d`` is a dict, else None (a constant to every derivative)."""
+    return list(d) if isinstance(d, dict) else None
 
 
 def sort_order(keys, reverse=False):

@@ -181,7 +181,18 @@ class SD:
 
 
 def _fields(cls):
+    if cls is dict:  # a dict parameter of the generated programs: {"u": ..., "v": ...}, read as q0["u"]
+        return ["u", "v"]
     return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)
+
+
+def _entries(a):
+    """The floats of a structured argument, in field order."""
+    return [a[n] for n in _fields(dict)] if isinstance(a, dict) else [getattr(a, n) for n in _fields(type(a))]
+
+
+def _rebuild(a, vals):
+    return dict(zip(_fields(dict), vals)) if isinstance(a, dict) else type(a)(*vals)
 
 
 def _bcast(s, t):
@@ -242,7 +253,7 @@ class ProgramGen:
     # ---- structured parameters: a NamedTuple or dataclass of floats (SN, SD below), read by attribute or index
     def struct_param(self):
         """The kind of a structured parameter: ``("t", class)``."""
-        return ("t", self.ch.choice([SN, SD]))
+        return ("t", self.ch.choice([SN, SD, dict]))
 
     def field(self, sc):
         """A float read from a structured parameter: ``s.u``, or ``s[1]`` for a NamedTuple."""
@@ -250,6 +261,8 @@ class ProgramGen:
         cls = sc.vars[s][1]
         names = _fields(cls)
         k = self.ch.integer(0, len(names) - 1)
+        if cls is dict:
+            return "%s[%r]" % (s, names[k])
         return "%s[%d]" % (s, k) if cls is SN and self.ch.boolean(0.3) else "%s.%s" % (s, names[k])
 
     def sexpr(self, sc, d=None):
@@ -772,10 +785,15 @@ class ProgramGen:
         d, acc, i, k = self.fresh("D"), self.fresh("s"), self.fresh("i"), self.fresh("k")
         inner = sc.copy()
         inner.vars[i] = "i"
-        head = ch.choice(["for %s in %s:" % (k, d), "for %s, %s in enumerate(%s):" % (i, k, d)])
+        given = [q for q in sc.structs() if sc.vars[q][1] is dict]
+        if given and ch.boolean(0.5):  # over the dict parameter: a dict or a sequence only when it runs
+            d = given[0]
+        head = "for %s in %s:" % (k, d) if d in given else \
+            ch.choice(["for %s in %s:" % (k, d), "for %s, %s in enumerate(%s):" % (i, k, d)])
         term = "%s + %s[%s] * %s" % (acc, d, k, self.sexpr(inner if "enumerate" in head else sc, 1))
         entries = ", ".join("%r: %s" % (key, self.sexpr(sc, 2)) for key in ("p", "q")[:ch.integer(1, 2)])
-        lines = [(0, "%s = {%s}" % (d, entries)), (0, "%s = %s" % (acc, self.const())), (0, head),
+        made = [] if d in given else [(0, "%s = {%s}" % (d, entries))]
+        lines = made + [(0, "%s = %s" % (acc, self.const())), (0, head),
                  (1, "%s = %s" % (acc, self.bounded(term, acc)))]
         sc.vars[acc] = "s"
         return lines
@@ -841,7 +859,8 @@ class ProgramGen:
             if k == "s":
                 args.append(ch.uniform(-1.5, 1.5))
             elif k[0] == "t":
-                args.append(k[1](*[ch.uniform(-1.5, 1.5) for _ in _fields(k[1])]))
+                vals = [ch.uniform(-1.5, 1.5) for _ in _fields(k[1])]
+                args.append(dict(zip(_fields(dict), vals)) if k[1] is dict else k[1](*vals))
             else:
                 args.append(np.array([ch.uniform(-1.5, 1.5) for _ in range(int(np.prod(k[1])))]).reshape(k[1]))
         return src, [k for _, k in params], args
@@ -968,16 +987,16 @@ def _copy(args):
 
 
 def _flat(args):
-    parts = [[getattr(a, n) for n in _fields(type(a))] if isinstance(a, (SN, SD)) else a for a in args]
+    parts = [_entries(a) if isinstance(a, (SN, SD, dict)) else a for a in args]
     return np.concatenate([np.ravel(np.asarray(a, float)) for a in parts]) if args else np.zeros(0)
 
 
 def _unflat(args, vec):
     out, k = [], 0
     for a in args:
-        n = len(_fields(type(a))) if isinstance(a, (SN, SD)) else int(np.size(a))
-        if isinstance(a, (SN, SD)):
-            out.append(type(a)(*[float(e) for e in vec[k:k + n]]))
+        n = len(_entries(a)) if isinstance(a, (SN, SD, dict)) else int(np.size(a))
+        if isinstance(a, (SN, SD, dict)):
+            out.append(_rebuild(a, [float(e) for e in vec[k:k + n]]))
         elif isinstance(a, np.ndarray):
             out.append(vec[k:k + n].reshape(a.shape))
         else:
@@ -1138,7 +1157,7 @@ def check_program(prog, timeout=20):
         raise Mismatch("forward gradient is not a %d-tuple: %r" % (len(prog.args), g_fwd))
     for i, (a, gr, gf) in enumerate(zip(prog.args, g_rev, g_fwd)):
         for mode, g in (("reverse", gr), ("forward", gf)):
-            if isinstance(a, (SN, SD)) and type(g) is not type(a):
+            if isinstance(a, (SN, SD, dict)) and type(g) is not type(a):
                 raise Mismatch("%s gradient %d is a %s for a %s argument"
                                % (mode, i, type(g).__name__, type(a).__name__))
             if np.shape(g) != np.shape(a):

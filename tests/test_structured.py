@@ -283,7 +283,7 @@ def test_vjp_cotangent_structure():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_jacobian_and_hessian_of_structured_argument_refused(mode):
-    with pytest.raises(sd.SourcediffError, match="Jacobian with respect to a PA"):
+    with pytest.raises(sd.SourcediffError, match="Jacobian of or with respect to a PA"):
         sd.jacobian(lambda p, x: p.w * x, mode=mode)(PA(np.ones(3), 1.0), X)
     with pytest.raises(sd.SourcediffError):  # refused when built (no rule for the adjoint's helper) or called
         sd.hessian(nt)(P(2.0, 3.0), 1.5)
@@ -414,3 +414,27 @@ def test_hessian_with_respect_to_a_namedtuple_and_an_array_is_refused_not_a_cras
     from sourcediff.rules.batched import bgrad_like
     t = bgrad_like((np.ones((2, 2)), np.ones(2)), p)
     assert isinstance(t, PA) and t.w.shape == (2, 2) and np.shape(t.b) == (2,)
+
+
+def sum_over_keys(x, d):
+    s = 0.0
+    for k in d:
+        s = s + np.sum(d[k] ** 2) * x
+    return s
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_for_k_in_a_dict_argument_runs_over_its_keys(mode):
+    """``for k in d`` over an argument read as ``d[k]`` read ``d[0]`` (a KeyError); a list argument still
+    runs over its items (here integers, used as indices)."""
+    d = {"a": 1.5, "b": np.array([1.0, -2.0])}
+    gx, gd = sd.grad(sum_over_keys, wrt=(0, 1), mode=mode)(0.5, d)
+    assert gx == pytest.approx(1.5 ** 2 + 5.0) and set(gd) == {"a", "b"}
+    assert gd["a"] == pytest.approx(2 * 1.5 * 0.5)
+    np.testing.assert_allclose(gd["b"], 2 * d["b"] * 0.5)
+    assert sd.grad(sum_over_keys, mode=mode)(0.5, [1, 0]) == pytest.approx(1.0 + 0.0)
+
+
+def test_hessian_with_respect_to_a_dict_is_refused_not_a_crash():
+    with pytest.raises(sd.SourcediffError, match="dict"):
+        sd.hessian(sum_over_keys, wrt=(0, 1))(0.5, {"a": 1.5, "b": 2.0})

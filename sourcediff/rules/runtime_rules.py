@@ -6,13 +6,13 @@ or a ``nondiff`` declaration.
 """
 import numpy as np
 
-from ..runtime import (add, adj_append, adj_pop, getattr_vjp, getitem_copy, keys_of, snapshot, unit_seed, getitem_vjp,
-                       grad_like, seed_one, setitem_vjp, shape_of, sort_order, tgetattr, tindex, tsetitem, unbound,
-                       unbroadcast, zeros_like)
+from ..runtime import (add, adj_append, adj_pop, dict_keys, getattr_vjp, getitem_copy, getitem_vjp, grad_like, keys_of,
+                       seed_one, setitem_vjp, shape_of, snapshot, sort_order, tgetattr, tindex, tsetitem, unbound,
+                       unbroadcast, unit_seed, zeros_like)
 from ..neutral import neutral_call
 from .registry import jvp, nondiff, structured, vjp
 
-nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of, sort_order, neutral_call)
+nondiff(seed_one, zeros_like, shape_of, unit_seed, unbound, keys_of, dict_keys, sort_order, neutral_call)
 # their values may be lists, tuples or dicts of adjoints: contributions add with `add`, never `+` (which joins lists)
 structured(add, adj_append, adj_pop, getattr_vjp, getitem_copy, getitem_vjp, grad_like, setitem_vjp, snapshot, tgetattr,
            tindex, tsetitem)
