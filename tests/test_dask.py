@@ -243,3 +243,19 @@ def test_reshape_and_ravel_stay_lazy(data, mode):
     g = lazily(sd.grad(reshaped_lsq, mode=mode), W, X, y)
     assert isinstance(g, da.Array)
     np.testing.assert_allclose(now(g), hand(lsq, W, Xn, yn), rtol=RTOL, atol=1e-15)
+
+
+def take_sort_diagonal(x):
+    return np.sum(np.take(x, [0, 2]) ** 2) + np.sum(np.sort(x) * np.arange(4.0)) + np.sum(np.diagonal(np.outer(x, x)))
+
+
+@pytest.mark.filterwarnings("ignore:The `numpy.(arg)?sort` function is not implemented by Dask")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_take_sort_and_diagonal_of_a_dask_array(mode):
+    """Forward mode wrote ``np.take(dx, i, axis=None)``, which Dask's take refuses (a TypeError); reverse mode
+    scattered a Dask adjoint into a NumPy array with ``np.add.at`` (a TypeError). Dask sorts eagerly itself,
+    and the scatter-adds compute their adjoint first: right, not lazy."""
+    x = np.array([1.0, -2.0, 3.0, 0.5])
+    want = 2 * x * np.array([1.0, 0, 1, 0]) + np.arange(4.0)[np.argsort(np.argsort(x))] + 2 * x
+    g = sd.grad(take_sort_diagonal, mode=mode)(da.from_array(x, chunks=2))
+    np.testing.assert_allclose(np.asarray(g), want, rtol=RTOL)

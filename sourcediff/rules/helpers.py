@@ -15,7 +15,7 @@ import string
 
 import numpy as np
 
-from ..duck import foreign, spread
+from ..duck import concrete, foreign, spread
 from ..runtime import not_broadcast, unbroadcast
 from .combinators import elementwise, linear
 from .registry import jvp, nondiff, structured, vjp
@@ -195,7 +195,9 @@ structured(split_like, unstack, fill_pieces, fanout, scaled)  # they return tupl
 
 
 def untake(g, indices, x, axis=None):
-    """The adjoint of ``np.take(x, indices, axis)``: scatter-add ``g`` into zeros shaped like ``x``."""
+    """The adjoint of ``np.take(x, indices, axis)``: scatter-add ``g`` into zeros shaped like ``x`` (a Dask
+    ``g`` computed first: a scatter has no lazy form)."""
+    g = concrete(g)
     dtype = np.result_type(g, np.float64)
     if axis is None:
         out = np.zeros(np.size(x), dtype=dtype)
@@ -210,7 +212,8 @@ def untake(g, indices, x, axis=None):
 
 
 def untake_along_axis(g, indices, x, axis=-1):
-    """The adjoint of ``np.take_along_axis(x, indices, axis)`` (scatter-add)."""
+    """The adjoint of ``np.take_along_axis(x, indices, axis)`` (scatter-add; a Dask ``g`` computed first)."""
+    g = concrete(g)
     dtype = np.result_type(g, np.float64)
     if axis is None:
         out = np.zeros(np.size(x), dtype=dtype)

@@ -200,8 +200,11 @@ def sort_vjp(g, ans, a, axis=-1, kind=None, order=None): return untake_along_axi
 def sort_jvp(da, ans, a, axis=-1, kind=None, order=None):
     return np.take_along_axis(da, np.argsort(a, axis=axis), axis=axis)
 
-@linear(np.take, args=("indices",), kwargs=("axis",))
+@vjp(np.take)
 def take_vjp(g, ans, a, indices, axis=None, out=None, mode="raise"): return untake(g, indices, a, axis)
+@jvp(np.take)
+def take_jvp(da, ans, a, indices, axis=None, out=None, mode="raise"):  # no axis=None: Dask's take takes none
+    return np.take(da, indices) if axis is None else np.take(da, indices, axis=axis)
 
 @linear(np.take_along_axis, kwargs=("axis",))
 def take_along_axis_vjp(g, ans, arr, indices, axis=-1): return untake_along_axis(g, indices, arr, axis)
