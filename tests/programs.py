@@ -262,6 +262,8 @@ class ProgramGen:
             return self.linalg_sexpr(sc, d)
         if ch.rare(0.005) and (3,) in sc.shapes():
             return self.numpy_extra_sexpr(sc, d)
+        if ch.rare(0.004) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
+            return self.fft_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -421,6 +423,21 @@ class ProgramGen:
                  "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
                  "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
                  "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
+
+    def fft_sexpr(self, sc, d):
+        """A float through NumPy's real, Hermitian and n-dimensional FFTs (complex intermediates: the derivative
+        is built in complex mode)."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, v = self.aexpr(sc, shape, d - 1), "np.ravel(%s)" % self.aexpr(sc, shape, d - 1)
+        forms = ["np.sum(np.fft.irfft(np.fft.rfft(%s) * (1.0 - 0.5j), 5) * np.arange(5.0))" % v,
+                 "np.sum(np.abs(np.fft.rfft(%s, 4, norm='ortho')) ** 2)" % v,
+                 "np.sum(np.fft.hfft(%s * (0.5 + 1.0j), 4) * np.array([1.0, -0.5, 2.0, 0.25]))" % v,
+                 "np.sum(np.abs(np.fft.ihfft(%s)) ** 2)" % v,
+                 "np.sum(np.real(np.fft.fftn(%s, axes=(0,))) * 0.5)" % x,
+                 "np.sum(np.fft.irfftn(np.fft.rfftn(%s) * 0.5) ** 2)" % x,
+                 "np.sum(np.imag(np.fft.ifft2(np.reshape(%s, (-1, 1)) * (1.0 + 2.0j))))" % v]
         return ch.choice(forms)
 
     def complex_sexpr(self, sc, d):
