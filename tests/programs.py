@@ -264,6 +264,8 @@ class ProgramGen:
             return self.numpy_extra_sexpr(sc, d)
         if ch.rare(0.004) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
             return self.fft_sexpr(sc, d)
+        if ch.rare(0.004) and sc.arrays():
+            return self.to_python_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -438,6 +440,18 @@ class ProgramGen:
                  "np.sum(np.real(np.fft.fftn(%s, axes=(0,))) * 0.5)" % x,
                  "np.sum(np.fft.irfftn(np.fft.rfftn(%s) * 0.5) ** 2)" % x,
                  "np.sum(np.imag(np.fft.ifft2(np.reshape(%s, (-1, 1)) * (1.0 + 2.0j))))" % v]
+        return ch.choice(forms)
+
+    def to_python_sexpr(self, sc, d):
+        """A float read out of an array as a Python number: ``x.item(...)``, ``x.tolist()``'s elements."""
+        ch = self.ch
+        shape = ch.choice(sc.shapes())
+        x = self.aexpr(sc, shape, d - 1)
+        at = tuple(ch.integer(0, n - 1) for n in shape)
+        forms = ["np.sum(%s).item()" % x, "(%s).item(%d)" % (x, ch.integer(0, int(np.prod(shape)) - 1)),
+                 "(%s).item(%r)" % (x, at), "(%s).tolist()%s" % (x, "".join("[%d]" % i for i in at)),
+                 "sum((%s).ravel().tolist())" % x, "(%s)[%s:%s].item()" % (x, at[0], at[0] + 1) if len(shape) == 1 else
+                 "max(sum(r) for r in (%s).tolist())" % x]
         return ch.choice(forms)
 
     def complex_sexpr(self, sc, d):

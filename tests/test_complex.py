@@ -83,6 +83,8 @@ CASES = {
                                      (lambda r: crand(r, (3, 4)), (3, 6)),
                                      (lambda r: crand(r, (2, 3, 5)), (4, 3), (2, 0), "ortho"),
                                      (lambda r: crand(r, (3, 4)), None, (1, 0), "forward")],
+    helpers.array_item: [(lambda r: crand(r, (2, 3)), (1, 2)), (lambda r: crand(r, (1,)), ())],
+    helpers.unitem: [(lambda r: crand(r, ()), lambda r: np.zeros((2, 3)), (4,))],
     helpers.fit_axis: [(lambda r: crand(r, (2, 3)), 5, 1), (lambda r: crand(r, (2, 3)), 1, 0)],
     helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],

@@ -16,8 +16,8 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
-from .helpers import fft_axes, fft_length, fit_axes, fit_axis, hermitian_weights, last_length, matmul2d, of_type, \
-    unshared
+from .helpers import (array_item, fft_axes, fft_length, fit_axes, fit_axis, hermitian_weights, last_length,
+                      matmul2d, of_type, unitem, unshared)
 from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
@@ -33,7 +33,8 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
 # and what only moves or selects values (with the compiler's identity guards, and the conversions lowering inserts)
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
            "attr.T", unshared, of_type, *AS_ARRAY)
-complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip)  # rules that only move values
+complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip,  # rules that only move values
+           array_item, unitem)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
