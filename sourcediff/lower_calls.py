@@ -17,7 +17,8 @@ from . import effects, primitives as P
 from .annotations import setanno
 from .names import assign, const, load
 from .neutral import neutral, neutral_call
-from .rules.helpers import array_item, array_tolist, diagonal_index, of_type
+from .rules.helpers import diagonal_index, of_type
+from .rules.to_python import array_item, array_tolist
 from .rules.numpy_rules import array_args
 from .rules import registry as R
 
@@ -216,7 +217,7 @@ class Calls:
         if f.attr in ("sort", "fill"):
             return self.write_receiver(e, at)
         if f.attr in ("item", "tolist") and not e.keywords and (f.attr == "item" or not e.args):
-            return self.to_python(e, at)
+            return to_python(self, e, at)
         e, out = self.split_out(METHODS.get(f.attr), e, 1)
         recv = self.atom(f.value, at, name=True)
         args = [self.atom(a, at) for a in e.args]
@@ -233,15 +234,6 @@ class Calls:
                          args=[recv] + args, keywords=kws)
         setanno(node, "callee", fn)
         return self.written(node, out, at)
-
-    def to_python(self, e, at):
-        """``x.item(*index)`` as ``array_item(x, index)`` and ``x.tolist()`` as ``array_tolist(x)``: helpers with
-        rules (an element, or nested lists whose elements are differentiated like a list's)."""
-        recv = self.atom(e.func.value, at, name=True)
-        if e.func.attr == "tolist":
-            return self.step(array_tolist, [recv], at)
-        index = self.atom(gast.Tuple(elts=[self.atom(a, at) for a in e.args], ctx=gast.Load()), at)
-        return self.step(array_item, [recv, index], at)
 
     def split_out(self, fn, e, shift):
         """``e`` without its output array (``out=y``, or positional), and the local name it writes (or None).
@@ -356,3 +348,13 @@ class Calls:
         if v is None or isinstance(v, (bool, int, float, str)):
             return const(v)
         return load(self.func.bind_value(name, v))
+
+
+def to_python(calls, e, at):
+    """``x.item(*index)`` as ``array_item(x, index)`` and ``x.tolist()`` as ``array_tolist(x)`` (``calls``: the
+    lowering ``Calls``): helpers with rules (an element, or nested lists differentiated like a list's elements)."""
+    recv = calls.atom(e.func.value, at, name=True)
+    if e.func.attr == "tolist":
+        return calls.step(array_tolist, [recv], at)
+    index = calls.atom(gast.Tuple(elts=[calls.atom(a, at) for a in e.args], ctx=gast.Load()), at)
+    return calls.step(array_item, [recv, index], at)

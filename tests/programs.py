@@ -266,6 +266,8 @@ class ProgramGen:
             return self.fft_sexpr(sc, d)
         if ch.rare(0.004) and sc.arrays():
             return self.to_python_sexpr(sc, d)
+        if ch.rare(0.004) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
+            return self.stats_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -452,6 +454,22 @@ class ProgramGen:
                  "(%s).item(%r)" % (x, at), "(%s).tolist()%s" % (x, "".join("[%d]" % i for i in at)),
                  "sum((%s).ravel().tolist())" % x, "(%s)[%s:%s].item()" % (x, at[0], at[0] + 1) if len(shape) == 1 else
                  "max(sum(r) for r in (%s).tolist())" % x]
+        return ch.choice(forms)
+
+    def stats_sexpr(self, sc, d):
+        """A float through ``numpy_stats``'s functions: quantiles, averages, covariances, polynomial arithmetic."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, y = self.aexpr(sc, shape, d - 1), self.aexpr(sc, shape, d - 1)
+        v = "np.ravel(%s)" % x
+        forms = ["np.median(%s)" % x, "np.quantile(%s, 0.3)" % x, "np.sum(np.percentile(%s, [25.0, 60.0]))" % x,
+                 "np.average(%s, None, 1.0 + (%s) ** 2)" % (x, y), "np.sum(np.cov(%s))" % x,
+                 "np.sum(np.polymul(%s, np.array([1.0, -0.5])) * 0.5)" % v, "np.sum(np.polyder(%s) * 2.0)" % v,
+                 "np.sum(np.resize(%s, 7) * np.arange(7.0))" % x,
+                 "np.sum(np.polyint(%s) * np.arange(%d.0))" % (v, int(np.prod(shape)) + 1)]
+        if shape == (2, 3):
+            forms += ["np.sum(np.corrcoef(%s) * np.array([[0.0, 1.0], [0.5, 0.0]]))" % x,
+                      "np.sum(np.linalg.svdvals(%s))" % x, "np.sum(np.median(%s, axis=0) * 0.5)" % x]
         return ch.choice(forms)
 
     def complex_sexpr(self, sc, d):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.rules import helpers, registry as R
+from sourcediff.rules import fft_helpers, helpers, registry as R, to_python
 from test_rules import OPS
 
 H = 1e-6
@@ -83,11 +83,12 @@ CASES = {
                                      (lambda r: crand(r, (3, 4)), (3, 6)),
                                      (lambda r: crand(r, (2, 3, 5)), (4, 3), (2, 0), "ortho"),
                                      (lambda r: crand(r, (3, 4)), None, (1, 0), "forward")],
-    helpers.array_item: [(lambda r: crand(r, (2, 3)), (1, 2)), (lambda r: crand(r, (1,)), ())],
-    helpers.unitem: [(lambda r: crand(r, ()), lambda r: np.zeros((2, 3)), (4,))],
+    to_python.array_item: [(lambda r: crand(r, (2, 3)), (1, 2)), (lambda r: crand(r, (1,)), ())],
+    to_python.unitem: [(lambda r: crand(r, ()), lambda r: np.zeros((2, 3)), (4,))],
     helpers.fit_axis: [(lambda r: crand(r, (2, 3)), 5, 1), (lambda r: crand(r, (2, 3)), 1, 0)],
-    helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
-    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
+    fft_helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite,
+     np.asfortranarray): [(crand,)],
 }
 CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
 # what refuses a complex value (raises, or warns, which complex mode makes an error): checked below

@@ -16,8 +16,9 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
-from .helpers import (array_item, fft_axes, fft_length, fit_axes, fit_axis, hermitian_weights, last_length,
-                      matmul2d, of_type, unitem, unshared)
+from .fft_helpers import fft_axes, fft_length, fit_axes, hermitian_weights, last_length
+from .helpers import fit_axis, matmul2d, of_type, unshared
+from .to_python import array_item, unitem
 from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
