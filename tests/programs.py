@@ -262,12 +262,8 @@ class ProgramGen:
             return self.linalg_sexpr(sc, d)
         if ch.rare(0.005) and (3,) in sc.shapes():
             return self.numpy_extra_sexpr(sc, d)
-        if ch.rare(0.004) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
-            return self.fft_sexpr(sc, d)
-        if ch.rare(0.004) and sc.arrays():
-            return self.to_python_sexpr(sc, d)
-        if ch.rare(0.004) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
-            return self.stats_sexpr(sc, d)
+        if ch.rare(0.012) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
+            return self.breadth_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -427,6 +423,25 @@ class ProgramGen:
                  "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
                  "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
                  "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
+
+    def breadth_sexpr(self, sc, d):
+        """A float through what issue #15's NumPy breadth added: FFTs, item/tolist, statistics, einsum of three."""
+        return self.ch.choice([self.fft_sexpr, self.to_python_sexpr, self.stats_sexpr, self.einsum_sexpr])(sc, d)
+
+    def einsum_sexpr(self, sc, d):
+        """A float through ``np.einsum`` of three or four operands."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, y, z = (self.aexpr(sc, shape, d - 1) for _ in range(3))
+        if shape == (3,):
+            forms = ["np.einsum('i,i,i->', %s, %s, %s)" % (x, y, z),
+                     "np.sum(np.einsum('i,j,k->ik', %s, %s, %s) * np.arange(9.0).reshape(3, 3))" % (x, y, z),
+                     "np.einsum('i,ij,j', %s, np.outer(%s, %s) + np.eye(3), %s)" % (x, y, y, z)]
+        else:
+            forms = ["np.sum(np.einsum('ij,kj,kl->il', %s, %s, %s))" % (x, y, z),
+                     "np.sum(np.einsum('ij,ij,ij->j', %s, %s, %s) * 0.5)" % (x, y, z),
+                     "np.einsum('ij,ik,jl,kl', %s, %s, %s, %s, optimize=True)" % (x, x, y, z)]
         return ch.choice(forms)
 
     def fft_sexpr(self, sc, d):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.rules import fft_helpers, helpers, registry as R, to_python
+from sourcediff.rules import fft_helpers, helpers, numpy_stats, registry as R, to_python
 from test_rules import OPS
 
 H = 1e-6
@@ -40,6 +40,7 @@ def close(got, want, what=""):
 
 # --- the rules, one by one --------------------------------------------------------------------------
 
+crand2 = lambda rng: crand(rng, (2,))  # noqa: E731
 AWAY = lambda rng, s=(3,): crand(rng, s) + 2.5  # noqa: E731  (away from the branch cuts of log and sqrt)
 CASES = {
     "Add": [(crand, crand), (crand, "real")], "Sub": [(crand, crand)], "Mult": [(crand, crand), ("real", crand)],
@@ -86,6 +87,8 @@ CASES = {
     to_python.array_item: [(lambda r: crand(r, (2, 3)), (1, 2)), (lambda r: crand(r, (1,)), ())],
     to_python.unitem: [(lambda r: crand(r, ()), lambda r: np.zeros((2, 3)), (4,))],
     helpers.fit_axis: [(lambda r: crand(r, (2, 3)), 5, 1), (lambda r: crand(r, (2, 3)), 1, 0)],
+    numpy_stats.einsum_many: [("ij,jk,k->i", lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)), crand2, None,
+                               None, None), ("i,i,i,i", crand, crand, "real", crand, None, None)],
     fft_helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite,
      np.asfortranarray): [(crand,)],

@@ -132,3 +132,63 @@ def test_statistics_refusals_are_located(f, args, match):
     with pytest.raises(sd.SourcediffError, match=match) as e:
         sd.grad(f)(*args)
     assert f.__name__ in str(e.value) or "test_numpy_breadth.py" in str(e.value)
+
+
+# --- np.einsum of three to five operands ------------------------------------------------------------------------
+
+RNG = np.random.default_rng(15)
+EA, EB, EC, ED = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(4,)), RNG.normal(size=(2, 5, 4))
+
+
+def chain(a, b, c, d):
+    return (np.sum(np.einsum("ij,jk,k->i", a, b, c) ** 2) + np.sum(np.einsum("ij,jk,...k->...i", a, b, d, optimize=True))
+            + np.einsum("ij,jk,k,ik", a, b, c, np.outer(a[:, 0], c)) + np.sum(np.einsum("ij,ij,ij->j", a, a, a))
+            + np.einsum("i,j,k,l,m->", c, c, a[0], b[0], c[:2] * 2.0))
+
+
+def fd_arg(f, args, i):
+    out = np.zeros(np.shape(args[i]))
+    for idx in np.ndindex(out.shape):
+        p, m = [x.copy() for x in args], [x.copy() for x in args]
+        p[i][idx] += H
+        m[i][idx] -= H
+        out[idx] = (f(*p) - f(*m)) / (2 * H)
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_einsum_of_several_operands(mode):
+    args = (EA, EB, EC, ED)
+    got = sd.grad(chain, wrt=(0, 1, 2, 3), mode=mode)(*args)
+    for i in range(4):
+        close(got[i], fd_arg(chain, args, i))
+
+
+def triple(x):
+    return np.einsum("i,ij,j->", x, np.outer(x, x) + np.eye(3), x)
+
+
+def triple_vec(x):
+    return np.einsum("i,ij,j->j", x, np.outer(x, x) + np.eye(3), np.sin(x))
+
+
+def test_einsum_of_several_operands_jacobian_and_hessian():
+    x = np.array([0.4, -1.1, 0.7])
+    for mode in MODES:
+        close(sd.jacobian(triple_vec, mode=mode)(x), fd_jac(triple_vec, x))
+    close(sd.hessian(triple)(x), fd_jac(sd.grad(triple), x))
+
+
+def repeated(x):
+    return np.einsum("ii,ij,j->", np.outer(x, x), np.outer(x, x), x)
+
+
+def six(x):
+    return np.einsum("i,i,i,i,i,i->", x, x, x, x, x, x)
+
+
+@pytest.mark.parametrize("f,match", [(repeated, "repeated"), (six, "at most five")], ids=["repeated", "six"])
+def test_einsum_of_several_operands_refusals(f, match):
+    with pytest.raises(sd.SourcediffError, match=match) as e:
+        sd.grad(f)(np.array([0.4, -1.1, 0.7]))
+    assert "np.einsum" in str(e.value)

@@ -19,8 +19,9 @@ import numpy as np
 from ..runtime import refusal, unbroadcast
 from .combinators import linear
 from .numpy_extra import absent
+from .numpy_linalg import _einsum_refusal
 from .numpy_rules import _opt
-from .registry import checked, jvp, nondiff, refuse, vjp
+from .registry import checked, complex_ok, jvp, nondiff, refuse, vjp
 
 
 # --- quantiles ------------------------------------------------------------------------------------------------
@@ -362,6 +363,55 @@ def vecmat_vjp(g, ans, x1, x2):
 @jvp(_VECMAT)
 def vecmat_jvp(dx1, dx2, ans, x1, x2):
     return np.sum(np.expand_dims(dx1, -1) * x2, -2), np.sum(np.expand_dims(x1, -1) * dx2, -2)
+
+
+# np.einsum of three to five operands is lowered to einsum_many (``lower_calls``): one rule of a fixed arity, the
+# absent operands None. The adjoint of operand k is the einsum of the adjoint with the others into k's subscripts
+# (``einsum_adjoint_spec``, ellipses spelled out; ones supply the indices only k has), summed down to k's shape.
+def einsum_many(subscripts, x, y, z, w=None, v=None, u=None, optimize=False):
+    """``np.einsum(subscripts, x, y, z, ...)`` of the operands that are not None."""
+    return np.einsum(subscripts, *[o for o in (x, y, z, w, v, u) if o is not None], optimize=optimize)
+
+
+def many_spec(subscripts, which, x, y, z, w=None, v=None, u=None):
+    """``einsum_adjoint_spec`` of the operands that are not None, or a located refusal of what it cannot do."""
+    from .helpers import einsum_adjoint_spec
+    ops = [o for o in (x, y, z, w, v, u) if o is not None]
+    if len(ops) > 5:
+        raise refusal("np.einsum of %d operands in {f} has no derivative rule here (at most five)" % len(ops))
+    try:
+        return einsum_adjoint_spec(subscripts, which, *ops)
+    except NotImplementedError:
+        raise refusal("np.einsum with an index repeated inside one operand (%r) in {f} has no derivative rule"
+                      % subscripts) from None
+
+
+nondiff(many_spec)
+complex_ok(einsum_many)  # multilinear, no conjugates: its rules are right for complex values
+refuse(einsum_many, "np.einsum of six operands has no derivative rule (at most five)", 6)
+
+
+@vjp(einsum_many)
+@checked(_einsum_refusal)
+def einsum_many_vjp(g, ans, subscripts, x, y, z, w=None, v=None, u=None, optimize=False):
+    return (None, unbroadcast(einsum_many(many_spec(subscripts, 0, x, y, z, w, v), g, y, z, w, v, np.ones(np.shape(x)),
+                                          optimize), x),
+            unbroadcast(einsum_many(many_spec(subscripts, 1, x, y, z, w, v), g, x, z, w, v, np.ones(np.shape(y)),
+                                    optimize), y),
+            unbroadcast(einsum_many(many_spec(subscripts, 2, x, y, z, w, v), g, x, y, w, v, np.ones(np.shape(z)),
+                                    optimize), z),
+            None if absent(w) else unbroadcast(einsum_many(many_spec(subscripts, 3, x, y, z, w, v), g, x, y, z, v,
+                                                           np.ones(np.shape(w)), optimize), w),
+            None if absent(v) else unbroadcast(einsum_many(many_spec(subscripts, 4, x, y, z, w, v), g, x, y, z, w,
+                                                           np.ones(np.shape(v)), optimize), v),
+            None)
+@jvp(einsum_many)
+@checked(_einsum_refusal)
+def einsum_many_jvp(ds, dx, dy, dz, dw, dv, du, ans, subscripts, x, y, z, w=None, v=None, u=None, optimize=False):
+    return (None, einsum_many(subscripts, dx, y, z, w, v, u, optimize),
+            einsum_many(subscripts, x, dy, z, w, v, u, optimize), einsum_many(subscripts, x, y, dz, w, v, u, optimize),
+            None if absent(w) else einsum_many(subscripts, x, y, z, dw, v, u, optimize),
+            None if absent(v) else einsum_many(subscripts, x, y, z, w, dv, u, optimize), None)
 
 
 _SVDVALS = _opt("linalg.svdvals")
