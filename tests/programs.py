@@ -275,6 +275,8 @@ class ProgramGen:
             return self.linalg_sexpr(sc, d)
         if ch.rare(0.005) and (3,) in sc.shapes():
             return self.numpy_extra_sexpr(sc, d)
+        if ch.rare(0.012) and any(s in ((3,), (2, 3)) for s in sc.shapes()):
+            return self.breadth_sexpr(sc, d)
         ops = ["add", "sub", "mul", "neg", "sin", "cos", "tanh", "div", "pow", "exp", "log"]
         if sc.arrays():
             ops += ["sum", "mean"]
@@ -434,6 +436,68 @@ class ProgramGen:
                  "np.sum(np.partition(%s, 1) * np.array([1.0, 2.0, 3.0]))" % x,
                  "np.sum(np.meshgrid(%s, (%s)[:2])[1] * 0.5)" % (x, y),
                  "np.sum(np.polyfit(np.array([0.0, 1.0, 2.5]), %s, 1))" % x]
+        return ch.choice(forms)
+
+    def breadth_sexpr(self, sc, d):
+        """A float through what issue #15's NumPy breadth added: FFTs, item/tolist, statistics, einsum of three."""
+        return self.ch.choice([self.fft_sexpr, self.to_python_sexpr, self.stats_sexpr, self.einsum_sexpr])(sc, d)
+
+    def einsum_sexpr(self, sc, d):
+        """A float through ``np.einsum`` of three or four operands."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, y, z = (self.aexpr(sc, shape, d - 1) for _ in range(3))
+        if shape == (3,):
+            forms = ["np.einsum('i,i,i->', %s, %s, %s)" % (x, y, z),
+                     "np.sum(np.einsum('i,j,k->ik', %s, %s, %s) * np.arange(9.0).reshape(3, 3))" % (x, y, z),
+                     "np.einsum('i,ij,j', %s, np.outer(%s, %s) + np.eye(3), %s)" % (x, y, y, z)]
+        else:
+            forms = ["np.sum(np.einsum('ij,kj,kl->il', %s, %s, %s))" % (x, y, z),
+                     "np.sum(np.einsum('ij,ij,ij->j', %s, %s, %s) * 0.5)" % (x, y, z),
+                     "np.einsum('ij,ik,jl,kl', %s, %s, %s, %s, optimize=True)" % (x, x, y, z)]
+        return ch.choice(forms)
+
+    def fft_sexpr(self, sc, d):
+        """A float through NumPy's real, Hermitian and n-dimensional FFTs (complex intermediates: the derivative
+        is built in complex mode)."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, v = self.aexpr(sc, shape, d - 1), "np.ravel(%s)" % self.aexpr(sc, shape, d - 1)
+        forms = ["np.sum(np.fft.irfft(np.fft.rfft(%s) * (1.0 - 0.5j), 5) * np.arange(5.0))" % v,
+                 "np.sum(np.abs(np.fft.rfft(%s, 4, norm='ortho')) ** 2)" % v,
+                 "np.sum(np.fft.hfft(%s * (0.5 + 1.0j), 4) * np.array([1.0, -0.5, 2.0, 0.25]))" % v,
+                 "np.sum(np.abs(np.fft.ihfft(%s)) ** 2)" % v,
+                 "np.sum(np.real(np.fft.fftn(%s, axes=(0,))) * 0.5)" % x,
+                 "np.sum(np.fft.irfftn(np.fft.rfftn(%s) * 0.5) ** 2)" % x,
+                 "np.sum(np.imag(np.fft.ifft2(np.reshape(%s, (-1, 1)) * (1.0 + 2.0j))))" % v]
+        return ch.choice(forms)
+
+    def to_python_sexpr(self, sc, d):
+        """A float read out of an array as a Python number: ``x.item(...)``, ``x.tolist()``'s elements."""
+        ch = self.ch
+        shape = ch.choice(sc.shapes())
+        x = self.aexpr(sc, shape, d - 1)
+        at = tuple(ch.integer(0, n - 1) for n in shape)
+        forms = ["np.sum(%s).item()" % x, "(%s).item(%d)" % (x, ch.integer(0, int(np.prod(shape)) - 1)),
+                 "(%s).item(%r)" % (x, at), "(%s).tolist()%s" % (x, "".join("[%d]" % i for i in at)),
+                 "sum((%s).ravel().tolist())" % x, "(%s)[%s:%s].item()" % (x, at[0], at[0] + 1) if len(shape) == 1 else
+                 "max(sum(r) for r in (%s).tolist())" % x]
+        return ch.choice(forms)
+
+    def stats_sexpr(self, sc, d):
+        """A float through ``numpy_stats``'s functions: quantiles, averages, covariances, polynomial arithmetic."""
+        ch = self.ch
+        shape = ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))])
+        x, y = self.aexpr(sc, shape, d - 1), self.aexpr(sc, shape, d - 1)
+        v = "np.ravel(%s)" % x
+        forms = ["np.median(%s)" % x, "np.quantile(%s, 0.3)" % x, "np.sum(np.percentile(%s, [25.0, 60.0]))" % x,
+                 "np.average(%s, None, 1.0 + (%s) ** 2)" % (x, y), "np.sum(np.cov(%s))" % x,
+                 "np.sum(np.polymul(%s, np.array([1.0, -0.5])) * 0.5)" % v, "np.sum(np.polyder(%s) * 2.0)" % v,
+                 "np.sum(np.resize(%s, 7) * np.arange(7.0))" % x,
+                 "np.sum(np.polyint(%s) * np.arange(%d.0))" % (v, int(np.prod(shape)) + 1)]
+        if shape == (2, 3):
+            forms += ["np.sum(np.corrcoef(%s) * np.array([[0.0, 1.0], [0.5, 0.0]]))" % x,
+                      "np.sum(np.linalg.svdvals(%s))" % x, "np.sum(np.median(%s, axis=0) * 0.5)" % x]
         return ch.choice(forms)
 
     def complex_sexpr(self, sc, d):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff.rules import helpers, registry as R
+from sourcediff.rules import fft_helpers, helpers, numpy_stats, registry as R, to_python
 from test_rules import OPS
 
 H = 1e-6
@@ -40,6 +40,7 @@ def close(got, want, what=""):
 
 # --- the rules, one by one --------------------------------------------------------------------------
 
+crand2 = lambda rng: crand(rng, (2,))  # noqa: E731
 AWAY = lambda rng, s=(3,): crand(rng, s) + 2.5  # noqa: E731  (away from the branch cuts of log and sqrt)
 CASES = {
     "Add": [(crand, crand), (crand, "real")], "Sub": [(crand, crand)], "Mult": [(crand, crand), ("real", crand)],
@@ -65,7 +66,32 @@ CASES = {
     np.moveaxis: [(lambda r: crand(r, (2, 3)), 0, 1)], np.flip: [(crand,)],
     np.fft.fft: [(crand,), (crand, 5), (crand, 2), (lambda r: crand(r, (2, 4)), None, 0, "ortho")],
     np.fft.ifft: [(crand,), (crand, 5), (crand, 2), (lambda r: crand(r, (2, 4)), None, 0, "forward")],
-    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite): [(crand,)],
+    np.fft.rfft: [("real",), ("real", 5), ("real", 2), (lambda r: r.normal(size=(2, 4)), None, 0, "ortho")],
+    np.fft.ihfft: [("real",), ("real", 6), ("real", 2), (lambda r: r.normal(size=(2, 4)), None, 0, "forward")],
+    np.fft.irfft: [(crand,), (lambda r: crand(r, (4,)),), (crand, 5), (crand, 2), (crand, 7),
+                   (lambda r: crand(r, (3, 2)), None, 0, "ortho"), (lambda r: crand(r, (2, 4)), 4, 1, "forward")],
+    np.fft.hfft: [(crand,), (lambda r: crand(r, (4,)),), (crand, 5), (crand, 2), (crand, 7),
+                  (lambda r: crand(r, (3, 2)), None, 0, "ortho"), (lambda r: crand(r, (2, 4)), 4, 1, "forward")],
+    (np.fft.fftn, np.fft.ifftn): [(lambda r: crand(r, (2, 3, 4)),), (lambda r: crand(r, (2, 3, 4)), (3, 2)),
+                                  (lambda r: crand(r, (2, 3, 4)), (3, 5), (0, 2), "ortho"),
+                                  (lambda r: crand(r, (3, 4)), None, (1,), "forward")],
+    (np.fft.fft2, np.fft.ifft2): [(lambda r: crand(r, (2, 3, 4)),), (lambda r: crand(r, (3, 4)), (2, 6)),
+                                  (lambda r: crand(r, (2, 3, 4)), (4, 1), (0, 2), "ortho")],
+    (np.fft.rfftn, np.fft.rfft2): [(lambda r: r.normal(size=(2, 3, 4)),), (lambda r: r.normal(size=(3, 4)), (2, 5)),
+                                   (lambda r: r.normal(size=(2, 3, 5)), (4, 2), (2, 0), "ortho"),
+                                   (lambda r: r.normal(size=(3, 4)), None, (0, 1), "forward")],
+    (np.fft.irfftn, np.fft.irfft2): [(lambda r: crand(r, (2, 3, 4)),), (lambda r: crand(r, (3, 4)), (2, 5)),
+                                     (lambda r: crand(r, (3, 4)), (3, 6)),
+                                     (lambda r: crand(r, (2, 3, 5)), (4, 3), (2, 0), "ortho"),
+                                     (lambda r: crand(r, (3, 4)), None, (1, 0), "forward")],
+    to_python.array_item: [(lambda r: crand(r, (2, 3)), (1, 2)), (lambda r: crand(r, (1,)), ())],
+    to_python.unitem: [(lambda r: crand(r, ()), lambda r: np.zeros((2, 3)), (4,))],
+    helpers.fit_axis: [(lambda r: crand(r, (2, 3)), 5, 1), (lambda r: crand(r, (2, 3)), 1, 0)],
+    numpy_stats.einsum_many: [("ij,jk,k->i", lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)), crand2, None,
+                               None, None), ("i,i,i,i", crand, crand, "real", crand, None, None)],
+    fft_helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite,
+     np.asfortranarray): [(crand,)],
 }
 CASES = {k: cs for keys, cs in CASES.items() for k in (keys if isinstance(keys, tuple) else (keys,))}
 # what refuses a complex value (raises, or warns, which complex mode makes an error): checked below
@@ -361,3 +387,37 @@ def test_fft_of_real_arrays_through_the_compiler(mode):
                  padded_band(*[b - h * e if j == i else b for j, b in enumerate((x, w))])) / (2 * h)
                 for h in (1e-6,) for e in np.eye(4)]
         np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-8)
+
+
+def real_spectra(x, w):
+    r = np.fft.rfft(x * w, 6)
+    y = np.fft.irfft(r * np.conj(r), 6)
+    q = np.fft.irfftn(np.fft.rfft2(np.outer(x, w), axes=(0, 1)), (4, 4), axes=(0, 1))
+    h = np.fft.hfft(x[:3] + 0.5 * w[:3], 5)
+    return np.sum(y * w[:1]) + np.sum(q ** 2) * 0.1 + np.sum(h * np.arange(5.0)) + np.sum(np.abs(np.fft.ihfft(w)) ** 2)
+
+
+def grids(x):
+    return np.real(np.fft.fft2(np.reshape(x, (2, 3)), (3, 4))).ravel() + np.sum(np.fft.irfft(np.fft.rfft(x), 6)[:2])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_real_and_nd_ffts_through_the_compiler(mode):
+    """rfft/irfft/hfft/ihfft/rfft2/irfftn of real arrays (the derivative is built in complex mode), and a Jacobian
+    through fft2 (forward mode: the batched sweep)."""
+    x, w = np.array([0.3, -1.2, 0.8, 2.0]), np.array([1.0, 0.5, -0.25, 2.0])
+    got = sd.grad(real_spectra, wrt=(0, 1), mode=mode)(x, w)
+    close(got[0], [cfd(lambda t: real_spectra(t, w), x, e) for e in np.eye(4)])
+    close(got[1], [cfd(lambda t: real_spectra(x, t), w, e) for e in np.eye(4)])
+    z = np.arange(6.0) * 0.3
+    close(sd.jacobian(grids, mode=mode)(z), np.transpose([cfd(grids, z, e) for e in np.eye(6)]))
+
+
+def twice(x):
+    return np.sum(np.abs(np.fft.fftn(x, axes=(0, 0))) ** 2)
+
+
+def test_an_fft_along_an_axis_named_twice_is_refused():
+    with pytest.raises(sd.SourcediffError, match="axis named twice") as e:
+        sd.grad(twice)(np.array([[0.3, -1.2], [0.8, 2.0]]))
+    assert "twice" in str(e.value)

@@ -17,6 +17,7 @@ import sourcediff as sd
 from sourcediff import runtime
 from sourcediff.neutral import neutral_call
 from sourcediff.rules import helpers as H, numpy_decomp as D, numpy_extra as E, registry as R, scipy_rules as SC
+from sourcediff.rules import fft_helpers as FH, numpy_stats as S, to_python as TP
 
 from helpers import check
 
@@ -70,6 +71,16 @@ SAMPLES.update({E.correlate_mode: [("same", 2, 3)], E.vander_powers: [(V, 3, Tru
                 E.select_masks: [(np.array([[True, False], [True, True]]),), ([np.array([True, False]), True],)],
                 E.grid_axes: [("xy",), ("ij",)], E.none_of: [(np.array([[True, False], [False, False]]),)],
                 E.partition_index: [(V, np.sort(V), -1), (M, np.sort(np.ravel(M)), None)]})
+# issue #15's helpers; quantile_weights' q stays integer (0, 1, [0, 1]): the callers refuse a derivative in q
+SAMPLES.update({FH.fft_axes: [(M, None, None), (A, (3,), None), (A, None, (1, 0))], FH.fft_length: [(V, None, 0),
+                                                                                                    (M, 4, 1, True)],
+                FH.last_length: [(M, None, (0, 1)), (M, (2, 5), (0, 1), True)], FH.hermitian_weights: [(6, 0, 2)],
+                TP.item_position: [(M, (4,)), (A, (1, 2))],
+                S.quantile_weights: [(V, 1), (A, np.array([0, 1]), 1), (np.array([0.5, np.nan, 1.5]), 0, None, True)],
+                S.weights_shape: [(A, V, 1), (A, A)], S.not_returned: [(False,)], S.cov_transposed: [(A, False)],
+                S.cov_norm: [(A, False, None), (A, True, 2)], S.poly_matrix: [(3, 1), (3, 2, True)],
+                S.untrimmed: [(np.ones(4), V, V[:2])], S.resize_source: [(V, A)],
+                S.many_spec: [("ij,jk,k->i", 1, A, M, V)]})
 if SC is not None:  # SciPy's rules bring their own constants (only where SciPy imports)
     SAMPLES.update({SC.sc_full_shape: [(V, M)], SC.sc_trans: [("N",), (1,)], SC.sc_no_sign: [(False,)]})
 OPERATORS = {"Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,

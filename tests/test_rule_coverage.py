@@ -7,7 +7,7 @@
   helpers, and every function a rule calls has a JVP rule or is ``nondiff``
   (Hessians run forward mode over generated reverse code); ``math`` rules never
   touch ``np``;
-* at least 180 NumPy callables have both rules, and (where SciPy imports) at least 60 SciPy callables.
+* at least 200 NumPy callables have both rules, and (where SciPy imports) at least 60 SciPy callables.
 """
 import builtins
 import inspect
@@ -22,11 +22,13 @@ from test_rules import SPEC_OF, key_name  # importing sourcediff.rules registers
 # NumPy 2.0 added 14 distinct callables that have rules (np.linalg.matmul/tensordot/outer/vecdot/cross/
 # trace/diagonal/vector_norm/matrix_norm/matrix_transpose, np.vecdot, np.matrix_transpose, and np.max/np.min
 # became functions of their own); on NumPy 1.x the bar is lowered by exactly those. NumPy 2.0 itself
-# (the newest Python 3.9 gets) must reach 180 without the 2.1 names (unstack, cumulative_sum/prod).
-MIN_NUMPY = 180 if int(np.__version__.split(".")[0]) >= 2 else 180 - 14
+# (the newest Python 3.9 gets) must reach 200 without the 2.1 names (unstack, cumulative_sum/prod) and the 2.2
+# ones (matvec, vecmat); NumPy 1.x also lacks np.linalg.svdvals.
+MIN_NUMPY = 200 if int(np.__version__.split(".")[0]) >= 2 else 200 - 15
 OURS = ("sourcediff.rules.scalar", "sourcediff.rules.numpy_rules", "sourcediff.rules.numpy_linalg",
         "sourcediff.rules.numpy_reductions", "sourcediff.rules.numpy_shapes", "sourcediff.rules.numpy_decomp",
-        "sourcediff.rules.numpy_extra",
+        "sourcediff.rules.numpy_extra", "sourcediff.rules.numpy_stats",
+        "sourcediff.rules.fft_helpers", "sourcediff.rules.to_python",
         "sourcediff.rules.helpers",
         "sourcediff.rules.scipy_rules", "sourcediff.rules.scipy_stats")
 MIN_SCIPY = 60

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from sourcediff import runtime
-from sourcediff.rules import helpers as H
+from sourcediff.rules import fft_helpers as FH, helpers as H, to_python as TP
 from sourcediff.rules.registry import JVP, VJP, lookup, n_diff_args, refused
 
 H_STEP, RTOL = 1e-6, 1e-6
@@ -212,6 +212,13 @@ SPECS = {
     H.join_like: [C(Seq(A((2, 2)), A((2, 3))), A((2, 5)), 1), C(Seq(A((4,)), A((2, 4))), A((3, 4)), 0),
                   C(Seq(A((2, 2)), A((2,))), A((6,)), None)],
     H.unstack: [C(A((3, 4)), 0), C(A((3, 4)), 1)],
+    TP.array_item: [C(A((1,))), C(A((2, 3)), (4,)), C(A((2, 3)), (1, 2)), C(A((2, 3)), ((0, 1),)), C(A((3,)), (-1,))],
+    TP.unitem: [C(A(()), A((2, 3)), (1, 0)), C(A(()), A((1, 1)))],
+    TP.array_tolist: [C(A((3,))), C(A((2, 3))), C(A((2, 1, 2)))],
+    TP.untolist: [C(Seq(A(), A(), kind=list), A((2,))), C(Seq(Seq(A(), A(), kind=list), Seq(A(), A(), kind=list),
+                                                            kind=list), A((2, 2)))],
+    H.fit_axis: [C(A((2, 3)), 5, 1), C(A((2, 3)), 1, 0), C(A((4,)), 4, -1)],
+    FH.fit_axes: [C(A((2, 3)), np.zeros((1, 5)), (0, 1)), C(A((2, 3, 4)), np.zeros((3, 2, 2)), (-1, 0))],
     H.fill_pieces: [C(Seq(A((2,)), A((2, 3))), Seq(A((2,)), A((2, 3)))), C(Seq(A(), A((3,))), Seq(A(), A((3,))))],
     H.fanout: [C(A(), Seq(A(), A())), C(A((3,)), A((4, 3)))],
     H.fanin: [C(Seq(A(), A()), A()), C(A((4, 3)), A((3,)))],
@@ -331,7 +338,8 @@ SPECS = {
     H.norm_order: [C(A((3,)), A((), G)), C(A((3,)), A((), G), None, True)],
     H.of_type: [C(A((3,)), np.ndarray, ValueError("not an array"))], H.unshared: [C(A(()), ValueError("an array"))],
     (np.atleast_1d, np.atleast_2d, np.atleast_3d): [C(A(())), C(A((3,))), C(A((2, 3)))],
-    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite):
+    (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite,
+     np.asfortranarray):
         [C(A((2, 3))), C(A(())), C(A((3,)))],
     np.concatenate: [C(Seq(A((2, 3)), A((1, 3)))), C(Seq(A((2, 3)), A((2, 2))), 1),
                      C(Seq(A((3,)), A((2,)), A((1,)))), C(Seq(A((2, 2)), A((3,))), None),
@@ -340,7 +348,8 @@ SPECS = {
                C(Seq(A((2, 3)), A((2, 3))), axis=-1)],
     opt("unstack"): [C(A((3, 4))), C(A((3, 4)), axis=1)],
     np.hstack: [C(Seq(A((3,)), A((2,)))), C(Seq(A((2, 3)), A((2, 1)))), C(Seq(A(()), A(())))],
-    np.vstack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((3,)))), C(Seq(A((2, 3)), A((1, 3))))],
+    (np.vstack,) + ((np.row_stack,) if hasattr(np, "row_stack") else ()): [
+        C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((3,)))), C(Seq(A((2, 3)), A((1, 3))))],
     np.column_stack: [C(Seq(A((3,)), A((3, 2)))), C(Seq(A((3,)), A((3,))))],
     np.dstack: [C(Seq(A((3,)), A((3,)))), C(Seq(A((2, 3)), A((2, 3, 2))))],
     (np.split, np.array_split): [C(A((6,)), 3), C(A((4, 3)), [1, 3]), C(A((2, 4)), 2, 1)],
@@ -512,7 +521,53 @@ def scipy_specs():
     }
 
 
+def stats_specs():
+    """The specs of ``sourcediff/rules/numpy_stats.py`` (values spread apart: no ties among the sorted ones)."""
+    from sourcediff.rules import numpy_stats as S
+    q = np.array([0.1, 0.55, 0.9])
+    nan = np.array([[0.3, np.nan, 1.2, -0.4], [np.nan, np.nan, 0.7, 2.0]])
+    quantiles = [C(A((7,)), 0.3), C(A((3, 5)), q, 1), C(A((4, 3)), 0.25, 0), C(A((2, 5)), q, -1, keepdims=True),
+                 C(A((2, 3)), 0.5, None, keepdims=True), C(A((6,)), 1.0)]
+    return {
+        np.quantile: quantiles, np.nanquantile: quantiles + [C(nan, 0.4, 1), C(nan, q, None)],
+        np.percentile: [C(A((7,)), 30.0), C(A((3, 5)), q * 100, 1), C(A((2, 5)), 75.0, 0)],
+        np.nanpercentile: [C(A((7,)), 30.0), C(A((3, 5)), q * 100, 1), C(nan, 40.0, 1)],
+        np.median: [C(A((7,))), C(A((6,))), C(A((3, 4)), 1), C(A((3, 4)), 0, keepdims=True)],
+        np.nanmedian: [C(A((7,))), C(A((3, 4)), 1), C(nan, 1), C(nan, None)],
+        S.quantile_apply: [C(A((3, 5)), A((3, 5)), q, 1), C(A((6,)), A((6,)), 0.4, None, True)],
+        S.quantile_spread: [C(A((3, 3)), A((3, 5)), q, 1), C(A((1,)), A((6,)), 0.4, None, True)],
+        np.average: [C(A((5,))), C(A((3, 4)), 1), C(A((5,)), None, A((5,), P)), C(A((3, 4)), 0, A((3,), P)),
+                     C(A((3, 4)), 1, A((3, 4), P)), C(A((2, 3)), 1, A((3,), P), keepdims=True)],
+        np.cov: [C(A((3, 6))), C(A((6,))), C(A((5, 2)), rowvar=False), C(A((3, 6)), bias=True),
+                 C(A((2, 5)), ddof=2)],
+        np.corrcoef: [C(A((3, 6))), C(A((5, 2)), rowvar=False), C(A((2, 4)))],
+        S.cov_rows: [C(A((3, 4))), C(A((3, 4)), False), C(A((4,)), False), C(A((3, 3)), False)],
+        S.cov_unrows: [C(A((3, 4)), A((3, 4))), C(A((4, 3)), A((3, 4)), False), C(A((1, 4)), A((4,)), False)],
+        np.polyadd: [C(A((3,)), A((5,))), C(A((4,)), A((2,))), C(A((3,)), A((3,)))],
+        np.polysub: [C(A((3,)), A((5,))), C(A((4,)), A((2,)))],
+        np.polymul: [C(A((3,)), A((4,))), C(A((1,)), A((3,)))],
+        np.polyder: [C(A((5,))), C(A((5,)), 2), C(A((2,)), 1)],
+        np.polyint: [C(A((4,))), C(A((4,)), 2), C(A((3,)), 1, 2.0)],
+        Missing("matvec") if not hasattr(np, "matvec") else np.matvec: [C(A((3, 4)), A((4,))),
+                                                                        C(A((2, 3, 4)), A((1, 4)))],
+        Missing("vecmat") if not hasattr(np, "vecmat") else np.vecmat: [C(A((3,)), A((3, 4))),
+                                                                        C(A((2, 3)), A((1, 3, 4)))],
+        Missing("svdvals") if not hasattr(np.linalg, "svdvals") else np.linalg.svdvals: [C(A((3, 3), SPREAD)),
+                                                                                         C(A((3, 2), SPREAD))],
+        np.bincount: [C(np.array([0, 2, 2, 1, 4]), A((5,))), C(np.array([1, 1, 0]), A((3,)), 5)],
+        S.einsum_many: [C("ij,jk,k->i", A((2, 3)), A((3, 4)), A((4,))), C("ij,jk,kl,l", A((2, 3)), A((3, 2)),
+                                                                               A((2, 2)), A((2,))),
+                        C("i,j,k,l,m->ikm", A((2,)), A((3,)), A((2,)), A((2,)), A((3,))),
+                        C("...j,jk,k->...", A((2, 3)), A((3, 2)), A((1,))), C("ij,ij,ij->j", A((2, 3)), A((2, 3)),
+                                                                              A((2, 3)))],
+        np.resize: [C(A((3,)), (2, 4)), C(A((2, 3)), 4), C(A((2, 2)), (3, 3))],
+        np.unwrap: [C(A((6,), dom(-3, 3))), C(A((2, 5), dom(-3, 3)), None, 0), C(A((5,), dom(-3, 3)), period=4.0)],
+        np.real_if_close: [C(A((3,))), C(A((2, 2)), 10)],
+    }
+
+
 SPECS.update(decomp_specs())
+SPECS.update({k: v for k, v in stats_specs().items() if not isinstance(k, Missing)})
 SPECS.update({k: v for k, v in extra_specs().items() if not isinstance(k, Missing)})
 try:  # SciPy is optional: its rules and specs exist where it imports
     importlib.import_module("scipy")
@@ -551,7 +606,8 @@ def key_name(k):
         return "scipy.stats.%s.%s" % (type(k.__self__).__name__[:-4], k.__name__)
     if not _NAMES:
         from sourcediff.rules import numpy_decomp, numpy_extra
-        for prefix, mod in (("helpers.", H), ("numpy_decomp.", numpy_decomp), ("numpy_extra.", numpy_extra),
+        for prefix, mod in (("helpers.", H), ("fft_helpers.", FH), ("to_python.", TP), ("numpy_decomp.", numpy_decomp),
+                            ("numpy_extra.", numpy_extra),
                             ("np.fft.", np.fft), ("runtime.", runtime), ("np.linalg.", np.linalg), ("np.", np),
                             ("math.", math), ("", builtins)) + _scipy_modules():
             for n, v in vars(mod).items():

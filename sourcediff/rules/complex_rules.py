@@ -16,7 +16,9 @@ complex values). The rules here replace the real ones (of ``abs``, ``np.imag``, 
 """
 import numpy as np
 
+from .fft_helpers import fft_axes, fft_length, fit_axes, hermitian_weights, last_length
 from .helpers import fit_axis, matmul2d, of_type, unshared
+from .to_python import array_item, unitem
 from .numpy_rules import AS_ARRAY
 from .registry import VJP, complex_ok, cjvp, cvjp
 
@@ -32,7 +34,8 @@ complex_ok("Add", "Sub", "Mult", "Div", "USub", "UAdd", "Pow", "MatMult", np.add
 # and what only moves or selects values (with the compiler's identity guards, and the conversions lowering inserts)
 complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list", np.where, np.reshape, np.transpose,
            "attr.T", unshared, of_type, *AS_ARRAY)
-complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip)  # rules that only move values
+complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip,  # rules that only move values
+           array_item, unitem)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
@@ -85,3 +88,113 @@ def cifft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.ifft(da, n,
 
 
 complex_ok(np.fft.fft, np.fft.ifft)
+
+
+# The real FFTs. rfft is the first m // 2 + 1 outputs of the fft of a real signal: its transpose pads the
+# cotangent back to m and applies the fft's (the real part: the argument is real). irfft (complex to real) keeps
+# Re(a_k e^(2 pi i k t / m)), each coefficient counted once or twice (``hermitian_weights``; NumPy ignores the
+# imaginary part of the mean and the Nyquist term): the cotangent of a_k is its weight times ifft(real(g))_k.
+# hfft is irfft of conj(a) with the norm's scaling swapped, ihfft conj(rfft(a)) likewise.
+@cvjp(np.fft.rfft)
+def crfft_vjp(g, ans, a, n=None, axis=-1, norm=None):
+    return fit_axis(np.real(np.fft.fft(fit_axis(g, fft_length(a, n, axis), axis), axis=axis, norm=norm)),
+                    np.shape(a)[axis], axis)
+@cjvp(np.fft.rfft)
+def crfft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.rfft(da, n, axis=axis, norm=norm)
+
+
+@cvjp(np.fft.irfft)
+def cirfft_vjp(g, ans, a, n=None, axis=-1, norm=None):
+    m = fft_length(a, n, axis, True)
+    return fit_axis(hermitian_weights(m, axis, np.ndim(g)) * fit_axis(np.fft.ifft(np.real(g), axis=axis, norm=norm),
+                                                                       m // 2 + 1, axis), np.shape(a)[axis], axis)
+@cjvp(np.fft.irfft)
+def cirfft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.irfft(da, n, axis=axis, norm=norm)
+
+
+@cvjp(np.fft.hfft)
+def chfft_vjp(g, ans, a, n=None, axis=-1, norm=None):
+    m = fft_length(a, n, axis, True)
+    return fit_axis(hermitian_weights(m, axis, np.ndim(g)) * fit_axis(np.fft.fft(np.real(g), axis=axis, norm=norm),
+                                                                       m // 2 + 1, axis), np.shape(a)[axis], axis)
+@cjvp(np.fft.hfft)
+def chfft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.hfft(da, n, axis=axis, norm=norm)
+
+
+@cvjp(np.fft.ihfft)
+def cihfft_vjp(g, ans, a, n=None, axis=-1, norm=None):
+    return fit_axis(np.real(np.fft.ifft(fit_axis(g, fft_length(a, n, axis), axis), axis=axis, norm=norm)),
+                    np.shape(a)[axis], axis)
+@cjvp(np.fft.ihfft)
+def cihfft_jvp(da, ans, a, n=None, axis=-1, norm=None): return np.fft.ihfft(da, n, axis=axis, norm=norm)
+
+
+# n-dimensional: a product of the 1-D transforms along ``axes``, so the transpose is the same product (the
+# complex ones are symmetric), each axis fitted back to the argument's length.
+@cvjp(np.fft.fftn)
+def cfftn_vjp(g, ans, a, s=None, axes=None, norm=None):
+    return fit_axes(np.fft.fftn(g, axes=fft_axes(a, s, axes), norm=norm), a, fft_axes(a, s, axes))
+@cjvp(np.fft.fftn)
+def cfftn_jvp(da, ans, a, s=None, axes=None, norm=None): return np.fft.fftn(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.ifftn)
+def cifftn_vjp(g, ans, a, s=None, axes=None, norm=None):
+    return fit_axes(np.fft.ifftn(g, axes=fft_axes(a, s, axes), norm=norm), a, fft_axes(a, s, axes))
+@cjvp(np.fft.ifftn)
+def cifftn_jvp(da, ans, a, s=None, axes=None, norm=None): return np.fft.ifftn(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.fft2)
+def cfft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return fit_axes(np.fft.fftn(g, axes=fft_axes(a, s, axes), norm=norm), a, fft_axes(a, s, axes))
+@cjvp(np.fft.fft2)
+def cfft2_jvp(da, ans, a, s=None, axes=(-2, -1), norm=None): return np.fft.fft2(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.ifft2)
+def cifft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    return fit_axes(np.fft.ifftn(g, axes=fft_axes(a, s, axes), norm=norm), a, fft_axes(a, s, axes))
+@cjvp(np.fft.ifft2)
+def cifft2_jvp(da, ans, a, s=None, axes=(-2, -1), norm=None): return np.fft.ifft2(da, s, axes=axes, norm=norm)
+
+
+# rfftn: rfft along the last axis, then fft along the others; irfftn: ifft along the others, then irfft
+@cvjp(np.fft.rfftn)
+def crfftn_vjp(g, ans, a, s=None, axes=None, norm=None):
+    ax = fft_axes(a, s, axes)
+    return fit_axes(np.real(np.fft.fftn(fit_axis(g, last_length(a, s, ax), ax[-1]), axes=ax, norm=norm)), a, ax)
+@cjvp(np.fft.rfftn)
+def crfftn_jvp(da, ans, a, s=None, axes=None, norm=None): return np.fft.rfftn(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.rfft2)
+def crfft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    ax = fft_axes(a, s, axes)
+    return fit_axes(np.real(np.fft.fftn(fit_axis(g, last_length(a, s, ax), ax[-1]), axes=ax, norm=norm)), a, ax)
+@cjvp(np.fft.rfft2)
+def crfft2_jvp(da, ans, a, s=None, axes=(-2, -1), norm=None): return np.fft.rfft2(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.irfftn)
+def cirfftn_vjp(g, ans, a, s=None, axes=None, norm=None):
+    ax = fft_axes(a, s, axes)
+    m = last_length(a, s, ax, True)
+    return fit_axes(hermitian_weights(m, ax[-1], np.ndim(g)) * fit_axis(
+        np.fft.ifftn(np.real(g), axes=ax, norm=norm), m // 2 + 1, ax[-1]), a, ax)
+@cjvp(np.fft.irfftn)
+def cirfftn_jvp(da, ans, a, s=None, axes=None, norm=None): return np.fft.irfftn(da, s, axes=axes, norm=norm)
+
+
+@cvjp(np.fft.irfft2)
+def cirfft2_vjp(g, ans, a, s=None, axes=(-2, -1), norm=None):
+    ax = fft_axes(a, s, axes)
+    m = last_length(a, s, ax, True)
+    return fit_axes(hermitian_weights(m, ax[-1], np.ndim(g)) * fit_axis(
+        np.fft.ifftn(np.real(g), axes=ax, norm=norm), m // 2 + 1, ax[-1]), a, ax)
+@cjvp(np.fft.irfft2)
+def cirfft2_jvp(da, ans, a, s=None, axes=(-2, -1), norm=None): return np.fft.irfft2(da, s, axes=axes, norm=norm)
+
+
+complex_ok(np.fft.rfft, np.fft.irfft, np.fft.hfft, np.fft.ihfft, np.fft.fftn, np.fft.ifftn, np.fft.fft2,
+           np.fft.ifft2, np.fft.rfftn, np.fft.rfft2, np.fft.irfftn, np.fft.irfft2, fit_axis, fit_axes)

@@ -145,11 +145,12 @@ def nextafter_jvp(dx1, dx2, ans, x1, x2): return broadcast_like(dx1, ans), None
 # --- what lowering converts with np.asarray -------------------------------------------------------
 
 # np.copy, np.asarray and friends take their argument as it is (their rules in numpy_shapes.py).
-AS_ARRAY = (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite)
+AS_ARRAY = (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite, np.asfortranarray)
 # Their first argument stays a list/tuple of arrays (tuples of per-element adjoints and tangents);
 # every other NumPy function reads a list or tuple argument as np.asarray does, and lowering makes
 # that conversion a step of its own (``array_args``), so the rules below see arrays.
-SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack, np.select}
+SEQUENCE_FIRST = {np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack, np.select} | \
+    ({np.row_stack} if hasattr(np, "row_stack") else set())
 
 
 def array_args(fn):

@@ -134,7 +134,7 @@ def unstack_np_vjp(g, ans, x, axis=0): return np.stack(fill_pieces(g, ans), axis
 @linear(np.hstack)
 def hstack_vjp(g, ans, tup): return split_like(g, tup, 0 if np.ndim(g) == 1 else 1)
 
-@linear(np.vstack)
+@linear((np.vstack, _opt("row_stack")))  # row_stack: vstack's deprecated alias, a function of its own in NumPy 2
 def vstack_vjp(g, ans, tup): return split_like(g, tup, 0)
 
 @linear(np.column_stack)
