@@ -919,3 +919,23 @@ def _w1_sd_forward(wrt):
 CASES.insert(next(i for i, c in enumerate(CASES) if c.key == "W1.x1") + 1,
              Case("W1", "W1.fwd", "W1f x1*x2 + sin(x1) on floats, mode=\"forward\", grad wrt (x1, x2)", 2.0,
                   _w1_data, lambda d: Contender(w1_hand, d["args"]), [("sourcediff", _w1_sd_forward((0, 1)))]))
+
+
+# ===========================================================================
+# W1 with NumPy: np.sin on Python floats (the float fast path keeps NumPy's functions)
+# ===========================================================================
+def w1_np_f(x1, x2):
+    return x1 * x2 + np.sin(x1)
+
+
+def w1_np_hand(x1, x2):
+    return x2 + np.cos(x1), x1
+
+
+def _w1_np_sd(d):
+    return Contender(require_sd().grad(w1_np_f, wrt=(0, 1)), d["args"])
+
+
+CASES.insert(next(i for i, c in enumerate(CASES) if c.key == "W1.fwd") + 1,
+             Case("W1", "W1.np", "W1n x1*x2 + np.sin(x1) on floats (NumPy on floats), grad wrt (x1, x2)", 2.0,
+                  _w1_data, lambda d: Contender(w1_np_hand, d["args"]), [("sourcediff", _w1_np_sd)]))

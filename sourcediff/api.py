@@ -242,6 +242,9 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
         out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
         out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
+        fast = None if signature.packed(f) or backend != "python" or gen.sd_complex else _direct(gen, idx, out)
+        if fast is not None:  # floats go straight to the fast path, any other call through the switch
+            out = functools.update_wrapper(fast, out)
         return _finish(signature.packing(out, f) if signature.packed(f) else out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _run_on(_backend(backend), f, idx, kind, mode, optimize, many)
@@ -297,11 +300,11 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
 
 
 def _direct(gen, idx, fallback):
-    """A forward derivative called with no wrapper in front, where ``gen`` is a float fast path whose guard
+    """A derivative called with no wrapper in front, where ``gen`` is a float fast path whose guard
     covers every differentiated parameter (so it runs only when each of them is a float, when the wrapper
     would hand its result back as it is; the fast path has no way to a complex number, ``scalar_params``):
     ``gen``'s code with the function its guard sends other calls to replaced by ``fallback`` (the wrapper's
-    general path). None where that does not hold."""
+    general path: forward mode's, or reverse mode's complex switch). None where that does not hold."""
     import types
     guard = getattr(gen, "sd_guard", None)
     code = gen.__code__

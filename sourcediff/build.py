@@ -216,13 +216,16 @@ def source(fn, wrt, kind, mode, optimize, many, shapes=None):
     its first line sends any call whose differentiable arguments are not all floats to the
     generic version.
     """
-    floats = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes and not R.in_complex() \
+    path = pipeline.scalar_params(fn, wrt) if kind not in ("jvp", "bjvp") and not shapes and not R.in_complex() \
         else None
+    if path and path.numpy and kind == "vjp":
+        path = None  # a seed of any shape: no float(...) around the gradients
+    floats = path and path.floats
     generic = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, tuple_wrt=many,
                                 suffix="_generic" if floats else "", shapes=shapes)
     if not floats:
         return generic._replace(shaped="" if shapes else generic.shaped)
-    fast = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, tuple_wrt=many,
+    fast = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, numpy=path.numpy, tuple_wrt=many,
                              guard=(floats, generic.main))
     return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main,
                               {**fast.bindings, **generic.bindings}, "",

@@ -164,7 +164,8 @@ class Gen:
             import math
             self.bind("math", math)
         from .inline import inline
-        return inline(rule, table, self, head, args, kwargs, ans, want, self.scalar, where)
+        return inline(rule, table, self, head, args, kwargs, ans, want, self.scalar, where,
+                      to_math=self.scalar and not self.options.numpy)
 
     # -- rules -------------------------------------------------------------------------------
     def diff_positions(self, p):

@@ -9,7 +9,8 @@ locals given fresh names, plus the returned expressions of the wanted arguments.
         return unbroadcast(g * y, x), unbroadcast(g * x, y)
 
 In scalar mode (every operand a Python float) ``unbroadcast(e, x)`` is just ``e`` and
-``np.cos`` is ``math.cos``: plain float arithmetic, no dispatch.
+``np.cos`` is ``math.cos``: plain float arithmetic, no dispatch. (Not where the user's code calls NumPy on
+floats: there ``np.cos`` stays, as it gives ``nan`` where ``math.cos`` raises.)
 """
 import math
 
@@ -24,9 +25,9 @@ _MATH = {n for n in dir(math) if not n.startswith("_")}
 _NUMBER_IDENTITY = P.names(P.NUMBER_IDENTITY)  # unbroadcast(e, x) and broadcast_like(e, x) are e on numbers
 
 
-def _instance(n, env, scalar):
+def _instance(n, env, scalar, to_math):
     """A copy of the rule's node ``n`` with its names bound by ``env`` (name -> node or new name);
-    in scalar mode without ``unbroadcast``/``broadcast_like`` and with ``math`` for ``np``; a
+    in scalar mode without ``unbroadcast``/``broadcast_like`` (and with ``math`` for ``np`` where ``to_math``); a
     conditional on a literal (``x if keepdims else ...``) keeps one branch."""
     t = type(n)
     if t is gast.Name and n.id in env:
@@ -37,9 +38,9 @@ def _instance(n, env, scalar):
     d = copy.__dict__
     for k, v in n.__dict__.items():
         if type(v) is list:
-            d[k] = [_instance(x, env, scalar) if isinstance(x, gast.AST) else x for x in v]
+            d[k] = [_instance(x, env, scalar, to_math) if isinstance(x, gast.AST) else x for x in v]
         else:
-            d[k] = _instance(v, env, scalar) if isinstance(v, gast.AST) else v
+            d[k] = _instance(v, env, scalar, to_math) if isinstance(v, gast.AST) else v
     if t is gast.Compare and type(copy.left) is gast.Constant and len(copy.ops) == 1 and \
             type(copy.ops[0]) in (gast.Eq, gast.NotEq) and type(copy.comparators[0]) is gast.Constant:
         same = copy.left.value == copy.comparators[0].value  # a literal option tested in a rule: ``order == "C"``
@@ -49,7 +50,8 @@ def _instance(n, env, scalar):
     if scalar:
         if t is gast.Call and type(copy.func) is gast.Name and copy.func.id in _NUMBER_IDENTITY and len(copy.args) == 2:
             return copy.args[0]
-        if t is gast.Attribute and type(copy.value) is gast.Name and copy.value.id == "np" and copy.attr in _MATH:
+        if to_math and t is gast.Attribute and type(copy.value) is gast.Name and copy.value.id == "np" and \
+                copy.attr in _MATH:
             copy.value = gast.Name(id="math", ctx=gast.Load(), annotation=None, type_comment=None)
     return copy
 
@@ -73,11 +75,12 @@ def _names_of(rule):
     return got
 
 
-def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=None):
+def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=None, to_math=None):
     """(statements, [expression per wanted argument index]) of ``rule`` applied to a call.
 
     ``head`` is ``[g]`` for a reverse rule or the tangent names (None where zero) for a
-    forward rule; ``args``/``kwargs`` are the call's atoms; ``want`` the argument indices.
+    forward rule; ``args``/``kwargs`` are the call's atoms; ``want`` the argument indices. ``to_math`` (``scalar``
+    unless given): ``np.cos`` becomes ``math.cos``.
     """
     params, defaults, body, outs = rule_parts(rule)  # a rule, or its variant for this call (rules/variants.py)
     nhead = 1 if table is VJP else params.index("ans")
@@ -112,10 +115,11 @@ def inline(rule, table, gen, head, args, kwargs, ans, want, scalar=False, where=
         gen.bind(n,
                  rule.__globals__.get(n, None) if n in rule.__globals__ else __builtins__[n]
                  if isinstance(__builtins__, dict) else getattr(__builtins__, n))
-    stmts = [_instance(s, env, scalar) for s in body]
+    to_math = scalar if to_math is None else to_math
+    stmts = [_instance(s, env, scalar, to_math) for s in body]
     exprs = []
     for i in want:
         o = outs[i] if i < len(outs) else None
         exprs.append(None if o is None or isinstance(o, gast.Constant) and o.value is None
-                     else _instance(o, env, scalar))
+                     else _instance(o, env, scalar, to_math))
     return stmts, exprs

@@ -39,7 +39,7 @@ from .context import Gen
 from .forward import Forward
 from .frontend import Func, deep_recursion, temporaries_of
 from .lower import classify, validate, walk
-from .names import Names, assign, call, const, load, names_in, nodes
+from .names import Names, assign, call, const, ids, load, names_in, nodes
 from .reverse import Reverse
 from .user import CHECKPOINT, is_user_function
 from .rules import registry as R
@@ -50,6 +50,7 @@ class Options:
     """How one derivative is generated."""
     optimize: bool = True  # the optimize, inplace and splice passes
     scalar: bool = False  # the float fast path: plain float arithmetic, ``math`` for ``np``
+    numpy: bool = False  # a float fast path of code calling NumPy on floats: ``np`` kept, gradients made floats
     batch: bool = False  # forward mode with a batch of tangents (``sd.jvp`` of stacked directions)
     tuple_wrt: bool = False  # the gradient is a tuple (``wrt`` was a tuple)
     suffix: str = ""  # appended to every generated function's name (``_generic`` beside a fast path)
@@ -184,7 +185,21 @@ def _guard(gen, defs):
     test = gast.BoolOp(op=gast.And(), values=tests) if len(floats) > 1 else tests[0]
     back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
     main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
+    kept = set(floats) - ids(main, gast.Store)  # still the float arguments the guard checked
+    for n in nodes(main.body[-1]):  # float(x) of such a parameter is x (NumPy's fast path: _grads)
+        for field in ("elts", "args"):
+            got = getattr(n, field, None)
+            if type(got) is list:
+                setattr(n, field, [_float_of(e, kept) for e in got])
     return defs
+
+
+def _float_of(e, kept):
+    """``e``, or ``x`` where ``e`` is ``float(x)`` of a name in ``kept``."""
+    if type(e) is gast.Call and getattr(e.func, "id", None) == "float" and len(e.args) == 1 and \
+            type(e.args[0]) is gast.Name and e.args[0].id in kept:
+        return e.args[0]
+    return e
 
 
 MODULE_PASSES = [  # (gen, defs, main first) -> defs
@@ -203,6 +218,8 @@ def _grads(gen, rv, st, params, wrap, args):
             if (wrap or p in rv.maybe_zero) and not gen.scalar:
                 gen.bind_rt("grad_like")
                 g = call("grad_like", g, load(args.get(p, p)))
+            elif gen.options.numpy:
+                g = call("float", g)  # a NumPy float, as grad_like gives it for a float argument
             out.append(g)
         else:
             gen.bind_rt("zeros_like")
@@ -353,12 +370,19 @@ def lowered_source(fn):
         return codegen.to_source(func.node)
 
 
+class ScalarPath(NamedTuple):
+    """Where a float fast path is built: the parameters it needs floats for, and whether the code calls NumPy's
+    functions on floats (``_numpy_on_floats``), which the fast path then keeps."""
+    floats: list
+    numpy: bool
+
+
 def scalar_params(fn, wrt):
-    """The parameters that must be floats for the float fast path, or None when ``fn``
-    (or a function it calls) uses anything but Python scalar arithmetic and ``math``."""
+    """The ``ScalarPath`` of ``fn``, or None when ``fn`` (or a function it calls) uses anything but Python scalar
+    arithmetic, ``math`` and NumPy's elementwise functions on numbers (``np.sin``)."""
     from .activity import analyse
     gen = new_gen()
-    seen, todo, top = set(), [fn], []
+    seen, todo, top, numpy = set(), [fn], [], False
     while todo:  # every step of every function reached must be scalar (most code fails fast here)
         f = todo.pop()
         if f in seen:
@@ -372,6 +396,8 @@ def scalar_params(fn, wrt):
             k = p.key
             if isinstance(k, CHECKPOINT) or is_user_function(k):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
+            elif _numpy_on_floats(p):
+                numpy = True
             elif not (isinstance(k, str) and k in SCALAR_KEYS or _scalar_fn(k)) or not _real_pow(p):
                 return None
             if f is fn:
@@ -384,7 +410,16 @@ def scalar_params(fn, wrt):
     if any(n.id in set(func.params) - out for p in top if not _ends_complex(p) for a in p.args for n in nodes(a)
            if isinstance(n, gast.Name)):
         return None  # a parameter not checked to be a float, carried into arithmetic: it might be complex
-    return [p for p in func.params if p in out] or None
+    floats = [p for p in func.params if p in out]
+    return ScalarPath(floats, numpy) if floats else None
+
+
+def _numpy_on_floats(p):
+    """Is step ``p`` a call of an elementwise NumPy ufunc with one output on its operands alone (no ``out=``,
+    ``dtype=``)? On floats it gives a NumPy float, so every value its rule makes is a number too."""
+    import numpy as np
+    k = p.key
+    return isinstance(k, np.ufunc) and k.nout == 1 and k.signature is None and not p.kwargs and len(p.args) == k.nin
 
 
 def _real_pow(p):
@@ -401,8 +436,9 @@ def _ends_complex(p):
     """Does step ``p`` give a real result (or an error) for a complex operand? Python arithmetic carries a
     complex number on; ``math``, ``float``, ``int``, comparisons... refuse it or give a real result."""
     import builtins
+    import numpy as np
     return p.key not in ("copy", "Add", "Sub", "Mult", "Div", "Pow", "USub", "UAdd", "And", "Or", builtins.pow) and \
-        not is_user_function(p.key) and not isinstance(p.key, CHECKPOINT)
+        not is_user_function(p.key) and not isinstance(p.key, CHECKPOINT) and not isinstance(p.key, np.ufunc)
 
 
 SCALAR_KEYS = P.keys(P.SCALAR)

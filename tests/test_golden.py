@@ -22,6 +22,7 @@ CASES = {
     "forward_walkthrough": lambda: sd.source(seeds.walkthrough, wrt=("a", "b"), mode="forward"),
     "reverse_wiki": lambda: sd.source(seeds.wiki, wrt=("x1", "x2")),
     "reverse_wiki_unoptimized": lambda: sd.source(seeds.wiki, wrt=("x1", "x2"), optimize=False),
+    "reverse_wiki_numpy": lambda: sd.source(seeds.wiki_np, wrt=("x1", "x2")),
     "forward_wiki": lambda: sd.source(seeds.wiki, wrt=("x1", "x2"), mode="forward"),
     "reverse_poly_loss": lambda: sd.source(seeds.poly_loss),
     "reverse_poly_in_loop": lambda: sd.source(seeds.poly_in_loop),

@@ -13,6 +13,11 @@ def wiki(x1, x2):
     return y
 
 
+def wiki_np(x1, x2):
+    y = x1 * x2 + np.sin(x1)
+    return y
+
+
 def poly(x):
     return x**3 - 2 * x**2 + 3 * x - 5
 
