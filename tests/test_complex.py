@@ -90,6 +90,17 @@ CASES = {
     numpy_stats.einsum_many: [("ij,jk,k->i", lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)), crand2, None,
                                None, None), ("i,i,i,i", crand, crand, "real", crand, None, None)],
     fft_helpers.fit_axes: [(lambda r: crand(r, (2, 3)), lambda r: np.zeros((1, 5), int), (0, 1))],
+    np.linalg.det: [(lambda r: crand(r, (3, 3)) + 3 * np.eye(3),)],
+    np.linalg.inv: [(lambda r: crand(r, (3, 3)) + 3 * np.eye(3),)],
+    np.linalg.solve: [(lambda r: crand(r, (3, 3)) + 3 * np.eye(3), crand),
+                      (lambda r: crand(r, (3, 3)) + 3 * np.eye(3), lambda r: crand(r, (3, 2)))],
+    np.linalg.matrix_power: [(lambda r: crand(r, (2, 2)), 3)],
+    np.tensordot: [(lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)), 1)],
+    np.einsum: [("ij,jk->ik", lambda r: crand(r, (2, 3)), lambda r: crand(r, (3, 2)))],
+    np.kron: [(crand2, lambda r: crand(r, (2, 2)))], np.trace: [(lambda r: crand(r, (3, 3)),)],
+    np.diagonal: [(lambda r: crand(r, (3, 3)),)], np.diag: [(crand,), (lambda r: crand(r, (3, 3)),)],
+    np.diagflat: [(crand2,)], np.tril: [(lambda r: crand(r, (3, 3)),)], np.triu: [(lambda r: crand(r, (3, 3)),)],
+    np.cross: [(crand, crand)],
     (np.copy, np.asarray, np.array, np.asanyarray, np.ascontiguousarray, np.asarray_chkfinite,
      np.asfortranarray): [(crand,)],
 }
@@ -443,3 +454,27 @@ def test_an_fft_along_an_axis_named_twice_is_refused():
     with pytest.raises(sd.SourcediffError, match="axis named twice") as e:
         sd.grad(twice)(np.array([[0.3, -1.2], [0.8, 2.0]]))
     assert "twice" in str(e.value)
+
+
+def linalg_loss(A, b):
+    x = np.linalg.solve(A, b)
+    r = np.trace(np.linalg.inv(A) @ np.kron(np.eye(1), A))
+    return np.abs(np.linalg.det(A)) + np.sum(np.abs(x) ** 2) + np.real(r)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_linear_algebra_on_complex_matrices(mode):
+    """det, inv, solve, trace, kron of complex matrices (refused before: not on the allow-list)."""
+    rng = np.random.default_rng(3)
+    A = crand(rng, (3, 3)) + 3 * np.eye(3)
+    b = crand(rng, (3,))
+    gA, gb = sd.grad(linalg_loss, wrt=(0, 1), mode=mode)(A, b)
+    for g, i, x in ((gA, 0, A), (gb, 1, b)):
+        for j in np.ndindex(x.shape):
+            e = np.zeros(x.shape, complex)
+            e[j] = 1
+
+            def along(d):
+                return linalg_loss(*[x + d if k == i else a for k, a in enumerate((A, b))])
+            want = cfd(along, 0 * x, e) - 1j * cfd(along, 0 * x, 1j * e)
+            close(g[j], want, "arg %d at %s" % (i, j))

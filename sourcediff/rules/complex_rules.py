@@ -36,6 +36,9 @@ complex_ok(np.real, np.conjugate, "attr.real", "getitem", "copy", "tuple", "list
            "attr.T", unshared, of_type, *AS_ARRAY)
 complex_ok(np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.flip,  # rules that only move values
            array_item, unitem)
+# holomorphic or linear linear algebra: its rules transpose (swapaxes, never conj), as the convention wants
+complex_ok(np.linalg.det, np.linalg.inv, np.linalg.solve, np.linalg.matrix_power, np.tensordot, np.einsum, np.kron,
+           np.trace, np.diagonal, np.diag, np.diagflat, np.tril, np.triu, np.cross)
 # What refuses a complex value runs on real values only, where its rule (real coefficients) commutes with the
 # real part a real value's cotangent is taken to at the end: ``%`` raises; ``math`` and ``float`` raise on a
 # Python complex and warn on a NumPy one (a ComplexWarning, an error in complex mode: ``api._no_complex_casts``).
