@@ -58,6 +58,7 @@ SAMPLES = {
     H.spaced_fraction: [(np.linspace(V, 2 * V, 4), 4, True, 0)], H.kron_shape: [(V, M)], H.pad_mode: [("edge",)],
     runtime.seed_one: [(2.5,), (np.array([2.5]),)], runtime.zeros_like: [(A,), ([2.5, V],)],
     runtime.shape_of: [(A,)], runtime.unit_seed: [(2.5,)], runtime.keys_of: [({"p": 2.5, "q": 1.5},)],
+    runtime.dict_keys: [({"p": 2.5, "q": 1.5},), (A,)],
     runtime.sort_order: [([0.3, -0.7, 1.1],), ([0.5, 0.25, 0.75], True)], neutral_call: [(abs, 2.5)],
 }
 SAMPLES.update({D.distinct: [(np.array([1.0, 2.0, 3.5]), np.ones(3)), (np.array([1.0, 2.0]), 0.0)],
