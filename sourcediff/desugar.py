@@ -4,7 +4,8 @@ Takes a fenced ``FunctionDef``; gives one where
 * ``x += e`` is ``x = x + e``, ``a = b = e`` and ``a, b = e`` are single-target assignments,
   ``assert c, m`` is ``if not c: raise AssertionError(m)``;
 * every ``for`` runs over ``range(...)`` (lists, arrays, ``zip``, ``enumerate``, ``dict.items()``
-  and ``reversed`` become index loops with subscript reads);
+  and ``reversed`` become index loops with subscript reads; ``for k in d`` over an argument the loop
+  reads as ``d[k]`` reads ``keys[idx] if d is a dict else d[idx]``, decided when it runs);
 * ``break``, ``continue`` and ``return`` appear only in structured form: a ``return`` is an
   assignment to ``retval`` with the single ``return retval`` at the end; code after a jump
   that may have happened is guarded by a flag; the only ``break`` left is ``if brk: break``
