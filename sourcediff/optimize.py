@@ -416,8 +416,8 @@ def _dce(fn, pure_calls, loads):
                 if _empty(s.body):
                     s.body = [gast.Pass()]
             elif isinstance(s, (gast.For, gast.While)):
-                s.body = block(s.body)
-                if _empty(s.body) and isinstance(s, gast.For):
+                s.body = block(s.body) or [gast.Pass()]
+                if _empty(s.body) and isinstance(s, gast.For) and not loads[s.target.id]:  # its target read: kept
                     changed[0] = True
                     continue
             out.append(s)

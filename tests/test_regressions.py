@@ -244,3 +244,29 @@ def test_jvp_of_grad_through_a_zero_made_at_a_branch_end():
     got = sd.jvp(g, wrt=(0, 1, 2))(*args, v)[1]
     for k in range(3):
         np.testing.assert_allclose(got[k], (np.asarray(ends[0][k]) - ends[1][k]) / (2 * h), rtol=1e-6, atol=1e-9)
+
+
+def inner_loop_reuses_k(x):  # soak programs 23402, 92997: the inner loop, its body dead, was dropped with its `k = 0`
+    for k in range(3):
+        for k in range(1):
+            v = x
+        x = np.tanh(x + 0.25 * k)
+    return x
+
+
+def rebinds_its_loop_variable(x):  # a reverse sweep rebinds i to its first value: 12.0 where 24.0 was right
+    s = 0.0
+    for i in range(3):
+        i = i * 2
+        s = s + x * x * i
+    return s
+
+
+def test_a_loop_variable_assigned_inside_its_loop():
+    assert sd.value_and_grad(inner_loop_reuses_k, mode="forward")(0.5) == pytest.approx(
+        (inner_loop_reuses_k(0.5), (inner_loop_reuses_k(0.5 + 1e-6) - inner_loop_reuses_k(0.5 - 1e-6)) / 2e-6), rel=1e-7)
+    assert sd.value_and_grad(rebinds_its_loop_variable, mode="forward")(2.0) == pytest.approx((24.0, 24.0))
+    for f in (inner_loop_reuses_k, rebinds_its_loop_variable):
+        with pytest.raises(sd.SourcediffError, match="loop variable") as e:
+            sd.grad(f)(0.5)
+        assert e.value.filename == __file__ and "for " in e.value.line
