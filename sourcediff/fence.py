@@ -120,6 +120,8 @@ def _applied(node):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id in _APPLIERS:
             given = n.args[:1] if _APPLIERS[n.func.id] == "args" else [k.value for k in n.keywords if k.arg == "key"]
             out |= {id(v) for v in given}
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == "vectorize" and n.args:
+            out.add(id(n.args[0]))  # np.vectorize(lambda t: ...)(x): inlined into a comprehension (lower_vectorize)
     return out
 
 

@@ -18,8 +18,8 @@ from .annotations import setanno
 from .names import assign, const, load
 from .neutral import neutral, neutral_call
 from .rules.helpers import diagonal_index, of_type
-from .rules.numpy_stats import einsum_many
 from .rules.to_python import array_item, array_tolist
+from .lower_vectorize import rewritten
 from .rules.numpy_rules import array_args
 from .rules import registry as R
 
@@ -133,6 +133,8 @@ class Calls:
             if made is not None:
                 e = gast.Call(func=load(self.func.bind_value(made.__name__, made)), args=e.args, keywords=e.keywords)
         f = e.func
+        if (new := rewritten(self, e, at)) is not None:  # np.vectorize, np.fromiter, np.einsum of 3+ (lower_vectorize)
+            return self.call(new, at)
         got = self.iterate(self.resolve(f), e, at)  # builtins consuming an iterable: lower_iter
         if got is not None:
             return got
@@ -154,9 +156,6 @@ class Calls:
         if fn is np.einsum and e.args \
                 and not (isinstance(e.args[0], gast.Constant) and isinstance(e.args[0].value, str)):
             e = self.einsum(f, e, at)
-        if fn is np.einsum and len(e.args) > 3:
-            f, fn = load(self.func.bind_value("einsum_many", einsum_many)), einsum_many
-            e = many_operands(self.func, e, f)
         e, out = self.split_out(fn, e, 0)
         args = [self.atom(a, at) for a in e.args]
         kws = [gast.keyword(arg=k.arg, value=self.atom(k.value, at)) for k in e.keywords]
@@ -218,10 +217,8 @@ class Calls:
     def method(self, e, at):
         """A method call on a local value: an allow-list (``METHODS``, ``effects.METHOD_WRITES``)."""
         f = e.func
-        if f.attr in ("sort", "fill"):
-            return self.write_receiver(e, at)
-        if f.attr in ("item", "tolist") and not e.keywords and (f.attr == "item" or not e.args):
-            return to_python(self, e, at)
+        if f.attr in ("sort", "fill", "item", "tolist"):
+            return self.write_receiver(e, at) if f.attr in ("sort", "fill") else to_python(self, e, at)
         e, out = self.split_out(METHODS.get(f.attr), e, 1)
         recv = self.atom(f.value, at, name=True)
         args = [self.atom(a, at) for a in e.args]
@@ -357,17 +354,11 @@ class Calls:
 def to_python(calls, e, at):
     """``x.item(*index)`` as ``array_item(x, index)`` and ``x.tolist()`` as ``array_tolist(x)`` (``calls``: the
     lowering ``Calls``): helpers with rules (an element, or nested lists differentiated like a list's elements)."""
+    if e.keywords or e.func.attr == "tolist" and e.args:
+        raise calls.func.error("`.%s()` takes %s" % (e.func.attr, "no arguments" if e.func.attr == "tolist" else
+                                                     "positional indices only"), e)
     recv = calls.atom(e.func.value, at, name=True)
     if e.func.attr == "tolist":
         return calls.step(array_tolist, [recv], at)
     index = calls.atom(gast.Tuple(elts=[calls.atom(a, at) for a in e.args], ctx=gast.Load()), at)
     return calls.step(array_item, [recv, index], at)
-
-
-def many_operands(func, e, f):
-    """``np.einsum(s, a, b, c, ...)`` of three to five operands as the call ``f`` of ``einsum_many``, or refused."""
-    if len(e.args) > 6 or any(isinstance(a, gast.Starred) for a in e.args) or \
-            any(k.arg != "optimize" for k in e.keywords):
-        raise func.error("np.einsum is differentiated for at most five operands, passed one by one (optimize= the "
-                         "only keyword)", e, hint="split the product into two einsum calls")
-    return gast.Call(func=f, args=e.args, keywords=e.keywords)

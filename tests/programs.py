@@ -440,7 +440,18 @@ class ProgramGen:
 
     def breadth_sexpr(self, sc, d):
         """A float through what issue #15's NumPy breadth added: FFTs, item/tolist, statistics, einsum of three."""
-        return self.ch.choice([self.fft_sexpr, self.to_python_sexpr, self.stats_sexpr, self.einsum_sexpr])(sc, d)
+        return self.ch.choice([self.fft_sexpr, self.to_python_sexpr, self.stats_sexpr, self.einsum_sexpr,
+                               self.vectorize_sexpr])(sc, d)
+
+    def vectorize_sexpr(self, sc, d):
+        """A float through ``np.vectorize`` of a lambda or ``np.fromiter`` of a generator."""
+        ch = self.ch
+        x = self.aexpr(sc, ch.choice([s for s in sc.shapes() if s in ((3,), (2, 3))]), d - 1)
+        forms = ["np.sum(np.vectorize(lambda t: math.sin(t) * t + 0.5)(%s))" % x,
+                 "np.sum(np.vectorize(lambda u, w: u * w - math.cos(u))(%s, %s) ** 2)" % (x, self.sexpr(sc, d - 1)),
+                 "np.sum(np.fromiter((t * 0.5 + t * t for t in np.ravel(%s)), dtype=float))" % x,
+                 "np.sum(np.fromiter([math.tanh(t) for t in np.ravel(%s)], float) ** 2)" % x]
+        return ch.choice(forms)
 
     def einsum_sexpr(self, sc, d):
         """A float through ``np.einsum`` of three or four operands."""

@@ -1,5 +1,7 @@
 """NumPy breadth (issue #15) through the compiler, against central differences: ``x.item()``/``x.tolist()``,
 ``np.einsum`` of three or more operands, ``np.fromiter``, ``np.vectorize`` and the further NumPy callables."""
+import math
+
 import numpy as np
 import pytest
 
@@ -192,3 +194,52 @@ def test_einsum_of_several_operands_refusals(f, match):
     with pytest.raises(sd.SourcediffError, match=match) as e:
         sd.grad(f)(np.array([0.4, -1.1, 0.7]))
     assert "np.einsum" in str(e.value)
+
+
+# --- np.fromiter and np.vectorize ------------------------------------------------------------------------------
+
+def branchy(t, s):
+    return math.sin(t) * s if t > 0 else t * t + s
+
+
+def iterated(x):
+    a = np.sum(np.fromiter((t * t for t in x), dtype=float))
+    b = np.sum(np.fromiter([math.exp(t) for t in x], float) * np.arange(3.0))
+    c = np.sum(np.vectorize(branchy)(x, 2.0 * x[::-1]) ** 2)
+    d = np.sum(np.vectorize(lambda t: t ** 3 + math.cos(t))(np.reshape(np.concatenate([x, x]), (2, 3))))
+    return a + b + c + d + np.sum(np.vectorize(branchy)(np.reshape(x, (3, 1)), x) * np.arange(3.0))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fromiter_and_vectorize(mode):
+    x = np.array([0.4, -1.1, 0.7])
+    close(sd.grad(iterated, mode=mode)(x), fd_grad(iterated, x))
+    close(sd.jacobian(vectorized, mode=mode)(x), fd_jac(vectorized, x))
+
+
+def vectorized(x):
+    return np.vectorize(branchy)(x, 0.5)
+
+
+def pair(t):
+    return t, 2.0 * t
+
+
+def vectorize_pairs(x):
+    return np.sum(np.vectorize(pair)(x)[0])
+
+
+def fromiter_ints(x):
+    return np.sum(np.fromiter((t for t in x), dtype=int))
+
+
+def vectorize_otypes(x):
+    return np.sum(np.vectorize(branchy, otypes=[float])(x, x))
+
+
+@pytest.mark.parametrize("f,match", [(vectorize_pairs, "other than a number"), (fromiter_ints, "float dtype"),
+                                     (vectorize_otypes, "no options")], ids=["pairs", "int-dtype", "otypes"])
+def test_fromiter_and_vectorize_refusals(f, match):
+    with pytest.raises(sd.SourcediffError, match=match) as e:
+        sd.grad(f)(np.array([0.4, -1.1, 0.7]))
+    assert "np." in str(e.value) and f.__name__ in str(e.value) or "test_numpy_breadth.py" in str(e.value)
