@@ -239,9 +239,10 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
     idx, many = _wrt(f, wrt)
     if mode == "reverse":
         gen = _derivative(f, idx, kind, mode, optimize, many)
-        out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
+        inner = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
-        out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
+        out = backend_numba.front(inner, complex_calls.switch(
+            inner, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True)))
         return _finish(signature.packing(out, f) if signature.packed(f) else out, f, gen.source)
     gen = _derivative(f, idx, kind, _mode(mode), optimize, many)
     run = _run_on(_backend(backend), f, idx, kind, mode, optimize, many)
