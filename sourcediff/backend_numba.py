@@ -705,7 +705,7 @@ def front(inner, outer):
     test += ["G.get(%r) is k%d" % (n, i) for i, n in enumerate(inner.checked)]
     ks = ", ".join(["k%d" % i for i in range(len(inner.checked))] + ["_=None"])
     space = {}
-    exec(_FRONT.format(ps=ps, test=" and ".join(test), ks=ks), space)
+    exec(compile(_FRONT.format(ps=ps, test=" and ".join(test), ks=ks), "<sourcediff: float calls>", "exec"), space)
     fn = space["make"](inner, inner.jitted, inner.py, outer, _finite, inner.py.__globals__, *inner.checked.values())
     return functools.update_wrapper(fn, outer)
 

@@ -283,39 +283,22 @@ def searched(y, a):
 
 
 @pytest.mark.parametrize("n", [0, 1, 7])
-def test_float_tapes_are_arrays_with_room_reserved(n):
+def test_float_tapes_are_arrays_where_the_loop_is_counted(n):
     """Floats a counted loop keeps go to float arrays (room reserved before the loop), not to lists: the same
-    gradients, for no turn, one turn and several (inner loops reserve in each outer turn)."""
+    gradients, for no turn, one turn and several (inner loops reserve in each outer turn). A ``while`` loop's
+    trip count is not known when it starts: its tape stays a list, its answer Python's."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         g = sd.grad(counted, wrt=(0, 1), backend="numba")
         out = g(0.3, 0.9, n)
+        h = sd.grad(searched, wrt=(0, 1), backend="numba")
+        found = h(0.5, 0.2 + n)
     assert_same(sd.grad(counted, wrt=(0, 1))(0.3, 0.9, n), out)
     main = main_of(_text(g), "counted_grad")
     assert "_sd_reserve(" in main and ".append(y)" not in main and ".append(t2)" not in main, main
     assert ".append(t6)" in main  # a bool (y > 0.0) stays in a list
-
-
-def test_float_tapes_in_a_while_loop_stay_lists():
-    """A ``while`` loop's trip count is not known when it starts: its tape stays a list, its answer Python's."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        g = sd.grad(searched, wrt=(0, 1), backend="numba")
-        out = g(0.5, 0.2)
-    assert_same(sd.grad(searched, wrt=(0, 1))(0.5, 0.2), out)
-    assert ".append(" in main_of(_text(g), "searched_grad")
-
-
-def test_float_calls_skip_the_general_path(monkeypatch):
-    """A call with floats only goes straight to the compiled code (the general path's checks cost as much as a
-    short loop); other calls still take it, and their answers stay Python's."""
-    g = sd.grad(scalar_loop, wrt=(0, 1), backend="numba")
-    want = sd.grad(scalar_loop, wrt=(0, 1))
-    monkeypatch.setattr(sd.backend_numba.Compiled, "__call__", lambda self, *a: pytest.fail("the general path"))
-    assert_same(want(0.3, 0.9), g(0.3, 0.9))
-    monkeypatch.undo()
-    assert_same(want(np.float64(0.3), 0.9), g(np.float64(0.3), 0.9))
-    assert_same(want(1, 0.9), g(1, 0.9))
+    assert_same(sd.grad(searched, wrt=(0, 1))(0.5, 0.2 + n), found)
+    assert ".append(" in main_of(_text(h), "searched_grad")
 
 
 def log_loop(x):
@@ -324,12 +307,21 @@ def log_loop(x):
     return x
 
 
-def test_float_path_nan_and_errors_stay_python():
-    """Where Numba's log gives a NaN, math.log raises: the lean path reruns the call in Python too."""
-    g = sd.grad(log_loop, backend="numba")
-    assert g(3.0) == pytest.approx(sd.grad(log_loop)(3.0), rel=1e-12)
-    with pytest.raises(ValueError):
-        g(-1.0)
+def test_float_calls_skip_the_general_path(monkeypatch):
+    """A call with floats only goes straight to the compiled code (the general path's checks cost as much as a
+    short loop); other calls still take it; answers stay Python's: where Numba's log gives a NaN, math.log
+    raises, and the lean path reruns the call in Python too."""
+    g = sd.grad(scalar_loop, wrt=(0, 1), backend="numba")
+    want = sd.grad(scalar_loop, wrt=(0, 1))
+    lg = sd.grad(log_loop, backend="numba")
+    with monkeypatch.context() as m:
+        m.setattr(sd.backend_numba.Compiled, "__call__", lambda self, *a: pytest.fail("the general path"))
+        assert_same(want(0.3, 0.9), g(0.3, 0.9))
+        assert lg(3.0) == pytest.approx(sd.grad(log_loop)(3.0), rel=1e-12)
+        with pytest.raises(ValueError):
+            lg(-1.0)
+    assert_same(want(np.float64(0.3), 0.9), g(np.float64(0.3), 0.9))
+    assert_same(want(1, 0.9), g(1, 0.9))
 
 
 def smooth(x):
