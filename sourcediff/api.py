@@ -239,9 +239,10 @@ def _grad(f, wrt, mode, optimize, kind, backend="python"):
     idx, many = _wrt(f, wrt)
     if mode == "reverse":
         gen = _derivative(f, idx, kind, mode, optimize, many)
-        out = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
+        inner = _on(_backend(backend), gen, lambda key: _derivative(f, idx, kind, mode, optimize, many, key)) \
             if not gen.sd_complex else gen
-        out = complex_calls.switch(out, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True))
+        out = backend_numba.front(inner, complex_calls.switch(
+            inner, lambda: _derivative(f, idx, kind, mode, optimize, many, cplx=True)))
         fast = None if signature.packed(f) or backend != "python" or gen.sd_complex else _direct(gen, idx, out)
         if fast is not None:  # floats go straight to the fast path, any other call through the switch
             out = functools.update_wrapper(fast, out)

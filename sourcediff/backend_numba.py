@@ -25,6 +25,7 @@ never gives other numbers than the Python backend (up to rounding: Numba's sums 
 import ast
 import copy
 import builtins
+import functools
 import hashlib
 import importlib.util
 import math
@@ -121,8 +122,9 @@ def _kept(e):
     return ast.unparse(e)
 
 
-def _split_tape(fdef, tape, unset):
-    """One list per restored value instead of the shared tape (a Numba list holds values of one type)."""
+def _split_tape(fdef, tape, unset, tapes):
+    """One list per restored value instead of the shared tape (a Numba list holds values of one type);
+    ``tapes`` gets each new list's name -> what it keeps."""
     uses = _tape_uses(fdef, tape)
     if uses is None:
         raise Unsupported("a tape used other than by append and pop")
@@ -137,13 +139,16 @@ def _split_tape(fdef, tape, unset):
         p.value.func.value.id = keys[k]
     for a in appends:
         a.value.func.value.id = keys[_kept(a.value.args[0])]
+    tapes.update((n, k) for k, n in keys.items())
     inits = [ast.parse("%s = []" % n).body[0] for n in keys.values()]
     inits += [ast.parse("if len(%s) > 0:\n    %s = %s[0]" % (n, k, n)).body[0] for k, n in keys.items() if k in unset]
     return inits
 
 
-def _rewrite_def(fdef):
-    """``fdef`` (a generated function) rewritten for Numba in place."""
+def _rewrite_def(fdef, floats=()):
+    """``fdef`` (a generated function) rewritten for Numba in place; ``floats``: the parameters it is called
+    with floats only."""
+    kinds = float_names(fdef, floats)
     unset = set()
     body = []
     for s in fdef.body:
@@ -152,15 +157,173 @@ def _rewrite_def(fdef):
             unset.add(s.targets[0].id)
         else:
             body.append(s)
-    out = []
+    out, tapes = [], {}
     for s in body:
-        out += _split_tape(fdef, s.targets[0].id, unset) if _is_tape_init(s) else [s]
+        out += _split_tape(fdef, s.targets[0].id, unset, tapes) if _is_tape_init(s) else [s]
     fdef.body = out or [ast.Pass()]
+    FloatTapes({t for t, k in tapes.items() if k in kinds and _reservable(fdef, t)}).visit(fdef)
     if any(isinstance(n, ast.Name) and n.id == "UNSET" for n in ast.walk(fdef)):
         raise Unsupported("a value left UNSET")
     for n in ast.walk(fdef):
         if isinstance(n, ast.For) and isinstance(n.iter, ast.Call) and getattr(n.iter.func, "id", None) == "reversed":
             n.iter = _reversed(n.iter.args[0])
+
+
+# -- tapes of floats as growable float arrays --------------------------------------------------------
+MATH_FLOATS = {"sin", "cos", "tan", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "tanh", "sinh", "cosh",
+               "atan", "asin", "acos", "asinh", "acosh", "atanh", "atan2", "hypot", "pow", "fabs", "erf", "erfc",
+               "copysign", "cbrt", "exp2"}
+
+
+def float_names(fdef, floats):
+    """The names of ``fdef`` that certainly hold floats when the parameters ``floats`` do: every assignment
+    to them gives a float (the largest such set: a loop's values start from parameters and constants).
+    A value a tape restores keeps the kind of what was pushed, so pops and ``UNSET`` say nothing."""
+    values, params, seen = {}, {a.arg for a in fdef.args.args}, set()
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            values.setdefault(n.targets[0].id, []).append(n.value)
+            seen.add(id(n.targets[0]))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            values.setdefault(n.target.id, []).append(ast.BinOp(left=n.target, op=n.op, right=n.value))
+            seen.add(id(n.target))
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)) and id(n) not in seen:
+            values.setdefault(n.id, []).append(None)  # assigned in another way: unknown
+    for p in params:
+        values.setdefault(p, []).append(ast.Constant(1.0) if p in floats else None)
+    names = set(values)
+    while True:
+        out = {k for k in names if all(v is not None and (_neutral(v) or _kind(v, names) == "f") for v in values[k])}
+        if out == names:
+            return names
+        names = out
+
+
+def _neutral(v):
+    """A tape's pop, a tape's first entry, ``UNSET``: the value kept, whatever its kind."""
+    if isinstance(v, ast.Name):
+        return v.id == "UNSET"
+    if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "pop" and not v.args:
+        return isinstance(v.func.value, ast.Name) and v.func.value.id.startswith("tape")
+    return False
+
+
+def _kind(e, floats):
+    """"f" for an expression that certainly gives a float where the names ``floats`` are floats, "i" for an
+    integer constant, None where not known."""
+    if isinstance(e, ast.Constant):
+        return "f" if type(e.value) is float else "i" if type(e.value) in (int, bool) else None
+    if isinstance(e, ast.Name):
+        return "f" if e.id in floats else None
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        return _kind(e.operand, floats)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, _OPS):
+        k = {_kind(e.left, floats), _kind(e.right, floats)}
+        return "f" if k <= {"f", "i"} and ("f" in k or isinstance(e.op, ast.Div)) else "i" if k == {"i"} else None
+    if isinstance(e, ast.IfExp):
+        return "f" if _kind(e.body, floats) == _kind(e.orelse, floats) == "f" else None
+    if isinstance(e, ast.Call) and not e.keywords and all(_kind(a, floats) in ("f", "i") for a in e.args):
+        f = e.func
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "math":
+            return "f" if f.attr in MATH_FLOATS else None
+        if isinstance(f, ast.Name) and f.id in ("float", "abs") and len(e.args) == 1:
+            return "f" if f.id == "float" else _kind(e.args[0], floats)
+    return None
+
+
+def _is_push(st, tape):
+    return isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and _method_of(st.value, tape, "append")
+
+
+def _pushes(body, tape):
+    """How many pushes onto ``tape`` ``body`` holds outside the loops in it (those reserve their own)."""
+    n = 0
+    for st in body:
+        if _is_push(st, tape):
+            n += 1
+        elif not isinstance(st, (ast.For, ast.While, ast.AsyncFor, ast.FunctionDef, ast.Lambda)):
+            n += sum(_pushes(getattr(st, f, []), tape) for f in ("body", "orelse", "handlers", "finalbody"))
+    return n
+
+
+def _counted(loop):
+    """Does ``loop`` run a number of times ``len`` of its iterable says, read without side effects?"""
+    if not isinstance(loop, ast.For) or loop.orelse:
+        return False
+    it = loop.iter
+    return isinstance(it, ast.Name) or isinstance(it, ast.Call) and getattr(it.func, "id", None) == "range" and \
+        all(isinstance(a, (ast.Name, ast.Constant)) for a in it.args)
+
+
+def _reservable(fdef, tape):
+    """Is every push onto ``tape`` in a loop whose trip count is known at its start (or in no loop)? Room is then
+    reserved before the loop, and the loop never reassigns the tape (an array reassigned in a loop costs Numba
+    reference counting at every turn: twice the time of a scalar loop)."""
+    def ok(body, loop):
+        for st in body:
+            if _is_push(st, tape) and loop is not None and not _counted(loop):
+                return False
+            for f in ("body", "orelse", "handlers", "finalbody"):
+                inner = st if isinstance(st, (ast.For, ast.While)) and f == "body" else loop
+                if isinstance(getattr(st, f, None), list) and not ok(getattr(st, f), inner):
+                    return False
+        return True
+    return ok(fdef.body, None)
+
+
+class FloatTapes(ast.NodeTransformer):
+    """The tapes ``names`` (each keeping one float name) as float arrays with a count, room reserved before
+    each loop that pushes (``_reservable``): no list of boxed entries, no shrinking on pops."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def _tape(self, call, attr):
+        f = call.func if isinstance(call, ast.Call) else None
+        if isinstance(f, ast.Attribute) and f.attr == attr and isinstance(f.value, ast.Name) and \
+                f.value.id in self.names:
+            return f.value.id
+        return None
+
+    def visit_Assign(self, node):
+        t = node.targets[0].id if isinstance(node.targets[0], ast.Name) else None
+        if t in self.names and isinstance(node.value, ast.List):
+            return ast.parse("%s = _sd_tape()\n%s_n = 0" % (t, t)).body
+        tape = self._tape(node.value, "pop")
+        if tape is None:
+            return node
+        return ast.parse("%s_n -= 1\n%s = %s[%s_n]" % (tape, ast.unparse(node.targets[0]), tape, tape)).body
+
+    def visit_Expr(self, node):
+        tape = self._tape(node.value, "append")
+        if tape is None:
+            return node
+        return ast.parse("%s[%s_n] = %s\n%s_n += 1" % (tape, tape, ast.unparse(node.value.args[0]), tape)).body
+
+    def _counts(self, body):
+        return [(t, _pushes(body, t)) for t in sorted(self.names) if _pushes(body, t)]
+
+    def visit_For(self, node):
+        counts = self._counts(node.body)
+        self.generic_visit(node)
+        return ast.parse("\n".join("%s = _sd_reserve(%s, %s_n + %d * len(%s))" % (t, t, t, k, ast.unparse(node.iter))
+                                   for t, k in counts)).body + [node]
+
+    def visit_FunctionDef(self, node):
+        counts = self._counts(node.body)
+        self.generic_visit(node)
+        node.body = ast.parse("\n".join("%s = _sd_reserve(%s, %d)" % (t, t, k) for t, k in counts)).body + node.body
+        return node
+
+    def visit_If(self, node):
+        """``if len(tape) > 0: x = tape[0]`` (what gives a value left unset its type) as ``x = 0.0``."""
+        t = node.test
+        if isinstance(t, ast.Compare) and isinstance(t.left, ast.Call) and getattr(t.left.func, "id", "") == "len" \
+                and isinstance(t.left.args[0], ast.Name) and t.left.args[0].id in self.names and len(node.body) == 1:
+            return ast.parse("%s = 0.0" % node.body[0].targets[0].id).body[0]
+        self.generic_visit(node)
+        return node
 
 
 def _reversed(e):
@@ -207,7 +370,9 @@ def _outputs(ret, params, arrays):
 def fused(fdef):
     """``fdef``'s body as one loop over the elements, for calls whose arguments are all float arrays of one
     shape (``Compiled`` checks): where every statement is elementwise (``_elementwise``), what NumPy does
-    array by array is the same arithmetic element by element, without the temporaries. None elsewhere."""
+    array by array is the same arithmetic element by element, without the temporaries. None elsewhere.
+    It returns ``(fdef's result, 0.0 or NaN)``: the sum of its values times zero, NaN where one of them is not
+    finite (the test done in the loop, not in another pass over the result)."""
     params = [a.arg for a in fdef.args.args]
     body, ret = fdef.body[:-1], fdef.body[-1]
     if not params or fdef.args.defaults or not isinstance(ret, ast.Return) or ret.value is None:
@@ -225,23 +390,25 @@ def fused(fdef):
         return None
     scalar = {p: "%s__e" % p for p in params}
     loop = ["_n = %s.size" % params[0]] + ["%s__f = %s.reshape(-1)" % (p, p) for p in params]
-    loop += ["_o%d = np.empty(_n)" % i for i in range(len(outs))] + ["for _k in range(_n):"]
+    loop += ["_o%d = np.empty(_n)" % i for i in range(len(outs))] + ["_nan = 0.0", "for _k in range(_n):"]
     loop += ["    %s = %s__f[_k]" % (scalar[p], p) for p in params]
     for st in body:
         for n in ast.walk(st):
             if isinstance(n, ast.Name) and n.id in scalar:
                 n.id = scalar[n.id]
         loop.append("    " + ast.unparse(st))
-    loop += ["    _o%d[_k] = %s" % (i, o if o not in scalar else scalar[o]) for i, o in enumerate(outs)]
+    for i, o in enumerate(outs):
+        loop += ["    _o%d[_k] = %s" % (i, scalar.get(o, o)), "    _nan += _o%d[_k] * 0.0" % i]
     res = ["_o%d.reshape(%s.shape)" % (i, params[0]) for i in range(len(outs))]
-    loop.append("return " + (", ".join(res) if isinstance(ret.value, ast.Tuple) else res[0]))
+    loop.append("return (%s), _nan" % (", ".join(res) + "," if isinstance(ret.value, ast.Tuple) else res[0]))
     text = "def %s__fused(%s):\n%s\n" % (fdef.name, ", ".join(params), "".join("    %s\n" % ln for ln in loop))
     return ast.parse(text).body[0]
 
 
 def _free_names(tree):
     """The names the module's functions read but neither define nor assign."""
-    defined = {d.name for d in tree.body} | {"_sd_reversed", "_sd_range_head"}
+    defined = {d.name for d in tree.body} | set(_HELPERS)
+    defined |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith("_sd_np_")}
     out = set()
     for d in tree.body:
         local = {a.arg for a in d.args.args} | {n.id for n in ast.walk(d) if isinstance(n, ast.Name)
@@ -294,6 +461,28 @@ def _binding(name, cells, globs):
     raise Unsupported("the global `%s` (%s)" % (name, type(v).__name__))
 
 
+_HELPERS = {"_sd_reversed": "range_reversed", "_sd_range_head": "range_head", "_sd_tape": "float_tape",
+            "_sd_reserve": "reserved"}  # the jitted helpers the rewrite calls, by the name it gives them
+
+
+def _numpy_loops(defs, cells, globs):
+    """Calls ``np.<f>(x)`` of ``numba_helpers.NUMPY_LOOPS`` (``np`` the name NumPy has there) as calls of the
+    helper that runs NumPy's own loop on a large float array; not in a fused loop (its ``x`` are numbers)."""
+    from .numba_helpers import NUMPY_LOOPS
+    for d in defs:
+        for n in ast.walk(d):
+            f = n.func if isinstance(n, ast.Call) else None
+            if isinstance(f, ast.Attribute) and f.attr in NUMPY_LOOPS and isinstance(f.value, ast.Name) and \
+                    cells.get(f.value.id, globs.get(f.value.id)) is np and len(n.args) == 1 and not n.keywords:
+                n.func = ast.Name(id="_sd_np_" + f.attr, ctx=ast.Load())
+
+
+_JIT = "@numba.njit(cache=CACHE, boundscheck=True)"
+# a fused loop indexes nothing but its own arrays, in bounds; it runs array code, so a division by zero gives
+# NumPy's infinity (which the call's finiteness test sends to the Python version), not a test in every turn
+_FUSED_JIT = "@numba.njit(cache=CACHE, error_model='numpy')"
+
+
 def numba_source(fn):
     """(module text for Numba, main name, (float parameters, generic function) of a fast path or None, checked
     globals)."""
@@ -307,12 +496,13 @@ def numba_source(fn):
     floats = _guard_floats(main)
     for d in defs:
         d.decorator_list = []
-        _rewrite_def(d)
+        _rewrite_def(d, floats[0] if floats and d is main else ())
     loop = fused(copy.deepcopy(main)) if floats is None else None
     if loop is not None:
         defs.append(loop)
         tree.body.append(loop)
     cells = _reachable(fn)
+    _numpy_loops([d for d in defs if d is not loop], cells, fn.__globals__)
     lines, checked = [], {}
     for n in _free_names(tree):
         line, value = _binding(n, cells, fn.__globals__)
@@ -320,10 +510,11 @@ def numba_source(fn):
             lines.append(line)
         if value is not None:
             checked[n] = value
+    used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.startswith("_sd_np_")})
+    helpers = ["%s as %s" % (v, k) for k, v in _HELPERS.items()] + ["%s as %s" % (n[4:], n) for n in used]
     head = ["# generated by sourcediff for Numba from %s" % fn.__name__, "import numba",
-            "from sourcediff.numba_helpers import range_reversed as _sd_reversed, range_head as _sd_range_head"]
-    jit = "@numba.njit(cache=CACHE, boundscheck=True)"
-    body = ["%s\n%s" % (jit, ast.unparse(d)) for d in defs]
+            "from sourcediff.numba_helpers import %s" % ", ".join(helpers)]
+    body = ["%s\n%s" % (_FUSED_JIT if d is loop else _JIT, ast.unparse(d)) for d in defs]
     return "\n".join(head + lines) + "\n\n\n" + "\n\n\n".join(body) + "\n", main.name, floats, checked
 
 
@@ -461,19 +652,62 @@ class Compiled:
                                   sorted({type(a).__name__ for a in args if not _eligible(a)}))),
                               RuntimeWarning, stacklevel=3)
             return self.py(*args)
-        run = self.jitted if self.floats is None or all(type(args[i]) is float for i in self.floats) else self.generic
         if self.fused is not None and _one_shape(args):
-            run = self.fused
+            try:
+                out, nan = self.fused(*args)
+            except Exception as e:
+                return self.failed(e, args)
+            return out if nan == 0.0 else self.py(*args)
+        run = self.jitted if self.floats is None or all(type(args[i]) is float for i in self.floats) else self.generic
         return self._run(run, args)
 
     def _run(self, run, args):
         try:
             out = run(*args)
         except Exception as e:
-            if _numba_error(e):
-                self._fall_back(_construct(e))
-            return self.py(*args)  # its own answer, or its own error
+            return self.failed(e, args)
         return out if _finite(out) else self.py(*args)
+
+    def failed(self, e, args):
+        """The answer to a call whose compiled code raised ``e``: the Python version's (or its error)."""
+        if _numba_error(e):
+            self._fall_back(_construct(e))
+        return self.py(*args)
+
+
+_FRONT = """def make(c, jitted, py, slow, finite, G, {ks}):
+    def front({ps}):
+        if {test}:
+            try:
+                out = jitted({ps})
+            except Exception as e:
+                return c.failed(e, ({ps},))
+            if finite(out):
+                return out
+            return py({ps})
+        return slow({ps})
+    return front
+"""
+
+
+def front(inner, outer):
+    """``outer`` (what ``sd.grad`` returns around ``inner``) behind a lean path for calls whose arguments are
+    all floats, where ``inner`` is a ``Compiled``: on scalar code the wrapper costs as much as the loop. One type
+    test per argument and an identity test per checked global, then the compiled function itself (an error
+    or a NaN goes to the Python version, as in ``Compiled``); every other call goes the full way."""
+    if not isinstance(inner, Compiled) or inner.off is not None:
+        return outer
+    code = inner.py.__code__
+    if inner.py.__defaults__ or code.co_kwonlyargcount or code.co_flags & 0x0C or not code.co_argcount:
+        return outer  # 0x0C: *args, **kwargs
+    ps = ", ".join("a%d" % i for i in range(code.co_argcount))
+    test = ["type(a%d) is float" % i for i in range(code.co_argcount)] + ["c.off is None"]
+    test += ["G.get(%r) is k%d" % (n, i) for i, n in enumerate(inner.checked)]
+    ks = ", ".join(["k%d" % i for i in range(len(inner.checked))] + ["_=None"])
+    space = {}
+    exec(compile(_FRONT.format(ps=ps, test=" and ".join(test), ks=ks), "<sourcediff: float calls>", "exec"), space)
+    fn = space["make"](inner, inner.jitted, inner.py, outer, _finite, inner.py.__globals__, *inner.checked.values())
+    return functools.update_wrapper(fn, outer)
 
 
 def _numba_error(e):

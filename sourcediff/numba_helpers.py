@@ -43,6 +43,22 @@ def range_head(r, n):
 
 
 @numba.njit(cache=True)
+def float_tape():
+    """An empty tape of floats (``backend_numba.FloatTapes``)."""
+    return np.empty(16)
+
+
+@numba.njit(cache=True)
+def reserved(tape, n):
+    """``tape`` with room for ``n`` entries: itself, or its entries copied into a larger one."""
+    if n <= len(tape):
+        return tape
+    out = np.empty(max(n, 2 * len(tape)))
+    out[:len(tape)] = tape
+    return out
+
+
+@numba.njit(cache=True)
 def reduce_to(g, shape):
     """``g`` summed down to ``shape`` (NumPy's broadcasting undone); raises where ``g`` is not a broadcast of
     an array of ``shape`` (the Python version handles those)."""
@@ -211,6 +227,42 @@ def _matmul_dy(g, x, y):
     if _arr(g) and _arr(x) and _arr(y) and g.ndim == x.ndim == y.ndim == 2:
         return lambda g, x, y: np.ascontiguousarray(x.T) @ g
 
+
+# NumPy's own loops for these run 7-20x faster than Numba's (SIMD against one libm call per element; not
+# sin, cos, sqrt: there Numba's are as fast), so on a float array of NUMPY_FROM numbers or more the compiled
+# code calls NumPy itself (an object-mode block costs a few microseconds), which also gives the Python
+# backend's very numbers.
+NUMPY_LOOPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "tanh", "sinh", "cosh", "tan", "arctan", "arcsin",
+               "arccos", "arcsinh", "arctanh")
+NUMPY_FROM = 512
+
+
+def _numpy_loop(name):
+    """``np_<name>(x)``: ``np.<name>(x)``, by NumPy's loop for a large float64 array."""
+    f = getattr(np, name)
+
+    def call(x):
+        return f(x)
+    call.__name__ = call.__qualname__ = "np_" + name
+
+    @overload(call)
+    def _call(x):
+        if not (_arr(x) and x.dtype == types.float64):
+            return lambda x: f(x)
+        out_type = types.Array(types.float64, x.ndim, "C")
+
+        def numpy_loop(x):
+            if x.size < NUMPY_FROM:
+                return f(x)
+            with numba.objmode(out=out_type):
+                out = np.ascontiguousarray(f(x))
+            return out
+        return numpy_loop
+    return call
+
+
+NUMPY_CALLS = {name: _numpy_loop(name) for name in NUMPY_LOOPS}
+globals().update(("np_" + n, f) for n, f in NUMPY_CALLS.items())  # importable by name from generated modules
 
 _FUNCS = [runtime.getitem_vjp, runtime.getitem_copy, runtime.unbroadcast, runtime.shape_of, runtime.stand_in,
           runtime.seed_one, runtime.zeros_like, runtime.add, runtime.grad_like, H.expand_reduced, H.matmul_dx,

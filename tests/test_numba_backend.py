@@ -252,3 +252,110 @@ def test_cli_backend_numba(tmp_path):
                          capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr
     assert "@numba.njit(cache=True, boundscheck=True)" in out.stdout and "tape__0.pop()" in out.stdout
+
+
+# -- speed: tapes of floats as arrays, a lean path for float calls, NumPy's loops for large arrays -----
+def _text(g):
+    return _compiled_versions(g)[0].text
+
+
+def main_of(text, name):
+    """The text of function ``name`` in a generated module."""
+    start = text.index("def %s(" % name)
+    end = text.find("\n\n\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def counted(y, a, n):
+    for i in range(n):
+        y = math.sin(y) * a + y * 0.5
+        for j in range(2):
+            if y > 0.0:
+                y = y * a
+            y = math.cos(y) + a
+    return y
+
+
+def searched(y, a):
+    while y < 10.0:
+        y = y + math.exp(a) * 0.5 + 0.1 * math.sin(y)
+    return y
+
+
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_float_tapes_are_arrays_where_the_loop_is_counted(n):
+    """Floats a counted loop keeps go to float arrays (room reserved before the loop), not to lists: the same
+    gradients, for no turn, one turn and several (inner loops reserve in each outer turn). A ``while`` loop's
+    trip count is not known when it starts: its tape stays a list, its answer Python's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        g = sd.grad(counted, wrt=(0, 1), backend="numba")
+        out = g(0.3, 0.9, n)
+        h = sd.grad(searched, wrt=(0, 1), backend="numba")
+        found = h(0.5, 0.2 + n)
+    assert_same(sd.grad(counted, wrt=(0, 1))(0.3, 0.9, n), out)
+    main = main_of(_text(g), "counted_grad")
+    assert "_sd_reserve(" in main and ".append(y)" not in main and ".append(t2)" not in main, main
+    assert ".append(t6)" in main  # a bool (y > 0.0) stays in a list
+    assert_same(sd.grad(searched, wrt=(0, 1))(0.5, 0.2 + n), found)
+    assert ".append(" in main_of(_text(h), "searched_grad")
+
+
+def log_loop(x):
+    for i in range(2):
+        x = math.log(x) + 2.0
+    return x
+
+
+def test_float_calls_skip_the_general_path(monkeypatch):
+    """A call with floats only goes straight to the compiled code (the general path's checks cost as much as a
+    short loop); other calls still take it; answers stay Python's: where Numba's log gives a NaN, math.log
+    raises, and the lean path reruns the call in Python too."""
+    g = sd.grad(scalar_loop, wrt=(0, 1), backend="numba")
+    want = sd.grad(scalar_loop, wrt=(0, 1))
+    lg = sd.grad(log_loop, backend="numba")
+    with monkeypatch.context() as m:
+        m.setattr(sd.backend_numba.Compiled, "__call__", lambda self, *a: pytest.fail("the general path"))
+        assert_same(want(0.3, 0.9), g(0.3, 0.9))
+        assert lg(3.0) == pytest.approx(sd.grad(log_loop)(3.0), rel=1e-12)
+        with pytest.raises(ValueError):
+            lg(-1.0)
+    assert_same(want(np.float64(0.3), 0.9), g(np.float64(0.3), 0.9))
+    assert_same(want(1, 0.9), g(1, 0.9))
+
+
+def smooth(x):
+    return np.sum(np.tanh(x) * np.exp(x * 0.5) + np.log1p(x * x))
+
+
+@pytest.mark.parametrize("shape", [(7,), (40, 30)])
+def test_large_arrays_use_numpys_loops(shape):
+    """``np.tanh``/``np.exp``/``np.log1p`` of a large float array run NumPy's own loop (SIMD, 7-20x Numba's),
+    small ones Numba's: the Python backend's numbers either way, also for a transposed (Fortran-order) value."""
+    x = np.random.default_rng(1).standard_normal(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        g = sd.grad(smooth, backend="numba")
+        for v in (x, x.T):
+            got = g(v)
+            assert_same(sd.grad(smooth)(v), got)
+    text = _text(g)
+    assert "_sd_np_tanh(" in text and "_sd_np_exp(" in text and "_sd_np_log1p(" not in text, text  # log1p: shapes only
+
+
+def test_rnn_tanh_runs_numpys_loop():
+    args = _rnn_args()
+    args = args[:3] + (np.random.default_rng(2).standard_normal((3, 40, 3)), np.zeros((40, 4)))  # 160 per step
+    g = sd.grad(rnn, wrt=(0, 1, 2), backend="numba")
+    assert_same(sd.grad(rnn, wrt=(0, 1, 2))(*args), g(*args))
+    assert "_sd_np_tanh(" in main_of(_text(g), "rnn_grad")
+
+
+def test_fused_loop_tests_finiteness_in_the_loop():
+    """The fused loop returns a NaN flag with its result (no second pass over the result); a value that is not
+    finite sends the call to the Python version."""
+    g = sd.grad(chain, backend="numba")
+    x = np.linspace(-2.0, 2.0, 9)
+    assert_same(sd.grad(chain)(x), g(x))
+    fused = _compiled_versions(g)[0].fused
+    assert fused(x)[1] == 0.0 and math.isnan(fused(np.array([np.inf, 1.0]))[1])
