@@ -136,28 +136,11 @@ class Desugar:
             s.body = body
             return [s]
         pre, idx = [], self.names.fresh("idx")
-        n, kind, item = self._keys_or_items(it, idx, pre, s) if self._dict_like(it, tgt, s) else \
+        n, kind, item = _keys_or_items(self, it, idx, pre, s) if _dict_like(self, it, tgt, s) else \
             self._view(it, idx, pre, s)
         binds = [x for b in self._bind(tgt, kind, item) for x in self.stmt(gast.copy_location(b, s))]
         loop = gast.For(target=store(idx), iter=call("range", n), body=binds + body, orelse=[], type_comment=None)
         return pre + [gast.copy_location(loop, s)]
-
-    def _dict_like(self, it, tgt, s):
-        """``for k in d`` over an argument ``d`` the loop reads as ``d[k]``: a dict or a sequence, known when
-        the derivative runs."""
-        params = {a.id for a in self.func.node.args.args}
-        return isinstance(it, gast.Name) and isinstance(tgt, gast.Name) and it.id in params - self.stored and \
-            any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == it.id and
-                isinstance(n.slice, gast.Name) and n.slice.id == tgt.id for b in s.body for n in nodes(b))
-
-    def _keys_or_items(self, it, idx, pre, at):
-        """``_view`` of a dict-like argument: its keys where it is a dict, else its items."""
-        keys = self.names.fresh("keys")
-        pre.append(gast.copy_location(assign(keys, call(self.func.bind_value("dict_keys", dict_keys), load(it.id))),
-                                      at))
-        read = lambda v: gast.Subscript(value=load(v), slice=load(idx), ctx=gast.Load())  # noqa: E731
-        test = gast.Compare(left=load(keys), ops=[gast.Is()], comparators=[const(None)])
-        return call("len", load(it.id)), None, gast.IfExp(test=test, body=read(it.id), orelse=read(keys))
 
     def _lazy(self, s):
         """``for t in`` a generator expression, ``map(...)`` or ``filter(...)``: the loop over the iterable under
@@ -329,6 +312,24 @@ def _renamed(node, own):
         if isinstance(n, gast.Name) and n.id in own:
             n.id = own[n.id]
     return node
+
+
+def _dict_like(d, it, tgt, s):
+    """``for k in d`` over an argument ``d`` the loop reads as ``d[k]``: a dict or a sequence, known when
+    the derivative runs."""
+    params = {a.id for a in d.func.node.args.args}
+    return isinstance(it, gast.Name) and isinstance(tgt, gast.Name) and it.id in params - d.stored and \
+        any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == it.id and
+            isinstance(n.slice, gast.Name) and n.slice.id == tgt.id for b in s.body for n in nodes(b))
+
+
+def _keys_or_items(d, it, idx, pre, at):
+    """``_view`` of a dict-like argument: its keys where it is a dict, else its items."""
+    keys = d.names.fresh("keys")
+    pre.append(gast.copy_location(assign(keys, call(d.func.bind_value("dict_keys", dict_keys), load(it.id))), at))
+    read = lambda v: gast.Subscript(value=load(v), slice=load(idx), ctx=gast.Load())  # noqa: E731
+    test = gast.Compare(left=load(keys), ops=[gast.Is()], comparators=[const(None)])
+    return call("len", load(it.id)), None, gast.IfExp(test=test, body=read(it.id), orelse=read(keys))
 
 
 def _dicts(node):

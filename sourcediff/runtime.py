@@ -121,18 +121,15 @@ _ARITH = (np.ndarray, np.generic, float, int)
 
 
 def tindex(t, idx, like=None):
-    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join (or sparse). Given ``like``
-    (the part's value or its shape stand-in), a zero part of an array is zeros of its shape: the rules that
-    change shapes (``reshape``, ``stack``, ``matmul``...) need an adjoint of their result's shape."""
-    part = 0.0 if isinstance(t, float) else t.get(idx, 0.0) if isinstance(t, dict) else t[idx]
-    return dense_zero(part, like)
+    """``t[idx]`` for a tangent or adjoint that may be the scalar zero of a join (or sparse); a zero part of an
+    array ``like`` (its value or shape stand-in) is zeros of its shape (``dense_zero``)."""
+    return dense_zero(0.0 if isinstance(t, float) else t.get(idx, 0.0) if isinstance(t, dict) else t[idx], like)
 
 
 def dense_zero(part, like):
-    """``part``, or zeros of ``like``'s shape where ``part`` is the bare zero and ``like`` an array."""
-    if like is not None and type(part) is float and part == 0.0 and isinstance(like, np.ndarray):
-        return zeros_like(like)
-    return part
+    """``part``, or zeros of ``like``'s shape where ``part`` is the bare zero and ``like`` an array: the rules
+    that change shapes (``reshape``, ``stack``, ``matmul``...) need an adjoint of their result's shape."""
+    return zeros_like(like) if type(part) is float and part == 0.0 and isinstance(like, np.ndarray) else part
 
 
 def tsetitem(t, x, idx, v):
@@ -299,12 +296,11 @@ def unit_seed(x):
 
 
 def adj_pop(dlst, lst=None):
-    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest).
-    Given ``lst`` (the list as the append left it), a zero entry for an array is zeros of its shape.
+    """Adjoint of ``lst.append(a)``: (the last entry of the list's adjoint, a new list of the rest); given
+    ``lst`` (the list as the append left it), a zero entry for an array is zeros of its shape.
 
-    ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append``
-    copies too, every list adjoint is a value, never updated in place). An array adjoint (a NumPy rule
-    was given the list: ``np.sum(lst)``) holds the entries' adjoints as its rows.
+    ``dlst`` stays as it was: a derivative of this derivative may still read it (as ``adj_append`` copies too,
+    every list adjoint is a value). An array adjoint (``np.sum(lst)``) holds the entries' adjoints as its rows.
     """
     last, rest = (0.0, dlst) if isinstance(dlst, float) or len(dlst) == 0 else (dlst[-1], list(dlst[:-1]))
     return (dense_zero(last, lst[-1]) if lst else last), rest

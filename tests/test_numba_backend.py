@@ -8,6 +8,7 @@ code (scalar loops, elementwise chains, an RNN, a ``while`` with ``break``) comp
 fallback warns once and names the construct; the compiled version never gives what Python would not
 (an error where Python raises, a changed global); without Numba a SourcediffError names the extra.
 """
+import textwrap
 import math
 import os
 import subprocess
@@ -359,3 +360,14 @@ def test_fused_loop_tests_finiteness_in_the_loop():
     assert_same(sd.grad(chain)(x), g(x))
     fused = _compiled_versions(g)[0].fused
     assert fused(x)[1] == 0.0 and math.isnan(fused(np.array([np.inf, 1.0]))[1])
+
+
+def test_the_fused_modules_example():
+    """numba_fused's docstring: its Before, fused, is its After."""
+    import ast
+    from sourcediff import numba_fused
+    doc = numba_fused.__doc__
+    before = doc.split("Before (the derivative, in NumPy)::")[1].split("After::")[0]
+    after = doc.split("After::")[1]
+    got = numba_fused.fused(ast.parse(textwrap.dedent(before)).body[0])
+    assert ast.unparse(got) == ast.unparse(ast.parse(textwrap.dedent(after)))
