@@ -29,7 +29,8 @@ import warnings
 import gast
 
 from .annotations import getanno, is_comment, setanno
-from .names import nodes
+from .convert import to_ast
+from .names import inner_nodes
 
 with warnings.catch_warnings():  # astor 0.8 reads ast.Num & co. at import: deprecated since Python 3.12
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -46,13 +47,13 @@ def comment(text):
 
 def to_source(node):
     """Python source text of a gast (or ast) node."""
-    every = nodes(node) if isinstance(node, gast.AST) else []
+    every = inner_nodes(node) if isinstance(node, gast.AST) else []
     notes = [n for n in every if is_comment(n)]
     for k, n in enumerate(notes):  # for the printer only: the k-th comment reads the name _MARK % k
         n.value = gast.Name(id=_MARK % k, ctx=gast.Load(), annotation=None, type_comment=None)
     bases = _negative_bases_gast(every)
     try:
-        tree = gast.gast_to_ast(node) if isinstance(node, gast.AST) else node
+        tree = to_ast(node) if isinstance(node, gast.AST) else node
     finally:
         for n in notes:
             n.value = gast.Constant(value=None, kind=None)

@@ -24,6 +24,7 @@ import types
 import gast
 
 from .annotations import getanno
+from .convert import to_gast
 from .errors import SourcediffError
 from .names import clone, ids, load
 
@@ -92,7 +93,7 @@ def parse_def(src, keep=None):
     if deepest is not None:
         raise TooDeep(deepest)
     with deep_recursion():
-        return gast.ast_to_gast(tree)
+        return to_gast(tree)
 
 
 DEEPEST = 1000  # the nesting depth an expression may have: every pass walks trees recursively
@@ -109,12 +110,18 @@ class TooDeep(Exception):
 
 def _deepest(tree):
     """The first node nested more than ``DEEPEST`` deep, or None (iterative: any depth)."""
-    todo = [(tree, 0)]
+    todo, AST = [(tree, 0)], ast.AST
     while todo:
         node, d = todo.pop()
         if d > DEEPEST and hasattr(node, "lineno"):  # an expression, not an operator or context
             return node
-        todo.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+        d += 1
+        for f in node._fields:  # ast.iter_child_nodes, without a generator per node
+            v = getattr(node, f, None)
+            if type(v) is list:
+                todo.extend((c, d) for c in v if isinstance(c, AST))
+            elif isinstance(v, AST):
+                todo.append((v, d))
     return None
 
 

@@ -100,6 +100,30 @@ def nodes(node):
     return out
 
 
+def inner_nodes(node):
+    """``nodes`` less the contexts and operators (``Load``, ``Add``: leaves that no pass counts), in no
+    particular order."""
+    out, todo, AST, kids = [], [node], gast.AST, _NAME_KIDS
+    add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
+    while todo:
+        n = pop()
+        add(n)
+        d = n.__dict__
+        fields = kids.get(type(n))
+        if fields is None:
+            fields = _kids(type(n), kids, _NAME_SKIP)
+        for f in fields:
+            v = d.get(f)
+            if v is None:
+                continue
+            if type(v) is list:
+                if v:
+                    extend([x for x in v if isinstance(x, AST)])
+            elif isinstance(v, AST):
+                push(v)
+    return out
+
+
 def bfs(node):
     """Every node under ``node`` in ``gast.walk``'s (breadth-first) order, as a list, at a fraction of its cost."""
     out, AST, kids = [node], gast.AST, _KIDS

@@ -25,7 +25,7 @@ import gast
 
 from . import primitives as P
 from .annotations import getanno, is_comment
-from .names import clone, const, ids, load, name_nodes, nodes
+from .names import clone, const, ids, inner_nodes, load, name_nodes, nodes
 
 _PURE_ATTRS = {m: False for m, how in P.by_name(P.METHOD_WRITES).items() if how == P.LIST_STEP}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -162,7 +162,7 @@ def _count(fn):
     stores, others, augs, fold = Counter(), Counter(), Counter(), []
     for where, part in _parts(fn):
         found = False
-        for n in nodes(part):
+        for n in inner_nodes(part):
             t = type(n)
             if t is gast.Name:
                 (stores if type(n.ctx) is gast.Store else others)[n.id] += 1
@@ -445,15 +445,15 @@ def optimize(fn, pure_calls=()):
     pure_calls = set(pure_calls)
     params = [a.id for a in fn.args.args]
     for _ in range(50):
-        stores, _, _, fold = _count(fn)
-        if fold:
-            _fold(fn, fold)  # folding changes no name's stores
-        stores.update(params)
+        counted = _count(fn)
+        if counted[3]:
+            _fold(fn, counted[3])  # folding changes no name's stores, nor its reads
+        stores = counted[0] + Counter(params)
         changed = _propagate(fn, stores)
         fn.body, c = _copies(fn.body, {}, _scan(fn.body, {}))
         if c:
             _dead_copies(fn.body)  # copies whose reads _copies forwarded, stored again before any other
-        stores, others, augs, _ = _count(fn)
+        stores, others, augs, _ = _count(fn) if changed or c else counted
         changed = _coalesce(fn, stores, others) or c or changed
         if _negations(fn):
             changed = True

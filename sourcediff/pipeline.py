@@ -39,7 +39,7 @@ from .context import Gen
 from .forward import Forward
 from .frontend import Func, deep_recursion, temporaries_of
 from .lower import classify, validate, walk
-from .names import Names, assign, call, const, ids, load, names_in, nodes
+from .names import Names, assign, call, const, ids, inner_nodes, load, names_in, nodes
 from .reverse import Reverse
 from .user import CHECKPOINT, is_user_function
 from .rules import registry as R
@@ -471,8 +471,8 @@ def generate(fn, wrt, kind, mode, **options):
     src = "\n\n".join(codegen.to_source(d).rstrip() for d in defs) + "\n"
     _dump("codegen", src)
     helper = lambda n: type(n) is gast.Call and getattr(n.func, "id", None) in SHAPE_HELPERS  # noqa: E731
-    every = nodes(main) if mode == "reverse" else []
-    loops = [n for s in every if type(s) in (gast.For, gast.While) for n in nodes(s)]
+    every = inner_nodes(main) if mode == "reverse" else []
+    loops = [n for s in every if type(s) in (gast.For, gast.While) for n in inner_nodes(s)]
     shaped = "loop" if any(map(helper, loops)) else "flat" if any(map(helper, every)) else ""
     temps = {d.name: frozenset(getanno(d, "temporaries", frozenset())) for d in defs}
     return Generated(src, name, gen.bindings, shaped, temps)

@@ -293,12 +293,16 @@ class ProgramGen:
             ops += ["scipy"]
         if type(ch) is RandomChooser and ch.boolean(0.04):  # the soak's draws: hypothesis' streams stay as they were
             ops += ["complex"]
+        if type(ch) is RandomChooser and ch.boolean(0.05):
+            ops += ["np_float"]
         op = ch.choice(ops)
         e = lambda: self.sexpr(sc, d - 1)
         if op == "scipy":
             return self.scipy_sexpr(sc, d)
         if op == "complex":
             return self.complex_sexpr(sc, d)
+        if op == "np_float":
+            return self.numpy_float_sexpr(sc, d)
         if op == "edge":
             return self.edge(sc, d - 1)
         if op == "lcomp":
@@ -526,6 +530,15 @@ class ProgramGen:
                       "np.sum(np.abs(np.fft.fft(np.ravel(%s))) ** 2)" % x,
                       "np.sum(np.real(np.fft.ifft(np.ravel(%s), 4)) ** 2)" % x]
         return ch.choice(forms)
+
+    def numpy_float_sexpr(self, sc, d):
+        """A float-valued expression calling NumPy's elementwise functions on numbers (``np.sin`` of a float: the
+        float fast path keeps NumPy there, ``pipeline.scalar_params``)."""
+        ch = self.ch
+        a, b = self.sexpr(sc, d - 1), self.sexpr(sc, d - 1)
+        return ch.choice(["np.sin(%s)" % a, "np.cos(%s) * %s" % (a, b), "np.tanh(%s)" % a,
+                          "np.exp(-%s * %s)" % (a, a), "np.log1p(%s * %s)" % (a, a), "np.multiply(%s, %s)" % (a, b),
+                          "np.hypot(%s, 1.0 + %s * %s)" % (a, b, b), "np.arctan(%s) + np.sqrt(2.0 + np.sin(%s))" % (a, b)])
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""
