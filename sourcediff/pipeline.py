@@ -26,6 +26,7 @@ its passes print at the first derivative of a function only.
 import dataclasses
 import os
 import sys
+import types
 from typing import Callable, NamedTuple, Optional, Tuple
 
 import gast
@@ -389,10 +390,14 @@ def scalar_params(fn, wrt):
             continue
         seen.add(f)
         func = gen.peek(f)  # only read here
+        local = ids(func.node, gast.Store) | set(func.params)
         for s in walk(func.node.body):
             p = classify(s)
             if p is None:
                 continue
+            if any(not isinstance(getattr(f, "__globals__", {}).get(n.id), types.ModuleType) for a in p.args
+                   for n in nodes(a) if isinstance(n, gast.Name) and n.id not in local):
+                return None  # a global value: a float or an array only when the derivative runs
             k = p.key
             if isinstance(k, CHECKPOINT) or is_user_function(k):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)

@@ -270,3 +270,21 @@ def test_a_loop_variable_assigned_inside_its_loop():
         with pytest.raises(sd.SourcediffError, match="loop variable") as e:
             sd.grad(f)(0.5)
         assert e.value.filename == __file__ and "for " in e.value.line
+
+
+W_GLOBAL = np.array([1.0, 2.0])
+
+
+def times_a_global_array(x):  # the float fast path took W_GLOBAL for a number: grad returned [1, 2]
+    return x * W_GLOBAL
+
+
+def times_a_global_element(x):
+    return np.sin(x) * W_GLOBAL[1]
+
+
+def test_the_float_path_with_a_global_array():
+    with pytest.raises(sd.SourcediffError, match="scalar output"):
+        sd.grad(times_a_global_array)(0.5)
+    for mode in ("reverse", "forward"):
+        assert sd.grad(times_a_global_element, mode=mode)(0.5) == pytest.approx(np.cos(0.5) * 2.0)
