@@ -170,7 +170,8 @@ class Adjoint:
         if type(s) is gast.While:
             it, tgt = call("range", load(n)), store(self.gen.names.fresh("k"))
         else:
-            if any(s.target.id in ids(b, gast.Store) for b in s.body):  # the reverse loop rebinds it to its value at the body's start
+            # the reverse loop rebinds its variable to its value at the body's start
+            if any(s.target.id in ids(b, gast.Store) for b in s.body):
                 raise self.func.error("the loop variable `%s` is assigned again inside its loop: reverse mode would "
                                       "read its first value where the body left another" % s.target.id, s,
                                       "use another name for the inner loop's variable or the new value")

@@ -538,7 +538,8 @@ class ProgramGen:
         a, b = self.sexpr(sc, d - 1), self.sexpr(sc, d - 1)
         return ch.choice(["np.sin(%s)" % a, "np.cos(%s) * %s" % (a, b), "np.tanh(%s)" % a,
                           "np.exp(-%s * %s)" % (a, a), "np.log1p(%s * %s)" % (a, a), "np.multiply(%s, %s)" % (a, b),
-                          "np.hypot(%s, 1.0 + %s * %s)" % (a, b, b), "np.arctan(%s) + np.sqrt(2.0 + np.sin(%s))" % (a, b)])
+                          "np.hypot(%s, 1.0 + %s * %s)" % (a, b, b),
+                          "np.arctan(%s) + np.sqrt(2.0 + np.sin(%s))" % (a, b)])
 
     def aexpr(self, sc, shape, d=None):
         """An array-valued expression of exactly ``shape`` (which some variable in scope has)."""

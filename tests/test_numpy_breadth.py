@@ -143,7 +143,8 @@ EA, EB, EC, ED = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 4)), RNG.normal(si
 
 
 def chain(a, b, c, d):
-    return (np.sum(np.einsum("ij,jk,k->i", a, b, c) ** 2) + np.sum(np.einsum("ij,jk,...k->...i", a, b, d, optimize=True))
+    return (np.sum(np.einsum("ij,jk,k->i", a, b, c) ** 2)
+            + np.sum(np.einsum("ij,jk,...k->...i", a, b, d, optimize=True))
             + np.einsum("ij,jk,k,ik", a, b, c, np.outer(a[:, 0], c)) + np.sum(np.einsum("ij,ij,ij->j", a, a, a))
             + np.einsum("i,j,k,l,m->", c, c, a[0], b[0], c[:2] * 2.0))
 

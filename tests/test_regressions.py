@@ -249,7 +249,7 @@ def test_jvp_of_grad_through_a_zero_made_at_a_branch_end():
 def inner_loop_reuses_k(x):  # soak programs 23402, 92997: the inner loop, its body dead, was dropped with its `k = 0`
     for k in range(3):
         for k in range(1):
-            v = x
+            v = x  # noqa: F841 (dead: the loop's only effect is k = 0)
         x = np.tanh(x + 0.25 * k)
     return x
 
@@ -263,8 +263,9 @@ def rebinds_its_loop_variable(x):  # a reverse sweep rebinds i to its first valu
 
 
 def test_a_loop_variable_assigned_inside_its_loop():
-    assert sd.value_and_grad(inner_loop_reuses_k, mode="forward")(0.5) == pytest.approx(
-        (inner_loop_reuses_k(0.5), (inner_loop_reuses_k(0.5 + 1e-6) - inner_loop_reuses_k(0.5 - 1e-6)) / 2e-6), rel=1e-7)
+    f = inner_loop_reuses_k
+    assert sd.value_and_grad(f, mode="forward")(0.5) == pytest.approx((f(0.5), (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6),
+                                                                        rel=1e-7)
     assert sd.value_and_grad(rebinds_its_loop_variable, mode="forward")(2.0) == pytest.approx((24.0, 24.0))
     for f in (inner_loop_reuses_k, rebinds_its_loop_variable):
         with pytest.raises(sd.SourcediffError, match="loop variable") as e:

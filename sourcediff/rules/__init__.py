@@ -11,14 +11,15 @@ except ImportError:
 
 __all__ = ["BJVP", "JVP", "NONDIFF", "VJP", "bjvp", "jvp", "lookup", "nondiff", "vjp", "helpers", "scalar",
            "numpy_rules", "numpy_linalg", "numpy_reductions", "numpy_shapes", "numpy_decomp", "numpy_extra",
-           "numpy_stats", "fft_helpers", "to_python", "complex_rules", "runtime_rules", "batched", "scipy_rules", "scipy_stats", "rule_modules",
-           "helper_modules"]
+           "numpy_stats", "fft_helpers", "to_python", "complex_rules", "runtime_rules", "batched", "scipy_rules",
+           "scipy_stats", "rule_modules", "helper_modules"]
 
 
 def rule_modules():
     """The modules whose names generated code may bind (SciPy's where it imports)."""
     return [m for m in (helpers, scalar, numpy_rules, numpy_linalg, numpy_reductions, numpy_shapes, numpy_decomp,
-                        numpy_extra, numpy_stats, fft_helpers, to_python, runtime_rules, batched, scipy_rules, scipy_stats) if m is not None]
+                        numpy_extra, numpy_stats, fft_helpers, to_python, runtime_rules, batched, scipy_rules,
+                        scipy_stats) if m is not None]
 
 
 def helper_modules():

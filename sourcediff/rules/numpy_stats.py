@@ -249,7 +249,8 @@ def cov_jvp(dm, dy, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights
     return np.reshape((dxc + np.transpose(dxc)) / cov_norm(x, bias, ddof), np.shape(ans)), None
 
 
-# corrcoef: R = C / (s s^T), s = sqrt(diag C); dR = dC / (s s^T) - R (ds_i / s_i + ds_j / s_j), ds_i / s_i = dC_ii / 2C_ii
+# corrcoef: R = C / (s s^T), s = sqrt(diag C); dR = dC / (s s^T) - R (ds_i / s_i + ds_j / s_j),
+# ds_i / s_i = dC_ii / 2C_ii
 @vjp(np.corrcoef)
 @checked(_cov_refusal)
 def corrcoef_vjp(g, ans, x, y=None, rowvar=True, dtype=None):
