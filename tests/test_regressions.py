@@ -249,7 +249,7 @@ def test_jvp_of_grad_through_a_zero_made_at_a_branch_end():
 def inner_loop_reuses_k(x):  # soak programs 23402, 92997: the inner loop, its body dead, was dropped with its `k = 0`
     for k in range(3):
         for k in range(1):
-            v = x  # noqa: F841 (dead: the loop's only effect is k = 0)
+            pass  # the loop's only effect: k = 0
         x = np.tanh(x + 0.25 * k)
     return x
 
