@@ -226,7 +226,7 @@ def source(fn, wrt, kind, mode, optimize, many, shapes=None):
     if not floats:
         return generic._replace(shaped="" if shapes else generic.shaped)
     fast = pipeline.generate(fn, wrt, kind, mode, optimize=optimize, scalar=True, numpy=path.numpy, tuple_wrt=many,
-                             guard=(floats, generic.main))
+                             guard=(floats, generic.main, path.numbers))
     return pipeline.Generated(fast.source + "\n\n" + generic.source, fast.main,
                               {**fast.bindings, **generic.bindings}, "",
                               {**generic.temporaries, **fast.temporaries}, (tuple(floats), generic.main))

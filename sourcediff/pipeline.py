@@ -180,10 +180,12 @@ def _splice(gen, defs):
 def _guard(gen, defs):
     """The float fast path's first line: a call whose float parameters are not all floats goes to the generic
     version."""
-    floats, generic = gen.options.guard
+    floats, generic, numbers = gen.options.guard
     main = defs[0]
     tests = [gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")]) for p in floats]
-    test = gast.BoolOp(op=gast.And(), values=tests) if len(floats) > 1 else tests[0]
+    tests += [gast.Compare(left=call("type", load(g)), ops=[gast.In()],
+                           comparators=[gast.Tuple(elts=[load("int"), load("float")], ctx=gast.Load())]) for g in numbers]
+    test = gast.BoolOp(op=gast.And(), values=tests) if len(tests) > 1 else tests[0]
     back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
     main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
     kept = set(floats) - ids(main, gast.Store)  # still the float arguments the guard checked
@@ -376,6 +378,7 @@ class ScalarPath(NamedTuple):
     functions on floats (``_numpy_on_floats``), which the fast path then keeps."""
     floats: list
     numpy: bool
+    numbers: tuple = ()  # globals read as numbers: the guard checks their type too
 
 
 def scalar_params(fn, wrt):
@@ -383,7 +386,7 @@ def scalar_params(fn, wrt):
     arithmetic, ``math`` and NumPy's elementwise functions on numbers (``np.sin``)."""
     from .activity import analyse
     gen = new_gen()
-    seen, todo, top, numpy = set(), [fn], [], False
+    seen, todo, top, numpy, numbers = set(), [fn], [], False, set()
     while todo:  # every step of every function reached must be scalar (most code fails fast here)
         f = todo.pop()
         if f in seen:
@@ -395,9 +398,12 @@ def scalar_params(fn, wrt):
             p = classify(s)
             if p is None:
                 continue
-            if any(not isinstance(getattr(f, "__globals__", {}).get(n.id), types.ModuleType) for a in p.args
-                   for n in nodes(a) if isinstance(n, gast.Name) and n.id not in local):
-                return None  # a global value: a float or an array only when the derivative runs
+            for n in (n for a in p.args for n in nodes(a) if isinstance(n, gast.Name) and n.id not in local):
+                value = getattr(f, "__globals__", {}).get(n.id)
+                if type(value) in (int, float) and f is fn:
+                    numbers.add(n.id)  # the guard checks it is still a number when the derivative runs
+                elif not isinstance(value, types.ModuleType):
+                    return None  # an array, a callee's global, a closure's value: known only when it runs
             k = p.key
             if isinstance(k, CHECKPOINT) or is_user_function(k):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
@@ -416,7 +422,7 @@ def scalar_params(fn, wrt):
            if isinstance(n, gast.Name)):
         return None  # a parameter not checked to be a float, carried into arithmetic: it might be complex
     floats = [p for p in func.params if p in out]
-    return ScalarPath(floats, numpy) if floats else None
+    return ScalarPath(floats, numpy, tuple(sorted(numbers))) if floats else None
 
 
 def _numpy_on_floats(p):

@@ -289,3 +289,22 @@ def test_the_float_path_with_a_global_array():
         sd.grad(times_a_global_array)(0.5)
     for mode in ("reverse", "forward"):
         assert sd.grad(times_a_global_element, mode=mode)(0.5) == pytest.approx(np.cos(0.5) * 2.0)
+
+
+SCALE = 3.0
+
+
+def times_a_global_number(x):
+    return np.sin(x) * SCALE
+
+
+def test_the_float_path_checks_a_global_number_when_it_runs():
+    global SCALE
+    g = sd.grad(times_a_global_number)
+    assert g(0.5) == pytest.approx(3.0 * np.cos(0.5)) and "type(SCALE) in (int, float)" in g.source
+    try:
+        SCALE = np.array([1.0, 2.0])  # rebound to an array: the guard sends the call to the generic version
+        with pytest.raises(sd.SourcediffError, match="scalar output"):
+            g(0.5)
+    finally:
+        SCALE = 3.0
