@@ -183,8 +183,9 @@ def _guard(gen, defs):
     floats, generic, numbers = gen.options.guard
     main = defs[0]
     tests = [gast.Compare(left=call("type", load(p)), ops=[gast.Is()], comparators=[load("float")]) for p in floats]
-    number = gast.Tuple(elts=[load("int"), load("float")], ctx=gast.Load())
-    tests += [gast.Compare(left=call("type", load(g)), ops=[gast.In()], comparators=[number]) for g in numbers]
+    tests += [gast.Compare(left=call("type", load(g)), ops=[gast.In()],
+                           comparators=[gast.Tuple(elts=[load("int"), load("float")], ctx=gast.Load())])
+              for g in numbers]
     test = gast.BoolOp(op=gast.And(), values=tests) if len(tests) > 1 else tests[0]
     back = gast.Return(value=call(generic, *[load(a.id) for a in main.args.args]))
     main.body.insert(0, gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=[back], orelse=[]))
