@@ -79,7 +79,16 @@ def _kids(cls, table, skip):
 def nodes(node):
     """Every node under ``node`` (itself included), depth first, as a list: ``gast.walk``
     without its per-field generator overhead (this is the compiler's hottest loop)."""
-    out, todo, AST, kids = [], [node], gast.AST, _KIDS
+    return _walk(node, _KIDS, _LEAF_FIELDS)
+
+
+def inner_nodes(node):
+    """``nodes`` less the contexts and operators (``Load``, ``Add``: leaves that no pass counts)."""
+    return _walk(node, _NAME_KIDS, _NAME_SKIP)
+
+
+def _walk(node, kids, skip):
+    out, todo, AST = [], [node], gast.AST
     add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
     while todo:
         n = pop()
@@ -87,7 +96,7 @@ def nodes(node):
         d = n.__dict__
         fields = kids.get(type(n))
         if fields is None:
-            fields = _kids(type(n), kids, _LEAF_FIELDS)
+            fields = _kids(type(n), kids, skip)
         for f in fields:
             v = d.get(f)
             if v is None:
@@ -95,30 +104,6 @@ def nodes(node):
             if type(v) is list:
                 if v:
                     extend([x for x in reversed(v) if isinstance(x, AST)])
-            elif isinstance(v, AST):
-                push(v)
-    return out
-
-
-def inner_nodes(node):
-    """``nodes`` less the contexts and operators (``Load``, ``Add``: leaves that no pass counts), in no
-    particular order."""
-    out, todo, AST, kids = [], [node], gast.AST, _NAME_KIDS
-    add, pop, push, extend = out.append, todo.pop, todo.append, todo.extend
-    while todo:
-        n = pop()
-        add(n)
-        d = n.__dict__
-        fields = kids.get(type(n))
-        if fields is None:
-            fields = _kids(type(n), kids, _NAME_SKIP)
-        for f in fields:
-            v = d.get(f)
-            if v is None:
-                continue
-            if type(v) is list:
-                if v:
-                    extend([x for x in v if isinstance(x, AST)])
             elif isinstance(v, AST):
                 push(v)
     return out
