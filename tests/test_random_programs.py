@@ -7,6 +7,7 @@ os.environ.setdefault("SOURCEDIFF_CACHE", "0")   # thousands of one-off programs
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
 
 import programs as P  # noqa: E402
+import sourcediff as sd  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, print_blob=False, report_multiple_bugs=False,
@@ -17,6 +18,11 @@ def test_random_program(prog):
         P.check_program(prog)
     except P.Rejected:
         assume(False)
+    except sd.SourcediffError:
+        # a complex-mode piece (an FFT, 1j) with a rule off complex mode's allow-list elsewhere: a refusal, which
+        # the soak counts apart; any other refusal of the grammar's programs is a failure
+        assume("np.fft." not in prog.source and "1j" not in prog.source)
+        raise
     except Exception as e:
         raise AssertionError("%s: %s\n--- program ---\n%s\nargs = %r" % (type(e).__name__, e, prog.source, prog.args)) \
             from e

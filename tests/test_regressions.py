@@ -308,3 +308,21 @@ def test_the_float_path_checks_a_global_number_when_it_runs():
             g(0.5)
     finally:
         SCALE = 3.0
+
+
+def two_nested_defs_of_one_name(x, a):  # test_fuzz_frontend: the second `inner` was called with the first's arguments
+    def inner(t):
+        return t * t + x
+    a = inner(a)
+
+    def inner():
+        return 1.0
+    inner()
+    return np.sum(a)
+
+
+def test_a_nested_def_name_defined_twice_is_refused():
+    for mode in ("reverse", "forward"):
+        with pytest.raises(sd.SourcediffError, match="defined or assigned more than once") as e:
+            sd.grad(two_nested_defs_of_one_name, mode=mode)(0.5, np.ones(2))
+        assert e.value.filename == __file__
