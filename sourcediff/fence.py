@@ -132,12 +132,11 @@ def _check_nested(func, outer, inner, applied=()):
     if inner.decorator_list or inner.args.defaults or inner not in outer.body:
         raise func.error("only plain nested `def`s at the top of the function body (no decorators or defaults) "
                          "are supported", inner, hint="define the helper at module level and call it")
-    if sum(isinstance(s, gast.FunctionDef) and s.name == inner.name for s in outer.body) > 1 or inner.name in {
-            n.id for n in gast.walk(outer) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
+    stores = {n.id for n in gast.walk(outer) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    if sum(isinstance(s, gast.FunctionDef) and s.name == inner.name for s in outer.body) > 1 or inner.name in stores:
         raise func.error("the nested function name `%s` is defined or assigned more than once" % inner.name, inner,
                          hint="give each nested function its own name")
-    outer_locals = {a.id for a in outer.args.args} | {n.id for n in gast.walk(outer) if isinstance(n, gast.Name)
-                                                       and isinstance(n.ctx, gast.Store)}
+    outer_locals = {a.id for a in outer.args.args} | stores
     own = {a.id for a in inner.args.args} | {n.id for n in gast.walk(inner) if isinstance(n, gast.Name)
                                              and isinstance(n.ctx, gast.Store)}
     free = tuple(sorted({n.id for n in gast.walk(inner) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
