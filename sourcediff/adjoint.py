@@ -17,7 +17,7 @@ from .adjoint_steps import Steps
 from .annotations import getanno, setanno
 from .codegen import comment
 from .lower import classify
-from .names import assign, call, clone, const, ids, load, nodes, store
+from .names import assign, call, clone, const, load, nodes, store
 from .tape import shape_positions
 
 _COMPOUND = (gast.If, gast.For, gast.While)
@@ -170,11 +170,6 @@ class Adjoint:
         if type(s) is gast.While:
             it, tgt = call("range", load(n)), store(self.gen.names.fresh("k"))
         else:
-            # the reverse loop rebinds its variable to its value at the body's start
-            if any(s.target.id in ids(b, gast.Store) for b in s.body):
-                raise self.func.error("the loop variable `%s` is assigned again inside its loop: reverse mode would "
-                                      "read its first value where the body left another" % s.target.id, s,
-                                      "use another name for the inner loop's variable or the new value")
             rng = gast.Subscript(value=load(s.iter.id), slice=gast.Slice(lower=None, upper=load(n), step=None),
                                  ctx=gast.Load()) if n else load(s.iter.id)
             it, tgt = call("reversed", rng), store(s.target.id)

@@ -533,6 +533,10 @@ def _jac_fwd(f, args, idx, i, out_shape=None, optimize=True, part=None, backend=
             val, tan = val[part], runtime.tindex(tan, part)
         t = _rows(tan, val, b)
         if out_shape == ():  # a gradient: the output must be a scalar
+            if val is None or isinstance(val, (str, bytes, bool)):
+                raise SourcediffError("grad needs a function that returns a number; %s returns %s"
+                                      % (getattr(f, "__qualname__", f), type(val).__name__), **_at(f),
+                                      hint="return a float or a size-1 array")
             if math.prod(np.shape(val)) != 1:
                 raise SourcediffError("grad needs a function with a scalar output, got shape %s" % (np.shape(val),),
                                       **_at(f),

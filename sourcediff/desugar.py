@@ -134,7 +134,7 @@ class Desugar:
         body = self.stmts(s.body)
         if self._callee(it) == "range" and isinstance(tgt, gast.Name):
             s.body = body
-            return [s]
+            return [_own_variable(s, self.names)]
         pre, idx = [], self.names.fresh("idx")
         n, kind, item = _keys_or_items(self, it, idx, pre, s) if _dict_like(self, it, tgt, s) else \
             self._view(it, idx, pre, s)
@@ -305,6 +305,17 @@ class Desugar:
         return gast.copy_location(gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=body, orelse=[]), at)
 
 
+def _own_variable(s, names):
+    """Range loop ``s``, or where its body assigns its variable, the loop over a fresh variable bound to it
+    first: the reverse sweep, which rebinds the loop's variable, then puts back what the body left (the tape)."""
+    v = s.target.id
+    if v in ids(gast.Module(body=s.body, type_ignores=[]), gast.Store):
+        own = names.fresh(v)
+        s.body = [gast.copy_location(assign(v, load(own)), s)] + s.body
+        s.target = store(own)
+    return s
+
+
 def _renamed(node, own):
     """A copy of ``node`` with the names in ``own`` renamed."""
     node = clone(node)
@@ -355,9 +366,11 @@ def desugar(func, names):
     simple = isinstance(last, gast.Return) and not any(isinstance(n, (gast.Return, gast.Break, gast.Continue))
                                                       for s in body[:-1] for n in nodes(s))
     if not simple:
-        body, _, _ = d.flow(body, None)
+        body, always, _ = d.flow(body, None)
         if d.returned:
             body.insert(0, assign(d.returned, const(False)))
+        if d.retval and "ret" not in always:  # it may run off its end: it returns None there, as Python does
+            body.insert(0, assign(d.retval, const(None)))
         body.append(gast.Return(value=load(d.retval) if d.retval else const(None)))
     node.body = body
     gone = local - ids(node, gast.Store)  # assigned only after a `return`: reading one is an UnboundLocalError

@@ -406,6 +406,8 @@ def scalar_params(fn, wrt):
                 elif not isinstance(value, types.ModuleType):
                     return None  # an array, a callee's global, a closure's value: known only when it runs
             k = p.key
+            if any(isinstance(a, gast.Constant) and a.value is None for a in p.args):
+                return None  # `return None` or running off the end: the generic path's check refuses a None result
             if isinstance(k, CHECKPOINT) or is_user_function(k):
                 todo.append(k.fn if isinstance(k, CHECKPOINT) else k)
             elif _numpy_on_floats(p):

@@ -761,7 +761,11 @@ class ProgramGen:
             inner = sc.copy()
             inner.vars[i] = "i"
             head = (0, "for %s in range(%d):" % (i, ch.integer(1, 4)))
-            return [head] + self.indent(self.block(inner, depth - 1, ch.integer(1, 3), "for", ret_ok))
+            body = self.block(inner, depth - 1, ch.integer(1, 3), "for", ret_ok)
+            if ch.rare(0.08):  # the body assigns its own variable (the reverse sweep must put back what it left)
+                again = (0, "%s = %s * 2 + 1" % (i, i))
+                body = [again] + body if ch.rare(0.5) else body + [again]
+            return [head] + self.indent(body)
         if kind == "while":
             n = self.fresh("n")
             inner = sc.copy()

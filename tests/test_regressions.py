@@ -254,7 +254,7 @@ def inner_loop_reuses_k(x):  # soak programs 23402, 92997: the inner loop, its b
     return x
 
 
-def rebinds_its_loop_variable(x):  # a reverse sweep rebinds i to its first value: 12.0 where 24.0 was right
+def rebinds_its_loop_variable(x):  # the reverse sweep rebound i to its first value: 12.0 where 24.0 was right
     s = 0.0
     for i in range(3):
         i = i * 2
@@ -262,15 +262,25 @@ def rebinds_its_loop_variable(x):  # a reverse sweep rebinds i to its first valu
     return s
 
 
+def rebinds_it_in_a_branch(x):
+    for i in range(1, 4):
+        x = x * i
+        i = i + 1.5
+        if i > 3:
+            i = i * x
+        x = np.sin(x + i)
+    return x
+
+
 def test_a_loop_variable_assigned_inside_its_loop():
-    f = inner_loop_reuses_k
-    assert sd.value_and_grad(f, mode="forward")(0.5) == pytest.approx((f(0.5), (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6),
-                                                                        rel=1e-7)
-    assert sd.value_and_grad(rebinds_its_loop_variable, mode="forward")(2.0) == pytest.approx((24.0, 24.0))
-    for f in (inner_loop_reuses_k, rebinds_its_loop_variable):
-        with pytest.raises(sd.SourcediffError, match="loop variable") as e:
-            sd.grad(f)(0.5)
-        assert e.value.filename == __file__ and "for " in e.value.line
+    for f in (inner_loop_reuses_k, rebinds_it_in_a_branch):
+        want = (f(0.5), (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6)
+        dd = (sd.grad(f)(0.5 + 1e-6) - sd.grad(f)(0.5 - 1e-6)) / 2e-6
+        for mode in ("forward", "reverse"):
+            assert sd.value_and_grad(f, mode=mode)(0.5) == pytest.approx(want, rel=1e-7)
+            assert sd.grad(sd.grad(f, mode=mode))(0.5) == pytest.approx(dd, rel=1e-6)
+    for mode in ("forward", "reverse"):  # s = x * x * (0 + 2 + 4): 24.0 at x = 2
+        assert sd.value_and_grad(rebinds_its_loop_variable, mode=mode)(2.0) == pytest.approx((24.0, 24.0))
 
 
 W_GLOBAL = np.array([1.0, 2.0])
@@ -326,3 +336,26 @@ def test_a_nested_def_name_defined_twice_is_refused():
         with pytest.raises(sd.SourcediffError, match="defined or assigned more than once") as e:
             sd.grad(two_nested_defs_of_one_name, mode=mode)(0.5, np.ones(2))
         assert e.value.filename == __file__
+
+
+def may_run_off_its_end(x, a):  # retval unbound (UnboundLocalError) where no return ran
+    for i in range(1):
+        if np.sum(np.sin(a)) > 0.0:
+            break
+        if i > 0:
+            return np.sum(a)
+
+
+def may_return_none(x):  # the float fast path returned (None, 0.0)
+    if x > 0:
+        return x * 2
+    return None
+
+
+def test_a_function_that_returns_none_is_refused():
+    for mode in ("forward", "reverse"):
+        for f, args in ((may_run_off_its_end, (0.0, np.zeros((2, 1)))), (may_return_none, (-1.0,))):
+            with pytest.raises(sd.SourcediffError, match="returns NoneType") as e:
+                sd.value_and_grad(f, mode=mode, wrt=tuple(range(len(args))))(*args)
+            assert e.value.filename == __file__ and "def " in e.value.line
+        assert sd.grad(may_return_none, mode=mode)(2.0) == 2.0
